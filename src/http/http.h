@@ -53,7 +53,8 @@ enum route_flags {
     ROUTE_PUBLIC = 1 << 0, /* no login needed */
     ROUTE_API = 1 << 1,    /* JSON API: problem+json errors, bearer tokens accepted */
     ROUTE_PAGE = 1 << 2,   /* HTML page: visitors are sent to /login */
-    ROUTE_NO_CSRF = 1 << 3 /* state-changing but protected otherwise (e.g. JSON with bearer) */
+    ROUTE_NO_CSRF = 1 << 3, /* state-changing but protected otherwise (e.g. JSON with bearer) */
+    ROUTE_MFA_SETUP = 1 << 4 /* reachable by an admin who has not enrolled a second factor yet */
 };
 
 struct route {
