@@ -54,7 +54,8 @@ enum route_flags {
     ROUTE_API = 1 << 1,    /* JSON API: problem+json errors, bearer tokens accepted */
     ROUTE_PAGE = 1 << 2,   /* HTML page: visitors are sent to /login */
     ROUTE_NO_CSRF = 1 << 3, /* state-changing but protected otherwise (e.g. JSON with bearer) */
-    ROUTE_MFA_SETUP = 1 << 4 /* reachable by an admin who has not enrolled a second factor yet */
+    ROUTE_MFA_SETUP = 1 << 4, /* reachable by an admin who has not enrolled a second factor yet */
+    ROUTE_MFA_STEP = 1 << 5   /* reachable between the password and the second factor */
 };
 
 struct route {
