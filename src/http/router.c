@@ -80,6 +80,17 @@ static bool pattern_match(const char *pattern, char **segs, int n_segs, const ch
     return true;
 }
 
+/* True when s[0..n) holds an ASCII control character (tab, CR and LF included). */
+static bool has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Adds method to the Allow list unless it is there already. */
 static void allow_add(char *allow, size_t cap, const char *method)
 {
@@ -127,7 +138,8 @@ void http_router_match(struct arena *a, const char *method, const char *raw_path
         size_t len = end ? (size_t)(end - s) : strlen(s);
         char *d;
         size_t dlen;
-        if (http_url_decode(a, s, len, false, &d, &dlen) < 0 || !utf8_valid(d, dlen)) {
+        if (http_url_decode(a, s, len, false, &d, &dlen) < 0 || !utf8_valid(d, dlen) ||
+            has_control(d, dlen)) {
             buf_release(&path);
             m->status = 400;
             return;
