@@ -8,6 +8,7 @@
 #define SANAD_WEB_I18N_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -15,6 +16,10 @@
 /* Loads both catalogs. Returns -1 with e naming the file, line, or a key that
  * is in one catalog and not the other. */
 int i18n_init(struct err *e);
+/* Loads both catalogs from the given texts instead of the embedded files
+ * (for tests); errors name "i18n/ar.tsv" or "i18n/en.tsv" and the line.
+ * Replaces any catalogs loaded before; on failure none are loaded. */
+int i18n_load(const char *ar, size_t ar_len, const char *en, size_t en_len, struct err *e);
 /* Frees the catalogs. */
 void i18n_shutdown(void);
 /* True for the languages Sanad speaks: "ar" and "en". */

@@ -4,7 +4,9 @@
  * stops start-up with its file and line named) and render a jansson value.
  *
  * Syntax (Mustache-like):
- *   {{name}} / {{a.b.c}}   value, HTML-escaped (strings, numbers, true/false)
+ *   {{name}} / {{a.b.c}}   value, HTML-escaped (strings, numbers, true/false);
+ *                          a numeric part indexes an array: {{#items.0}} is
+ *                          "items has a first element"
  *   {{.}}                  the current item inside a section
  *   {{#name}}...{{/name}}  section: once if truthy object/true/non-empty string/
  *                          non-zero number, once per element of a non-empty array
