@@ -228,9 +228,29 @@ static uint64_t hash_sql(const char *s)
     return h;
 }
 
+/* Frees the least recently used idle statement, if any (a scan, but only
+ * when a full cache misses). */
+static void evict_one(struct db *db)
+{
+    struct db_stmt **victim = NULL;
+    for (size_t b = 0; b < DB_CACHE_BUCKETS; b++) {
+        for (struct db_stmt **pp = &db->cache[b]; *pp; pp = &(*pp)->next) {
+            if (!(*pp)->busy && (!victim || (*pp)->last_used < (*victim)->last_used)) {
+                victim = pp;
+            }
+        }
+    }
+    if (victim) {
+        struct db_stmt *s = *victim;
+        *victim = s->next;
+        db->n_stmts--;
+        stmt_free(s);
+    }
+}
+
 struct db_stmt *db_prepare(struct db *db, const char *sql, struct err *e)
 {
-    if (!sql || !*sql) {
+    if (!sql || text_blank(sql)) {
         err_set(e, ERR_INTERNAL, "invalid_sql", "", "sql text is empty");
         return NULL;
     }
@@ -239,11 +259,16 @@ struct db_stmt *db_prepare(struct db *db, const char *sql, struct err *e)
     }
     uint64_t h = hash_sql(sql);
     size_t b = (size_t)(h & (DB_CACHE_BUCKETS - 1));
+    db->tick++;
     for (struct db_stmt *s = db->cache[b]; s; s = s->next) {
         if (!s->busy && s->hash == h && (s->sql == sql || strcmp(s->sql, sql) == 0)) {
             s->busy = true;
+            s->last_used = db->tick;
             return s;
         }
+    }
+    if (db->n_stmts >= DB_CACHE_MAX) {
+        evict_one(db);
     }
     struct db_stmt *s = db->ops->prepare(db, sql, e);
     if (!s) {
@@ -256,6 +281,7 @@ struct db_stmt *db_prepare(struct db *db, const char *sql, struct err *e)
     s->sql = xstrdup(sql);
     s->hash = h;
     s->busy = true;
+    s->last_used = db->tick;
     s->state = DBS_FRESH;
     s->params = s->n_params ? xcalloc((size_t)s->n_params, sizeof(*s->params)) : NULL;
     s->next = db->cache[b];
@@ -486,15 +512,6 @@ void db_done(struct db_stmt *s)
     s->bad_reason[0] = '\0';
     s->state = DBS_FRESH;
     s->busy = false;
-    if (db->n_stmts > DB_CACHE_MAX) {
-        struct db_stmt **pp = &db->cache[s->hash & (DB_CACHE_BUCKETS - 1)];
-        while (*pp != s) {
-            pp = &(*pp)->next;
-        }
-        *pp = s->next;
-        db->n_stmts--;
-        stmt_free(s);
-    }
 }
 
 /* ---- migrations ---- */

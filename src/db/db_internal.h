@@ -21,7 +21,8 @@
 
 /* Buckets in a connection's statement cache (a power of two). */
 #define DB_CACHE_BUCKETS 64
-/* Statements kept per connection; beyond this, finished ones are freed. */
+/* Statements kept per connection; beyond this, the least recently used idle
+ * one is freed to make room. */
 #define DB_CACHE_MAX 256
 /* Highest parameter number a statement may use ($1..$DB_MAX_PARAMS). */
 #define DB_MAX_PARAMS 32766
@@ -53,6 +54,7 @@ struct db_stmt {
     uint64_t hash;              /* hash of sql */
     struct db_stmt *next;       /* next statement in the same cache bucket */
     bool busy;                  /* handed out by db_prepare, not yet db_done */
+    uint64_t last_used;         /* db.tick when last handed out, for eviction */
     enum db_stmt_state state;   /* see enum db_stmt_state */
     int n_params;               /* number of parameters: $1..$n_params */
     struct db_value *params;    /* n_params slots, index 0 is $1 */
@@ -96,6 +98,7 @@ struct db {
     bool closing;                                  /* db_close is freeing everything */
     struct db_stmt *cache[DB_CACHE_BUCKETS];       /* statements by hash of their SQL */
     size_t n_stmts;                                /* statements held in cache[] */
+    uint64_t tick;                                 /* counts db_prepare calls */
 };
 
 /* Backend constructors: open the connection described by what follows the
