@@ -202,20 +202,33 @@ static void status_texts(int status, const char **ar, const char **en)
 void http_reply_error_page(struct http_req *r, int status, const char *code, const char *detail)
 {
     struct buf b = BUF_INIT;
-    if (asset_find("templates/error.html")) {
-        const char *title = code ? problem_title(r, code, NULL) : NULL;
-        const char *ar, *en;
-        status_texts(status, &ar, &en);
-        if (!title) {
-            title = strcmp(r->lang, "en") == 0 ? en : ar;
+    if (asset_find("templates/error.html") && asset_find("templates/layout.html")) {
+        /* the web shell's templates: error.html rendered inside layout.html */
+        const char *message = code ? problem_title(r, code, NULL) : NULL;
+        if (!message && status < 500) {
+            message = detail;
         }
-        json_t *ctx = json_pack("{s:i, s:s, s:s, s:s, s:s}", "status", status, "code",
-                                code ? code : "error", "title", title, "detail",
-                                detail ? detail : "", "request_id", r->request_id);
+        json_t *ctx = json_pack("{s:i}", "status", status);
+        if (message) {
+            json_object_set_new(ctx, "message", json_string(message));
+        }
+        struct buf content = BUF_INIT;
         struct err e;
         err_clear(&e);
-        int rc = ctx ? tmpl_render("error", ctx, r->lang, &b, &e) : -1;
+        int rc = tmpl_render("error", ctx, r->lang, &content, &e);
         json_decref(ctx);
+        if (rc == 0) {
+            /* csrf is always present: the layout's inverted {{^csrf}} needs a value */
+            json_t *lctx = json_pack("{s:s%, s:s, s:s}", "content", content.buf, content.len,
+                                     "path", r->path ? r->path : "/", "csrf",
+                                     r->csrf_token ? r->csrf_token : "");
+            if (lctx && i18n_has("error.title")) {
+                json_object_set_new(lctx, "title", json_string(i18n_get(r->lang, "error.title")));
+            }
+            rc = lctx ? tmpl_render("layout", lctx, r->lang, &b, &e) : -1;
+            json_decref(lctx);
+        }
+        buf_release(&content);
         if (rc == 0) {
             http_reply_html(r, status, &b);
             return;

@@ -576,9 +576,9 @@ int http_server_start(struct err *e)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     daemon_handle = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, access_cb, NULL, MHD_OPTION_URI_LOG_CALLBACK, uri_cb,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        connection_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_ARRAY,
+        flags, (uint16_t)port, NULL, NULL, access_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_logger, NULL, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        completed_cb, NULL, MHD_OPTION_NOTIFY_CONNECTION, connection_cb, NULL, MHD_OPTION_ARRAY,
         opts, MHD_OPTION_END);
     if (!daemon_handle) {
         err_set(e, ERR_UNAVAILABLE, "listen_failed", "listen", "could not listen on '%s'",
