@@ -105,12 +105,15 @@ static int ensure_connected(struct db *db, struct err *e)
     return 0;
 }
 
+/* Starts a transaction; a connection found lost by BEGIN itself is
+ * reconnected and BEGIN retried, once. */
 int db_begin(struct db *db, bool read_only, struct err *e)
 {
     if (db->in_tx) {
         return err_set(e, ERR_INTERNAL, "nested_transaction", "",
                        "a transaction is already open on this connection");
     }
+    bool was_broken = db->broken;
     if (ensure_connected(db, e) != 0) {
         return -1;
     }
@@ -120,7 +123,16 @@ int db_begin(struct db *db, bool read_only, struct err *e)
     } else {
         sql = read_only ? "BEGIN; PRAGMA query_only=1" : "BEGIN IMMEDIATE";
     }
-    if (db->ops->exec(db, sql, e) != 0) {
+    int rc = db->ops->exec(db, sql, e);
+    if (rc != 0 && db->broken && !was_broken) {
+        /* The server went away while the connection sat idle: this is the
+         * first time we hear of it, so reconnect once and try again. */
+        if (ensure_connected(db, e) != 0) {
+            return -1;
+        }
+        rc = db->ops->exec(db, sql, e);
+    }
+    if (rc != 0) {
         if (db->backend == DB_SQLITE && read_only) {
             db->ops->exec(db, "ROLLBACK; PRAGMA query_only=0", NULL);
         }

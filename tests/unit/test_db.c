@@ -1093,6 +1093,17 @@ static void test_pg_reconnect(void **state)
     assert_int_equal(query_int(db, "SELECT 5"), 5);
     db_close(db);
 
+    /* Lost while idle: db_begin itself notices, reconnects and begins. */
+    assert_int_equal(db_open(g_url, &db, &e), 0);
+    kill_backend(db);
+    err_clear(&e);
+    if (db_begin(db, true, &e) != 0) {
+        fail_msg("db_begin after an idle loss: %s", e.msg);
+    }
+    assert_int_equal(query_int(db, "SELECT 8"), 8);
+    assert_int_equal(db_commit(db, &e), 0);
+    db_close(db);
+
     /* db_thread hands back a reconnected connection. */
     db_set_url(g_url);
     struct db *t = db_thread(&e);
