@@ -593,6 +593,9 @@ static json_t *lookup(const struct frame *f, const struct name *nm)
 /* True when v makes a section render (see tmpl.h). */
 static bool truthy(const json_t *v)
 {
+    if (!v) {
+        return false;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
     case JSON_TRUE:
