@@ -21,6 +21,7 @@
 #include "core/xalloc.h"
 #include "core/banned.h"
 #include "match/csv.h"
+#include "match/gen.h"
 #include "match/match.h"
 
 /* Exit codes. */
@@ -565,6 +566,56 @@ static int cmd_normalize(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* `sanad match gen`: writes synthetic records and their truth. */
+static int cmd_gen(int argc, char **argv)
+{
+    struct opt opts[] = {{"--records", NULL}, {"--out", NULL}, {"--truth", NULL},
+                         {"--seed", NULL}, {"--profile", NULL}};
+    const char *pos[1];
+    int n_pos;
+    if (parse_args(argc, argv, opts, 5, pos, 0, &n_pos) < 0 || !opts[0].val || !opts[1].val) {
+        usage();
+        return EXIT_USAGE;
+    }
+    long n, seed = 1;
+    if (parse_count("--records", opts[0].val, 100000000L, &n) < 0 ||
+        (opts[3].val && parse_count("--seed", opts[3].val, 0x7fffffffL, &seed) < 0)) {
+        return EXIT_USAGE;
+    }
+    const char *pname = opts[4].val ? opts[4].val : "dev";
+    const struct match_gen_profile *prof = match_gen_profile_find(pname);
+    if (!prof) {
+        say("unknown profile '%s' (expected dev, hard, clean or latin)", pname);
+        return EXIT_USAGE;
+    }
+    struct out_file od, ot;
+    memset(&ot, 0, sizeof(ot));
+    if (out_open(&od, opts[1].val) < 0) {
+        return EXIT_FAIL;
+    }
+    if (opts[2].val && out_open(&ot, opts[2].val) < 0) {
+        out_abort(&od);
+        return EXIT_FAIL;
+    }
+    if (match_gen_write(prof, (size_t)n, (uint64_t)seed, od.f, ot.f) < 0) {
+        say("could not write '%s': %s", opts[1].val, strerror(errno));
+        out_abort(&od);
+        if (ot.f) {
+            out_abort(&ot);
+        }
+        return EXIT_FAIL;
+    }
+    int rc = out_commit(&od) < 0 ? EXIT_FAIL : EXIT_OK;
+    if (ot.f && (rc != EXIT_OK ? (out_abort(&ot), -1) : out_commit(&ot)) < 0) {
+        rc = EXIT_FAIL;
+    }
+    if (rc == EXIT_OK) {
+        say("%ld synthetic records (profile %s, seed %ld) written to '%s'", n, pname, seed,
+            opts[1].val);
+    }
+    return rc;
+}
+
 /* Entry point of `sanad match`; see cli.h. */
 int cli_match(int argc, char **argv)
 {
@@ -578,6 +629,9 @@ int cli_match(int argc, char **argv)
     }
     if (strcmp(sub, "explain") == 0) {
         return cmd_explain(argc - 2, argv + 2);
+    }
+    if (strcmp(sub, "gen") == 0) {
+        return cmd_gen(argc - 2, argv + 2);
     }
     if (strcmp(sub, "normalize") == 0) {
         return cmd_normalize(argc - 2, argv + 2);
