@@ -22,7 +22,7 @@ int match_compare_names(const char *na, size_t nna, const char *sa, size_t nsa, 
         }
         size_t minlen = nna < nnb ? nna : nnb;
         int d = match_damerau(na, nna, nb, nnb, 2);
-        if ((d <= 1 && minlen >= 3) || (skel_eq && d <= 2 && minlen >= 3)) {
+        if (d <= 1 && minlen >= 3) {
             return MATCH_NAME_CLOSE;
         }
         if (d <= 1 || (d <= 2 && minlen >= 5) || skel_eq) {
@@ -33,9 +33,10 @@ int match_compare_names(const char *na, size_t nna, const char *sa, size_t nsa, 
         }
         return MATCH_NAME_DIFF;
     }
-    /* across scripts only the skeletons can be compared */
+    /* across scripts only the skeletons can be compared; a short skeleton
+     * (Mona and Amina are both "mn") is weak evidence */
     if (skel_eq) {
-        return MATCH_NAME_CLOSE;
+        return nsa >= 3 ? MATCH_NAME_CLOSE : MATCH_NAME_FUZZY;
     }
     if (nsa == 0 || nsb == 0) {
         return MATCH_NAME_DIFF;

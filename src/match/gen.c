@@ -607,6 +607,9 @@ int match_gen_write(const struct match_gen_profile *p, size_t n_records, uint64_
                 c->m = 1 + (int)pick(&s, 12);
                 c->d = 1 + (int)pick(&s, (size_t)mdays(c->m));
                 y += 1 + (int)pick(&s, 3);
+                if (y > 2024) {
+                    y = 2024;
+                }
             }
             n_kids++;
         }

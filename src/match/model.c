@@ -71,7 +71,7 @@ void match_model_init(struct match_model *model)
     model->u_exact_tf[MF_DOB] = u_dob[MATCH_DATE_EXACT];
     model->lambda = 0.3;
     model->household_cap = 14.0;
-    model->threshold = 11.0;
+    model->threshold = 13.0;
     model->tf_clamp = 4.0;
     match_model_weights(model);
 }
