@@ -1,2 +1,66 @@
+/*
+ * sanad: the one binary. `sanad help` lists the commands.
+ */
 #include <stdio.h>
-int main(void){puts("sanad");return 0;}
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/banned.h"
+
+/* Prints the commands to f. */
+static void usage(FILE *f)
+{
+    fputs("usage: sanad COMMAND [OPTIONS]\n"
+          "\n"
+          "commands:\n"
+          "  init [--data DIR] [--org SLUG] [--org-name NAME] [--admin-password-stdin] [--demo]\n"
+          "                      create the database, the master key, a first organization and\n"
+          "                      its user 'admin' (the password is printed once)\n"
+          "  serve [--data DIR] [--db URL] [--listen ADDR:PORT]\n"
+          "                      run the web server (migrates first)\n"
+          "  migrate             apply pending database migrations\n"
+          "  org add --slug SLUG --name NAME\n"
+          "  user add --org SLUG --username NAME --role ROLE [--name NAME] --password-stdin\n"
+          "  audit verify        check the audit log's hash chains; exit 1 when tampered\n"
+          "  match dedup|encode|link|explain ...\n"
+          "                      the matching engine (see docs/matching.md)\n"
+          "  version             print the version\n"
+          "  help                this text\n"
+          "\n"
+          "every command takes --data DIR, --db URL and --config FILE; settings are read from\n"
+          "DATA/sanad.ini, then SANAD_* environment variables, then flags (docs/operations.md)\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    static const struct {
+        const char *name;              /* command word */
+        int (*fn)(int, char **);       /* its implementation */
+    } commands[] = {
+        {"init", cli_init},   {"serve", cli_serve}, {"migrate", cli_migrate},
+        {"org", cli_org},     {"user", cli_user},   {"audit", cli_audit},
+        {"match", cli_match},
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, cmd) == 0) {
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("sanad %s\n", SANAD_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "sanad: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

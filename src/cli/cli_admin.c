@@ -1,0 +1,269 @@
+/*
+ * cli_admin.c: init, serve, migrate, org, user and audit commands.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "auth/auth_web.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "core/banned.h"
+
+/* Opens the database and applies migrations, or dies. The caller closes. */
+static struct db *open_migrated(void)
+{
+    struct err e;
+    err_clear(&e);
+    struct db *db;
+    if (db_open(g_config.db_url, &db, &e) < 0) {
+        die("could not open the database: %s", e.msg);
+    }
+    if (db_migrate(db, &e) < 0) {
+        die("migration failed: %s", e.msg);
+    }
+    return db;
+}
+
+/* Makes the master key file (32 random bytes, mode 0600) when it does not exist. */
+static void ensure_master_key(void)
+{
+    if (access(g_config.key_file, F_OK) == 0) {
+        return;
+    }
+    unsigned char key[32];
+    randombytes_buf(key, sizeof(key));
+    int fd = open(g_config.key_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) < 0) {
+        die("could not write '%s': %s", g_config.key_file, strerror(errno));
+    }
+    close(fd);
+    sodium_memzero(key, sizeof(key));
+}
+
+/* A random password of 20 characters from an unambiguous alphabet, for first accounts. */
+static void generate_password(char out[21])
+{
+    static const char alphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    for (int i = 0; i < 20; i++) {
+        out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+    }
+    out[20] = '\0';
+}
+
+/* Demo accounts made by `init --demo`: one per staff role besides admin. */
+static const struct {
+    const char *username; /* login name */
+    const char *name;     /* display name */
+    const char *role;     /* role id */
+} demo_users[] = {
+    {"supervisor", "سلمى الخطيب", "supervisor"},
+    {"caseworker", "أحمد العلي", "case_worker"},
+    {"psychologist", "ريم حداد", "psychosocial_specialist"},
+    {"sponsorship", "خالد منصور", "sponsorship_officer"},
+    {"finance", "ليلى يوسف", "finance_officer"},
+    {"coordinator", "عمر السيد", "coordinator"},
+    {"auditor", "هدى سليمان", "auditor"},
+    {"donor", "Sarah Thompson", "donor"},
+};
+
+int cli_init(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    const char *slug = cli_opt(argc, argv, "--org");
+    const char *org_name = cli_opt(argc, argv, "--org-name");
+    bool demo = cli_flag(argc, argv, "--demo");
+    slug = slug ? slug : "main";
+    cli_start();
+    if (mkdir(g_config.data_dir, 0700) < 0 && errno != EEXIST) {
+        die("could not create '%s': %s", g_config.data_dir, strerror(errno));
+    }
+    ensure_master_key();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    char org_id[40];
+    int found = org_find(db, slug, org_id, &e);
+    if (found < 0) {
+        die("%s", e.msg);
+    }
+    if (found == 1) {
+        printf("organization '%s' exists already: nothing to do\n", slug);
+        db_close(db);
+        return 0;
+    }
+    struct actor cli;
+    actor_system(&cli, "");
+    if (org_create(db, &cli, slug, org_name ? org_name : (demo ? "جمعية سند النموذجية" : slug),
+                   org_id, &e) < 0) {
+        die("%s", e.msg);
+    }
+    actor_system(&cli, org_id);
+    char generated[21];
+    char *from_stdin = NULL;
+    const char *password;
+    if (cli_flag(argc, argv, "--admin-password-stdin")) {
+        from_stdin = cli_read_line();
+        if (!from_stdin) {
+            die("no password on standard input");
+        }
+        password = from_stdin;
+    } else {
+        generate_password(generated);
+        password = generated;
+    }
+    struct user_new u = {"admin", demo ? "مدير النظام" : "Administrator", NULL, "admin", "ar",
+                         password};
+    char uid[40];
+    if (user_create(db, &cli, org_id, &u, uid, NULL, &e) < 0) {
+        die("'admin': %s", e.msg);
+    }
+    printf("created organization '%s' with user 'admin'\n", slug);
+    if (!from_stdin) {
+        printf("admin password (shown once): %s\n", generated);
+    }
+    if (demo) {
+        for (size_t i = 0; i < sizeof(demo_users) / sizeof(demo_users[0]); i++) {
+            char pw[21];
+            generate_password(pw);
+            struct user_new d = {demo_users[i].username, demo_users[i].name, NULL,
+                                 demo_users[i].role, "ar", pw};
+            if (user_create(db, &cli, org_id, &d, uid, NULL, &e) < 0) {
+                die("'%s': %s", demo_users[i].username, e.msg);
+            }
+            printf("demo user %-13s role %-24s password %s\n", demo_users[i].username,
+                   demo_users[i].role, pw);
+        }
+    }
+    free(from_stdin);
+    db_close(db);
+    return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    if (argc > 1) {
+        die("unknown option '%s' for serve", argv[1]);
+    }
+    cli_start();
+    struct db *db = open_migrated();
+    db_close(db);
+    auth_web_register();
+    struct err e;
+    err_clear(&e);
+    if (http_serve(&e) < 0) {
+        die("%s", e.msg);
+    }
+    db_thread_close();
+    return 0;
+}
+
+int cli_migrate(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    (void)argc;
+    cli_start();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    printf("database at schema version %d\n", db_schema_version(db, &e));
+    db_close(db);
+    return 0;
+}
+
+int cli_org(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    if (argc < 2 || strcmp(argv[1], "add") != 0) {
+        fputs("usage: sanad org add --slug SLUG --name NAME\n", stderr);
+        return 2;
+    }
+    const char *slug = cli_opt(argc, argv, "--slug"), *name = cli_opt(argc, argv, "--name");
+    if (!slug || !name) {
+        fputs("usage: sanad org add --slug SLUG --name NAME\n", stderr);
+        return 2;
+    }
+    cli_start();
+    struct db *db = open_migrated();
+    struct actor cli;
+    actor_system(&cli, "");
+    struct err e;
+    err_clear(&e);
+    char id[40];
+    if (org_create(db, &cli, slug, name, id, &e) < 0) {
+        die("%s", e.msg);
+    }
+    printf("created organization '%s' (%s)\n", slug, id);
+    db_close(db);
+    return 0;
+}
+
+int cli_user(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    static const char usage[] = "usage: sanad user add --org SLUG --username NAME --role ROLE"
+                                " [--name DISPLAY_NAME] --password-stdin\n";
+    const char *org = cli_opt(argc, argv, "--org"), *user = cli_opt(argc, argv, "--username");
+    const char *role = cli_opt(argc, argv, "--role"), *name = cli_opt(argc, argv, "--name");
+    if (argc < 2 || strcmp(argv[1], "add") != 0 || !org || !user || !role ||
+        !cli_flag(argc, argv, "--password-stdin")) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    cli_start();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    char org_id[40];
+    int found = org_find(db, org, org_id, &e);
+    if (found <= 0) {
+        die(found < 0 ? "%s" : "no organization '%s'", found < 0 ? e.msg : org);
+    }
+    char *pw = cli_read_line();
+    if (!pw) {
+        die("no password on standard input");
+    }
+    struct actor cli;
+    actor_system(&cli, org_id);
+    struct user_new u = {user, name ? name : user, NULL, role, "ar", pw};
+    char id[40];
+    int rc = user_create(db, &cli, org_id, &u, id, NULL, &e);
+    sodium_memzero(pw, strlen(pw));
+    free(pw);
+    if (rc < 0) {
+        die("%s%s%s", e.field[0] ? e.field : "", e.field[0] ? ": " : "", e.msg);
+    }
+    printf("created user '%s' in '%s' (%s)\n", user, org, id);
+    db_close(db);
+    return 0;
+}
+
+int cli_audit(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+        fputs("usage: sanad audit verify\n", stderr);
+        return 2;
+    }
+    cli_start();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    int rc = audit_verify(db, stdout, &e);
+    db_close(db);
+    if (rc < 0) {
+        die("%s", e.msg);
+    }
+    return rc;
+}

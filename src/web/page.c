@@ -1,0 +1,176 @@
+#include "web/page.h"
+
+#include <string.h>
+
+#include "auth/auth.h"
+#include "auth/authz.h"
+#include "core/text.h"
+#include "web/i18n.h"
+#include "web/tmpl.h"
+#include "core/banned.h"
+
+/* One navigation entry: shown when the actor holds perm. */
+static const struct {
+    const char *href;  /* target path */
+    const char *label; /* catalog key */
+    const char *perm;  /* permission needed */
+} nav_items[] = {
+    {"/", "nav.dashboard", PERM_DASHBOARD},
+    {"/users", "nav.users", PERM_USERS_READ},
+    {"/tokens", "nav.tokens", PERM_USERS_MANAGE},
+    {"/audit", "nav.audit", PERM_AUDIT_READ},
+    {"/account", "nav.account", PERM_ACCOUNT_SELF},
+};
+
+/* The navigation for r's actor as a JSON array, the current section marked active. */
+static json_t *nav_for(struct http_req *r)
+{
+    json_t *nav = json_array();
+    for (size_t i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++) {
+        if (!actor_can(r->actor, nav_items[i].perm)) {
+            continue;
+        }
+        const char *href = nav_items[i].href;
+        size_t n = strlen(href);
+        bool active = strcmp(href, "/") == 0
+                          ? strcmp(r->path, "/") == 0
+                          : strncmp(r->path, href, n) == 0 && (!r->path[n] || r->path[n] == '/');
+        json_array_append_new(nav, json_pack("{s:s, s:s, s:b}", "href", href, "label",
+                                             i18n_get(r->lang, nav_items[i].label), "active",
+                                             active));
+    }
+    return nav;
+}
+
+void page_reply(struct http_req *r, int status, const char *tmpl, const char *title_key,
+                json_t *ctx)
+{
+    struct err e;
+    err_clear(&e);
+    if (r->csrf_token) {
+        json_object_set_new(ctx, "csrf", json_string(r->csrf_token));
+    }
+    const char *ok = http_query(r, "ok");
+    if (ok && strncmp(ok, "flash.", 6) == 0 && i18n_has(ok) && !json_object_get(ctx, "flash")) {
+        json_object_set_new(ctx, "flash", json_pack("{s:s, s:s}", "kind", "ok", "text",
+                                                    i18n_get(r->lang, ok)));
+    }
+    struct buf body = BUF_INIT;
+    if (tmpl_render(tmpl, ctx, r->lang, &body, &e) < 0) {
+        buf_release(&body);
+        json_decref(ctx);
+        http_reply_err(r, &e);
+        return;
+    }
+    json_t *layout = json_pack("{s:s, s:s, s:s}", "title", i18n_get(r->lang, title_key), "content",
+                               body.buf, "path", r->path);
+    buf_release(&body);
+    if (r->actor && r->actor->mfa_ok) {
+        json_object_set_new(layout, "user",
+                            json_pack("{s:s, s:s, s:s}", "name", r->actor->display_name,
+                                      "username", r->actor->username, "role",
+                                      i18n_get(r->lang, arena_printf(&r->arena, "role.%s",
+                                                                     r->actor->role))));
+        json_object_set_new(layout, "nav", nav_for(r));
+    }
+    if (r->csrf_token) {
+        json_object_set_new(layout, "csrf", json_string(r->csrf_token));
+    }
+    json_t *flash = json_object_get(ctx, "flash");
+    if (flash) {
+        json_object_set(layout, "flash", flash);
+    }
+    struct buf html = BUF_INIT;
+    int rc = tmpl_render("layout", layout, r->lang, &html, &e);
+    json_decref(layout);
+    json_decref(ctx);
+    if (rc < 0) {
+        buf_release(&html);
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_html(r, status, &html);
+}
+
+const char *page_err_text(struct http_req *r, const struct err *e)
+{
+    char key[80];
+    snprintf(key, sizeof(key), "err.%s", e->code);
+    if (!i18n_has(key)) {
+        return arena_strdup(&r->arena, e->msg);
+    }
+    const char *field = e->field;
+    if (*field) {
+        char fkey[96];
+        snprintf(fkey, sizeof(fkey), "field.%s", field);
+        if (i18n_has(fkey)) {
+            field = i18n_get(r->lang, fkey);
+        }
+    }
+    return i18n_format(&r->arena, r->lang, key, "field", field, NULL);
+}
+
+void page_ctx_error(struct http_req *r, json_t *ctx, const struct err *e)
+{
+    const char *text = page_err_text(r, e);
+    json_object_set_new(ctx, "error", json_string(text));
+    if (e->field[0]) {
+        json_t *errors = json_object_get(ctx, "errors");
+        if (!errors) {
+            errors = json_object();
+            json_object_set_new(ctx, "errors", errors);
+        }
+        json_object_set_new(errors, e->field, json_string(text));
+    }
+}
+
+int json_str_member(json_t *obj, const char *key, bool required, size_t max_chars,
+                    const char **out, struct err *e)
+{
+    *out = NULL;
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            return err_set(e, ERR_INVALID, "required", key, "'%s' is required", key);
+        }
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return err_set(e, ERR_INVALID, "invalid_type", key, "'%s' must be a string", key);
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (strlen(s) != n || !utf8_valid(s, n)) {
+        return err_set(e, ERR_INVALID, "invalid_utf8", key,
+                       "'%s' holds characters that are not allowed", key);
+    }
+    if (utf8_length(s, n) > max_chars) {
+        return err_set(e, ERR_INVALID, "too_long", key, "'%s' is longer than %zu characters", key,
+                       max_chars);
+    }
+    if (required && text_blank(s)) {
+        return err_set(e, ERR_INVALID, "required", key, "'%s' is required", key);
+    }
+    *out = s;
+    return 0;
+}
+
+int json_known_members(json_t *obj, const char *const *allowed, struct err *e)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        bool known = false;
+        for (int i = 0; allowed[i]; i++) {
+            if (strcmp(allowed[i], key) == 0) {
+                known = true;
+                break;
+            }
+        }
+        if (!known) {
+            return err_set(e, ERR_INVALID, "unknown_field", key, "unknown field '%s'", key);
+        }
+    }
+    return 0;
+}

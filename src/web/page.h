@@ -1,0 +1,33 @@
+/*
+ * page.h: full HTML pages: a page template rendered inside the layout, with
+ * the navigation the actor may use, the flash message and the CSRF token;
+ * and the helpers that turn failures into messages in the reader's language.
+ */
+#ifndef SANAD_WEB_PAGE_H
+#define SANAD_WEB_PAGE_H
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "http/http.h"
+
+/* Renders templates/<tmpl>.html with ctx inside the layout and replies with
+ * status. title_key is the catalog key of the page title. Takes ctx. */
+void page_reply(struct http_req *r, int status, const char *tmpl, const char *title_key,
+                json_t *ctx);
+/* The message for e in the request's language: the catalog text "err.<code>"
+ * with {field} filled by the field's label ("field.<name>"), else e->msg.
+ * Allocated in the request arena. */
+const char *page_err_text(struct http_req *r, const struct err *e);
+/* Puts e into a form's context: "error" (the message) and
+ * "errors": {"<field>": message}, so a template shows it next to the field. */
+void page_ctx_error(struct http_req *r, json_t *ctx, const struct err *e);
+/* Reads a JSON object's string member key. Absent or null gives *out = NULL
+ * (an error when required); another type, invalid UTF-8 or more than
+ * max_chars characters is an error naming key. Returns 0 or -1. */
+int json_str_member(json_t *obj, const char *key, bool required, size_t max_chars,
+                    const char **out, struct err *e);
+/* Refuses an object holding a member not named in allowed (NULL-terminated). */
+int json_known_members(json_t *obj, const char *const *allowed, struct err *e);
+
+#endif
