@@ -40,7 +40,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all run test unit asan bench fmt lint fuzz clean deps
+.PHONY: all run test unit asan bench fmt lint fuzz fuzz-build clean
 all: $(BUILD)/sanad
 
 $(BUILD)/sanad: src/cli/main.c $(BUILD)/libsanad.a
@@ -78,32 +78,46 @@ unit: $(TEST_BIN)
 asan:
 	$(MAKE) MODE=asan all unit
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
 run:
 	scripts/install-deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	scripts/run-demo
 
 test:
 	scripts/install-deps
-	$(MAKE) all unit
-	$(MAKE) MODE=asan all unit
+	$(MAKE) -j$(NPROC) all unit
+	$(MAKE) -j$(NPROC) MODE=asan all unit
+	$(MAKE) -j$(NPROC) fuzz-build
 	scripts/test
 
 bench:
 	scripts/install-deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	bench/run
 
-# libFuzzer harnesses, built with clang against the library sources.
-FUZZ_FLAGS := -std=gnu11 -g -O1 -Isrc -Ibuild/fuzz/gen $(PKG_CFLAGS) -pthread \
-	-fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+# libFuzzer harnesses: the library is compiled once with clang and the
+# fuzzer's coverage instrumentation, then linked into each harness.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Isrc -Ibuild/fuzz/gen $(PKG_CFLAGS) -pthread \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_OBJ := $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIB_SRC)) build/fuzz/obj/gen/assets.o
 build/fuzz/gen/assets.c: build/tools/embed $(ASSETS)
 	@mkdir -p $(@D)
 	build/tools/embed assets $(ASSETS) > $@.tmp && mv $@.tmp $@
-build/fuzz/%: fuzz/%.c $(LIB_SRC) build/fuzz/gen/assets.c
+build/fuzz/obj/gen/assets.o: build/fuzz/gen/assets.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) build/fuzz/gen/assets.c $(LDLIBS)
-fuzz: $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/libsanad.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/%: fuzz/%.c build/fuzz/libsanad.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libsanad.a $(LDLIBS)
+fuzz-build: $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+fuzz: fuzz-build
 	scripts/fuzz $(FUZZ_SECONDS)
 
 fmt:

@@ -6,8 +6,7 @@
 #ifndef SANAD_CLI_CLI_H
 #define SANAD_CLI_CLI_H
 
-/* The version printed by `sanad version` and /metrics. */
-#define SANAD_VERSION "0.1.0"
+#include "core/version.h"
 
 int cli_init(int argc, char **argv);
 int cli_serve(int argc, char **argv);

@@ -13,11 +13,9 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "http/http_internal.h"
+#include "core/version.h"
 #include "core/banned.h"
 
-#ifndef SANAD_VERSION
-#define SANAD_VERSION "0.1.0"
-#endif
 
 #define N_COUNTERS 256
 

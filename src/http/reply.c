@@ -85,14 +85,23 @@ void http_reply_html(struct http_req *r, int status, struct buf *b)
     buf_release(b);
 }
 
-/* The title of code in lang: the catalog's "err.<code>" when it exists. */
-static const char *problem_title(struct http_req *r, const char *code, const char *fallback)
+/* The title of code in lang: the catalog's "err.<code>" when it exists, with
+ * {field} filled by the field's label ("field.<name>") or its name. */
+static const char *problem_title(struct http_req *r, const char *code, const char *field,
+                                 const char *fallback)
 {
     const char *key = arena_printf(&r->arena, "err.%s", code);
-    if (i18n_has(key)) {
-        return i18n_get(r->lang, key);
+    if (!i18n_has(key)) {
+        return fallback;
     }
-    return fallback;
+    const char *label = field ? field : "";
+    if (field && *field) {
+        const char *fkey = arena_printf(&r->arena, "field.%s", field);
+        if (i18n_has(fkey)) {
+            label = i18n_get(r->lang, fkey);
+        }
+    }
+    return i18n_format(&r->arena, r->lang, key, "field", label, NULL);
 }
 
 void http_reply_problem(struct http_req *r, int status, const char *code, const char *field,
@@ -108,7 +117,7 @@ void http_reply_problem(struct http_req *r, int status, const char *code, const 
     json_object_set_new(j, "type",
                         json_string(arena_printf(&r->arena,
                                                  "https://sanad.example/problems/%s", code)));
-    json_object_set_new(j, "title", json_string(problem_title(r, code, detail)));
+    json_object_set_new(j, "title", json_string(problem_title(r, code, field, detail)));
     json_object_set_new(j, "status", json_integer(status));
     json_object_set_new(j, "code", json_string(code));
     json_object_set_new(j, "detail", json_string(detail));
@@ -118,7 +127,8 @@ void http_reply_problem(struct http_req *r, int status, const char *code, const 
     if (field && *field) {
         const char *key = arena_printf(&r->arena, "field.%s", field);
         const char *label = i18n_has(key) ? i18n_get(r->lang, key) : NULL;
-        json_t *item = json_pack("{s:s, s:s}", "field", field, "message", detail);
+        json_t *item = json_pack("{s:s, s:s}", "field", field, "message",
+                                 problem_title(r, code, field, detail));
         if (label && item) {
             json_object_set_new(item, "label", json_string(label));
         }
@@ -204,7 +214,7 @@ void http_reply_error_page(struct http_req *r, int status, const char *code, con
     struct buf b = BUF_INIT;
     if (asset_find("templates/error.html") && asset_find("templates/layout.html")) {
         /* the web shell's templates: error.html rendered inside layout.html */
-        const char *message = code ? problem_title(r, code, NULL) : NULL;
+        const char *message = code ? problem_title(r, code, NULL, NULL) : NULL;
         if (!message && status < 500) {
             message = detail;
         }
