@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/xalloc.h"
 #include "core/banned.h"
+#include "match/clk.h"
 #include "match/csv.h"
 #include "match/gen.h"
 #include "match/match.h"
@@ -566,6 +567,225 @@ static int cmd_normalize(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* Default Dice threshold of `link`. */
+#define LINK_THRESHOLD 0.80
+
+/* Reads the secret file into keys. Returns 0, or -1 after printing why. */
+static int read_secret(const char *path, struct match_clk_key *key)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        say("could not open secret file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    unsigned char secret[4096];
+    size_t n = fread(secret, 1, sizeof(secret), f);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad) {
+        say("could not read secret file '%s'", path);
+        return -1;
+    }
+    struct err e;
+    err_clear(&e);
+    int rc = match_clk_key_init(key, secret, n, &e);
+    explicit_bzero(secret, sizeof(secret));
+    if (rc < 0) {
+        say("secret file '%s' is too short (%zu bytes, at least %d random bytes are needed: "
+            "head -c 32 /dev/urandom > KEY)", path, n, MATCH_CLK_SECRET_MIN);
+        return -1;
+    }
+    return 0;
+}
+
+/* `sanad match encode`. */
+static int cmd_encode(int argc, char **argv)
+{
+    struct opt opts[] = {{"--secret-file", NULL}, {"--out", NULL}, {"--threads", NULL}};
+    const char *pos[1];
+    int n_pos;
+    if (parse_args(argc, argv, opts, 3, pos, 1, &n_pos) < 0 || n_pos != 1 || !opts[0].val ||
+        !opts[1].val) {
+        usage();
+        return EXIT_USAGE;
+    }
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (opts[2].val && parse_count("--threads", opts[2].val, 256, &threads) < 0) {
+        return EXIT_USAGE;
+    }
+    double t0 = now();
+    struct match_clk_key *key = xmalloc(sizeof(*key));
+    if (read_secret(opts[0].val, key) < 0) {
+        free(key);
+        return EXIT_FAIL;
+    }
+    struct loaded l;
+    if (load_records(pos[0], &l) < 0) {
+        match_clk_key_wipe(key);
+        free(key);
+        return EXIT_FAIL;
+    }
+    struct out_file o;
+    if (out_open(&o, opts[1].val) < 0) {
+        loaded_release(&l);
+        match_clk_key_wipe(key);
+        free(key);
+        return EXIT_FAIL;
+    }
+    struct match_set set;
+    build_set(&set, &l, (int)threads);
+    uint64_t *enc = xcalloc(set.n ? set.n * MATCH_CLK_WORDS : 1, sizeof(uint64_t));
+    match_clk_encode_all(key, &set, (int)threads, enc);
+    match_clk_key_wipe(key);
+    free(key);
+    fputs("record_id,encoding\n", o.f);
+    char b64[MATCH_CLK_B64_LEN + 1];
+    long bits = 0;
+    for (size_t i = 0; i < set.n; i++) {
+        match_clk_to_base64(enc + i * MATCH_CLK_WORDS, b64);
+        bits += match_clk_popcount(enc + i * MATCH_CLK_WORDS);
+        csv_put(o.f, set.ids[i]);
+        fprintf(o.f, ",%s\n", b64);
+    }
+    int rc = out_commit(&o) < 0 ? EXIT_FAIL : EXIT_OK;
+    if (rc == EXIT_OK) {
+        say("%zu records encoded (%d bits, %.1f%% set on average) in %.2f s", set.n,
+            MATCH_CLK_BITS, set.n ? 100.0 * (double)bits / (double)set.n / MATCH_CLK_BITS : 0.0,
+            now() - t0);
+    }
+    free(enc);
+    match_set_release(&set);
+    loaded_release(&l);
+    return rc;
+}
+
+/* Encodings read from a file. */
+struct encodings {
+    struct match_csv csv; /* the file */
+    uint64_t *bits;       /* n encodings (owned) */
+    size_t n;             /* count */
+    size_t id_col;        /* column of record_id */
+};
+
+/* Loads an encodings file. Returns 0, or -1 after printing why. */
+static int load_encodings(const char *path, struct encodings *en)
+{
+    memset(en, 0, sizeof(*en));
+    struct err e;
+    err_clear(&e);
+    if (match_csv_read_file(&en->csv, path, 4096, &e) < 0) {
+        say("%s", e.msg);
+        return -1;
+    }
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    long id = -1, enc = -1;
+    for (size_t h = 0; h < en->csv.n_cols; h++) {
+        if (strcmp(en->csv.header[h], "record_id") == 0) {
+            id = (long)h;
+        } else if (strcmp(en->csv.header[h], "encoding") == 0) {
+            enc = (long)h;
+        }
+    }
+    if (id < 0 || enc < 0) {
+        say("'%s': missing header: expected the columns record_id and encoding", name);
+        match_csv_release(&en->csv);
+        return -1;
+    }
+    en->id_col = (size_t)id;
+    en->n = en->csv.n_rows;
+    en->bits = xcalloc(en->n ? en->n * MATCH_CLK_WORDS : 1, sizeof(uint64_t));
+    struct loaded ids;
+    memset(&ids, 0, sizeof(ids));
+    ids.n = en->n;
+    ids.in = xcalloc(en->n ? en->n : 1, sizeof(*ids.in));
+    for (size_t r = 0; r < en->n; r++) {
+        size_t len;
+        const char *v = match_csv_cell(&en->csv, r, (size_t)enc, &len);
+        const char *iv = match_csv_cell(&en->csv, r, (size_t)id, &ids.in[r].len[MATCH_COL_ID]);
+        ids.in[r].val[MATCH_COL_ID] = iv;
+        if (ids.in[r].len[MATCH_COL_ID] == 0) {
+            say("'%s' row %zu: empty value in column 'record_id'", name, r + 2);
+            goto fail;
+        }
+        if (match_clk_from_base64(v, len, en->bits + r * MATCH_CLK_WORDS) < 0) {
+            say("'%s' row %zu: invalid value in column 'encoding' (expected %d base64 "
+                "characters from sanad match encode)", name, r + 2, MATCH_CLK_B64_LEN);
+            goto fail;
+        }
+    }
+    if (check_unique_ids(name, &ids) < 0) {
+        goto fail;
+    }
+    free(ids.in);
+    return 0;
+fail:
+    free(ids.in);
+    free(en->bits);
+    match_csv_release(&en->csv);
+    memset(en, 0, sizeof(*en));
+    return -1;
+}
+
+/* `sanad match link`. */
+static int cmd_link(int argc, char **argv)
+{
+    struct opt opts[] = {{"--pairs", NULL}, {"--threshold", NULL}, {"--threads", NULL}};
+    const char *pos[2];
+    int n_pos;
+    if (parse_args(argc, argv, opts, 3, pos, 2, &n_pos) < 0 || n_pos != 2 || !opts[0].val) {
+        usage();
+        return EXIT_USAGE;
+    }
+    struct match_link lk;
+    memset(&lk, 0, sizeof(lk));
+    lk.threshold = LINK_THRESHOLD;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if ((opts[1].val && parse_double("--threshold", opts[1].val, &lk.threshold) < 0) ||
+        (opts[2].val && parse_count("--threads", opts[2].val, 256, &threads) < 0)) {
+        return EXIT_USAGE;
+    }
+    if (lk.threshold <= 0 || lk.threshold > 1) {
+        say("invalid value '%s' for --threshold (a Dice coefficient in (0, 1])", opts[1].val);
+        return EXIT_USAGE;
+    }
+    lk.n_threads = (int)threads;
+    struct progress pr = {now(), 0};
+    struct encodings ea, eb;
+    if (load_encodings(pos[0], &ea) < 0) {
+        return EXIT_FAIL;
+    }
+    if (load_encodings(pos[1], &eb) < 0) {
+        free(ea.bits);
+        match_csv_release(&ea.csv);
+        return EXIT_FAIL;
+    }
+    struct out_file o;
+    int rc = EXIT_FAIL;
+    if (out_open(&o, opts[0].val) == 0) {
+        match_link_run(&lk, ea.bits, ea.n, eb.bits, eb.n, progress_cb, &pr);
+        fputs("record_id_a,record_id_b,score\n", o.f);
+        for (size_t p = 0; p < lk.n_pairs; p++) {
+            csv_put(o.f, match_csv_cell(&ea.csv, lk.pairs[p].a, ea.id_col, NULL));
+            fputc(',', o.f);
+            csv_put(o.f, match_csv_cell(&eb.csv, lk.pairs[p].b, eb.id_col, NULL));
+            fprintf(o.f, ",%.4f\n", lk.pairs[p].score);
+        }
+        rc = out_commit(&o) < 0 ? EXIT_FAIL : EXIT_OK;
+        if (rc == EXIT_OK) {
+            say("%zu x %zu records, %zu candidate pairs (%zu compared after the bit-count "
+                "filter), %zu linked pairs in %.2f s (threshold %.2f)",
+                ea.n, eb.n, lk.n_candidates, lk.n_compared, lk.n_pairs, now() - pr.start,
+                lk.threshold);
+        }
+        match_link_release(&lk);
+    }
+    free(ea.bits);
+    free(eb.bits);
+    match_csv_release(&ea.csv);
+    match_csv_release(&eb.csv);
+    return rc;
+}
+
 /* `sanad match gen`: writes synthetic records and their truth. */
 static int cmd_gen(int argc, char **argv)
 {
@@ -629,6 +849,12 @@ int cli_match(int argc, char **argv)
     }
     if (strcmp(sub, "explain") == 0) {
         return cmd_explain(argc - 2, argv + 2);
+    }
+    if (strcmp(sub, "encode") == 0) {
+        return cmd_encode(argc - 2, argv + 2);
+    }
+    if (strcmp(sub, "link") == 0) {
+        return cmd_link(argc - 2, argv + 2);
     }
     if (strcmp(sub, "gen") == 0) {
         return cmd_gen(argc - 2, argv + 2);
