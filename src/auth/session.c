@@ -159,7 +159,7 @@ static int session_create(struct db *db, struct actor *a, bool mfa_ok, char toke
     if (db_run(db, e,
                "INSERT INTO sessions (token_hash, user_id, org_id, csrf, mfa_ok, created_ms,"
                " last_seen_ms, expires_ms, remote) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)",
-               "tttbiit", a->session_hash, a->user_id, a->org_id, a->csrf, mfa_ok, now,
+               "ttttbiit", a->session_hash, a->user_id, a->org_id, a->csrf, mfa_ok, now,
                now + (int64_t)g_config.session_absolute_h * 3600000, a->remote) < 0 ||
         actor_audit(db, a, action, "session", NULL, "ok", mfa_ok ? NULL : "second factor due",
                     e) < 0 ||
