@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core/err.h"
 #include "web/html.h"
 #include "web/i18n.h"
+#include "web/svg.h"
 #include "web/tmpl.h"
 #include "core/banned.h"
 
@@ -654,6 +656,94 @@ static void test_threads(void **state)
     free(want);
 }
 
+static void test_svg_bar(void **state)
+{
+    (void)state;
+    struct svg_point pts[] = {
+        {"<script>alert('x')</script>", 12, NULL},
+        {"دار الأيتام & \"الأمل\"", 3.5, NULL},
+        {NULL, NAN, NULL},
+        {"neg", -4, "−4 JOD <b>"},
+        {"\xff\xfe bad utf-8", 0, NULL},
+        {"a label that is much longer than thirty characters in all", 1, NULL},
+    };
+    struct buf out = BUF_INIT;
+    svg_bar_chart(&out, "Children <by> region", pts, 6, true);
+    const char *s = out.buf;
+    assert_true(strncmp(s, "<svg ", 5) == 0);
+    assert_non_null(strstr(s, "role=\"img\""));
+    assert_non_null(strstr(s, "direction=\"rtl\""));
+    assert_non_null(strstr(s, "<title>Children &lt;by&gt; region</title>"));
+    assert_null(strstr(s, "<script"));
+    assert_null(strstr(s, "<b>"));
+    assert_non_null(strstr(s, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert_non_null(strstr(s, "دار الأيتام &amp; &quot;الأمل&quot;"));
+    assert_non_null(strstr(s, ">12</text>"));
+    assert_non_null(strstr(s, ">3.50</text>"));
+    assert_non_null(strstr(s, ">0</text>"));
+    assert_non_null(strstr(s, "−4 JOD &lt;b&gt;"));
+    assert_non_null(strstr(s, "chart-bar-negative"));
+    assert_non_null(strstr(s, "\xef\xbf\xbd\xef\xbf\xbd bad utf-8"));
+    /* the long label is shortened on the drawing, whole in its title */
+    assert_non_null(strstr(s, ">a label that is much longer t\xe2\x80\xa6</text>"));
+    assert_non_null(strstr(s, "<title>a label that is much longer than thirty characters in "
+                              "all: 1</title>"));
+    assert_null(strstr(s, ">nan"));
+    assert_null(strstr(s, "\"nan"));
+    assert_null(strstr(s, "inf"));
+    assert_null(strstr(s, "style"));
+    assert_int_equal(count(s, "<rect"), 6);
+    assert_true(strcmp(s + out.len - 6, "</svg>") == 0);
+    /* left to right: the label column is on the left, bars start at 208 */
+    buf_reset(&out);
+    svg_bar_chart(&out, "t", pts, 1, false);
+    assert_non_null(strstr(out.buf, "direction=\"ltr\""));
+    assert_non_null(strstr(out.buf, "<rect class=\"chart-bar\" x=\"208.0\""));
+    /* right to left: the same bar ends at 640 - 208 */
+    buf_reset(&out);
+    svg_bar_chart(&out, "t", pts, 1, true);
+    assert_non_null(strstr(out.buf, "width=\"336.0\""));
+    assert_non_null(strstr(out.buf, "<rect class=\"chart-bar\" x=\"96.0\""));
+    /* no points, NULL title */
+    buf_reset(&out);
+    svg_bar_chart(&out, NULL, NULL, 0, false);
+    assert_non_null(strstr(out.buf, "<title></title></svg>"));
+    buf_release(&out);
+}
+
+static void test_svg_line(void **state)
+{
+    (void)state;
+    struct svg_point pts[30];
+    char labels[30][16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(labels[i], sizeof(labels[i]), "m<%d>", i);
+        pts[i] = (struct svg_point){labels[i], i * 10 - 50, NULL};
+    }
+    struct buf out = BUF_INIT;
+    svg_line_chart(&out, "Monthly \"totals\"", pts, 30, true);
+    const char *s = out.buf;
+    assert_non_null(strstr(s, "<title>Monthly &quot;totals&quot;</title>"));
+    assert_non_null(strstr(s, "<polyline"));
+    assert_int_equal(count(s, "<circle"), 30);
+    /* every third x label (0, 3, ..., 27) and the last */
+    assert_int_equal(count(s, "class=\"chart-label\""), 11);
+    assert_null(strstr(s, "m<"));
+    assert_non_null(strstr(s, "<title>m&lt;29&gt;: 240</title>"));
+    assert_non_null(strstr(s, ">-50</text>"));
+    /* rtl: the first point is at the right */
+    assert_non_null(strstr(s, "points=\"624.0,"));
+    buf_reset(&out);
+    svg_line_chart(&out, "one", pts, 1, false);
+    assert_null(strstr(out.buf, "<polyline"));
+    assert_int_equal(count(out.buf, "<circle"), 1);
+    buf_reset(&out);
+    svg_line_chart(&out, "none", NULL, 0, false);
+    assert_int_equal(count(out.buf, "<circle"), 0);
+    assert_true(strcmp(out.buf + out.len - 6, "</svg>") == 0);
+    buf_release(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +768,8 @@ int main(void)
         cmocka_unit_test(test_init_real_templates),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_svg_bar),
+        cmocka_unit_test(test_svg_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
