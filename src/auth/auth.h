@@ -115,6 +115,9 @@ int user_change_password(struct db *db, const struct actor *a, const char *curre
 int user_set_lang(struct db *db, const struct actor *a, const char *lang, struct err *e);
 /* Starts second-factor enrolment: a new secret is kept pending and returned. */
 int user_totp_begin(struct db *db, const struct actor *a, char secret_out[40], struct err *e);
+/* The actor's pending enrolment secret (opened); returns 1 with it in
+ * secret_out, 0 when none is pending, -1 on error. */
+int user_totp_pending(struct db *db, const struct actor *a, char secret_out[40], struct err *e);
 /* Confirms enrolment with a code from the app; the second factor is then on. */
 int user_totp_confirm(struct db *db, struct actor *a, const char *code, struct err *e);
 

@@ -390,14 +390,10 @@ static void page_totp_confirm(struct http_req *r)
         return;
     }
     /* Show the same pending secret again with the error. */
-    int found;
-    char secret[64] = "";
-    struct db_stmt *s = db_row(db, &e, &found, "SELECT totp_pending FROM users WHERE id = $1", "t",
-                               r->actor->user_id);
-    if (s) {
-        snprintf(secret, sizeof(secret), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
-        db_done(s);
-    }
+    char secret[40] = "";
+    struct err ignore;
+    err_clear(&ignore);
+    user_totp_pending(db, r->actor, secret, &ignore);
     json_t *ctx = json_object();
     page_ctx_error(r, ctx, &e);
     if (*secret) {

@@ -14,6 +14,7 @@
 #include "core/time.h"
 #include "core/uuid.h"
 #include "db/db_util.h"
+#include "keys/keys.h"
 #include "core/banned.h"
 
 /* How often a session's last-seen time is written, at most (ms). */
@@ -95,6 +96,25 @@ static void actor_from_row(struct actor *a, struct db_stmt *s)
     snprintf(a->role, sizeof(a->role), "%s", db_col_text(s, 5));
     snprintf(a->lang, sizeof(a->lang), "%s", db_col_text(s, 6));
     a->totp_enabled = db_col_int64(s, 7) != 0;
+}
+
+/* Opens a sealed second-factor secret of user a into out (TOTP_SECRET_B32
+ * bytes); "" when sealed is NULL. Returns 0 or -1. */
+static int open_totp_secret(struct db *db, const struct actor *a, const char *sealed,
+                            char out[TOTP_SECRET_B32], struct err *e)
+{
+    out[0] = '\0';
+    if (!sealed || !*sealed) {
+        return 0;
+    }
+    struct arena ar;
+    arena_init(&ar);
+    const char *plain = keys_open(db, &ar, a->org_id, a->user_id, "totp", sealed, NULL, e);
+    if (plain) {
+        snprintf(out, TOTP_SECRET_B32, "%s", plain);
+    }
+    arena_release(&ar);
+    return plain ? 0 : -1;
 }
 
 /* Counts failures for key within the throttling window. Returns the count or -1. */
@@ -191,7 +211,8 @@ int auth_login(struct db *db, const char *org_slug, const char *username, const 
     }
     int found;
     char hash[PASSWORD_HASH_MAX] = "";
-    char secret[64] = "";
+    char sealed[256] = "";
+    char secret[TOTP_SECRET_B32] = "";
     int64_t last_step = 0;
     struct actor a;
     memset(&a, 0, sizeof(a));
@@ -204,9 +225,12 @@ int auth_login(struct db *db, const char *org_slug, const char *username, const 
     if (s) {
         actor_from_row(&a, s);
         snprintf(hash, sizeof(hash), "%s", db_col_text(s, 8) ? db_col_text(s, 8) : "");
-        snprintf(secret, sizeof(secret), "%s", db_col_text(s, 9) ? db_col_text(s, 9) : "");
+        snprintf(sealed, sizeof(sealed), "%s", db_col_text(s, 9) ? db_col_text(s, 9) : "");
         last_step = db_col_int64(s, 10);
         db_done(s);
+    }
+    if (found == 1 && open_totp_secret(db, &a, sealed, secret, e) < 0) {
+        found = -1;
     }
     db_rollback(db);
     if (found < 0) {
@@ -310,17 +334,21 @@ int auth_login_mfa(struct db *db, struct actor *a, const char *code, struct err 
         return -1;
     }
     int64_t n = failures(db, acct_key, time_now_ms(), e);
-    int found;
-    char secret[64] = "";
+    int found = 0;
+    char secret[TOTP_SECRET_B32] = "";
     int64_t last = 0;
     struct db_stmt *s = n < 0 ? NULL
                               : db_row(db, e, &found,
                                        "SELECT totp_secret, totp_last_step FROM users WHERE id = $1",
                                        "t", a->user_id);
     if (s) {
-        snprintf(secret, sizeof(secret), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
+        char sealed[256];
+        snprintf(sealed, sizeof(sealed), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
         last = db_col_int64(s, 1);
         db_done(s);
+        if (open_totp_secret(db, a, sealed, secret, e) < 0) {
+            n = -1;
+        }
     }
     db_rollback(db);
     if (n < 0 || !s) {

@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "core/uuid.h"
 #include "db/db_util.h"
+#include "keys/keys.h"
 #include "core/banned.h"
 
 #define INVITE_DAYS 7
@@ -461,14 +462,47 @@ int user_totp_begin(struct db *db, const struct actor *a, char secret_out[40], s
     if (db_begin(db, false, e) < 0) {
         return -1;
     }
-    if (db_run(db, e, "UPDATE users SET totp_pending = $1 WHERE id = $2", "tt", secret,
-               a->user_id) < 0 ||
+    /* The secret is sealed at rest like other sensitive fields. */
+    struct arena ar;
+    arena_init(&ar);
+    char *sealed = keys_seal(db, &ar, a->org_id, a->user_id, "totp", secret, strlen(secret), e);
+    int rc = sealed ? (int)db_run(db, e, "UPDATE users SET totp_pending = $1 WHERE id = $2", "tt",
+                                  sealed, a->user_id)
+                    : -1;
+    arena_release(&ar);
+    if (rc < 0 ||
         actor_audit(db, a, "user.totp_begin", "user", a->user_id, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail(db);
     }
     snprintf(secret_out, 40, "%s", secret);
     return 0;
+}
+
+int user_totp_pending(struct db *db, const struct actor *a, char secret_out[40], struct err *e)
+{
+    secret_out[0] = '\0';
+    int found;
+    struct db_stmt *s = db_row(db, e, &found, "SELECT totp_pending FROM users WHERE id = $1", "t",
+                               a->user_id);
+    if (!s) {
+        return found < 0 ? -1 : 0;
+    }
+    int rc = 0;
+    const char *sealed = db_col_text(s, 0);
+    if (sealed) {
+        struct arena ar;
+        arena_init(&ar);
+        const char *open = keys_open(db, &ar, a->org_id, a->user_id, "totp", sealed, NULL, e);
+        if (open) {
+            snprintf(secret_out, 40, "%s", open);
+        } else {
+            rc = -1;
+        }
+        arena_release(&ar);
+    }
+    db_done(s);
+    return rc < 0 ? -1 : (secret_out[0] ? 1 : 0);
 }
 
 int user_totp_confirm(struct db *db, struct actor *a, const char *code, struct err *e)
@@ -479,10 +513,22 @@ int user_totp_confirm(struct db *db, struct actor *a, const char *code, struct e
     int found;
     struct db_stmt *s = db_row(db, e, &found, "SELECT totp_pending FROM users WHERE id = $1", "t",
                                a->user_id);
-    char pending[64] = "";
+    char pending[TOTP_SECRET_B32] = "";
     if (s) {
-        snprintf(pending, sizeof(pending), "%s", db_col_text(s, 0) ? db_col_text(s, 0) : "");
+        struct arena ar;
+        arena_init(&ar);
+        const char *sealed = db_col_text(s, 0);
+        const char *open = sealed ? keys_open(db, &ar, a->org_id, a->user_id, "totp", sealed, NULL,
+                                              e)
+                                  : "";
+        if (open) {
+            snprintf(pending, sizeof(pending), "%s", open);
+        }
+        arena_release(&ar);
         db_done(s);
+        if (!open) {
+            return fail(db);
+        }
     }
     if (found < 0) {
         return fail(db);

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "keys/keys.h"
 #include "core/banned.h"
 
 /* Opens the database and applies migrations, or dies. The caller closes. */
@@ -35,20 +36,24 @@ static struct db *open_migrated(void)
     return db;
 }
 
-/* Makes the master key file (32 random bytes, mode 0600) when it does not exist. */
+/* Makes the master key file when it does not exist yet. */
 static void ensure_master_key(void)
 {
-    if (access(g_config.key_file, F_OK) == 0) {
-        return;
+    struct err e;
+    err_clear(&e);
+    if (access(g_config.key_file, F_OK) != 0 && keys_create_master(g_config.key_file, &e) < 0) {
+        die("%s", e.msg);
     }
-    unsigned char key[32];
-    randombytes_buf(key, sizeof(key));
-    int fd = open(g_config.key_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) || fsync(fd) < 0) {
-        die("could not write '%s': %s", g_config.key_file, strerror(errno));
+}
+
+/* Loads the master key or dies with a hint. */
+static void load_master_key(void)
+{
+    struct err e;
+    err_clear(&e);
+    if (keys_load_master(g_config.key_file, &e) < 0) {
+        die("%s (the master key is made by 'sanad init'; see docs/operations.md)", e.msg);
     }
-    close(fd);
-    sodium_memzero(key, sizeof(key));
 }
 
 /* A random password of 20 characters from an unambiguous alphabet, for first accounts. */
@@ -157,6 +162,7 @@ int cli_serve(int argc, char **argv)
         die("unknown option '%s' for serve", argv[1]);
     }
     cli_start();
+    load_master_key();
     struct db *db = open_migrated();
     db_close(db);
     auth_web_register();
@@ -266,4 +272,38 @@ int cli_audit(int argc, char **argv)
         die("%s", e.msg);
     }
     return rc;
+}
+
+int cli_key(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    if (argc < 2 || strcmp(argv[1], "rotate") != 0) {
+        fputs("usage: sanad key rotate\n", stderr);
+        return 2;
+    }
+    cli_start();
+    load_master_key();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    int n = keys_rotate_master(db, g_config.key_file, &e);
+    if (n < 0) {
+        die("%s", e.msg);
+    }
+    struct actor cli;
+    actor_system(&cli, "");
+    if (db_begin(db, false, &e) == 0) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "rewrapped=%d", n);
+        if (actor_audit(db, &cli, "key.rotate", "master_key", NULL, "ok", detail, &e) < 0 ||
+            db_commit(db, &e) < 0) {
+            db_rollback(db);
+        }
+    }
+    printf("new master key in '%s'; %d data keys re-wrapped; the old key is '%s.old':\n"
+           "remove it once backups made with it are no longer needed\n",
+           g_config.key_file, n, g_config.key_file);
+    db_close(db);
+    keys_shutdown();
+    return 0;
 }

@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/banned.h"
@@ -22,6 +23,7 @@ static void usage(FILE *f)
           "  org add --slug SLUG --name NAME\n"
           "  user add --org SLUG --username NAME --role ROLE [--name NAME] --password-stdin\n"
           "  audit verify        check the audit log's hash chains; exit 1 when tampered\n"
+          "  key rotate          new master key; re-wraps every organization's data keys\n"
           "  match dedup|encode|link|explain ...\n"
           "                      the matching engine (see docs/matching.md)\n"
           "  version             print the version\n"
@@ -34,6 +36,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Everything Sanad writes (database, keys, uploads, exports) is for its own user only. */
+    umask(077);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -45,7 +49,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"init", cli_init},   {"serve", cli_serve}, {"migrate", cli_migrate},
         {"org", cli_org},     {"user", cli_user},   {"audit", cli_audit},
-        {"match", cli_match},
+        {"match", cli_match},   {"key", cli_key},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, cmd) == 0) {
