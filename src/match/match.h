@@ -277,7 +277,7 @@ struct match_explain {
     double household;     /* sum of the household fields before the cap */
     double household_used;/* after the cap */
     double child;         /* sum of the child's own fields */
-    bool guard;           /* the first-name guard lowered the score */
+    bool guard;           /* a first- or father-name guard dropped the household */
     bool swapped;         /* first and father's names swapped */
     double score;         /* final score, log2 of the likelihood ratio */
 };

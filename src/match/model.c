@@ -112,8 +112,8 @@ static uint64_t rng_next(uint64_t *s)
 static void estimate_u(struct match_model *model, const struct match_set *set, uint64_t *rng)
 {
     size_t n = set->n;
-    if (n < 2) {
-        return;
+    if (n < 500) {
+        return; /* a handful of records (often one family) says nothing about random pairs */
     }
     double all = (double)n * (double)(n - 1) / 2.0;
     size_t k = all < 400000 ? (size_t)all : 400000;
@@ -463,6 +463,12 @@ double match_score_cmp(const struct match_model *model, const struct match_set *
         used = 0;
         guard = true;
     }
+    /* Cousins share the grandfather and the family name: without the
+     * father's name, those say nothing about the child either. */
+    if (cmp->level[MF_FATHER] == MATCH_NAME_DIFF && used > 0) {
+        used = 0;
+        guard = true;
+    }
     double score = child + used;
     if (ex) {
         ex->household = house;
@@ -537,7 +543,9 @@ void match_explain_text(const struct match_model *model, const struct match_set 
     }
     buf_addf(out, "household evidence %+.2f, counted %+.2f (cap %+.2f)%s\n", ex.household,
              ex.household_used, model->household_cap,
-             ex.guard ? "; first names differ, so the household is not counted" : "");
+             ex.guard ? "; the first or the father's names differ, so the household is not "
+                        "counted (siblings, twins and cousins share it)"
+                      : "");
     buf_addf(out, "child evidence %+.2f\n", ex.child);
     buf_addf(out, "score %+.2f, threshold %+.2f: %s\n", score, model->threshold,
              score >= model->threshold ? "same child" : "different children");

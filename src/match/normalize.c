@@ -234,7 +234,8 @@ static void add_latin_extended(struct tokens *ts, int32_t cp)
 {
     utf8proc_int32_t dst[8];
     utf8proc_ssize_t n = utf8proc_decompose_char(
-        cp, dst, 8, (utf8proc_option_t)(UTF8PROC_COMPAT | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD),
+        cp, dst, 8, (utf8proc_option_t)(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK |
+                            UTF8PROC_CASEFOLD),
         NULL);
     if (n <= 0 || n > 8) {
         tok_break(ts);
