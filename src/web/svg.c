@@ -21,7 +21,7 @@
 #define BAR_ROW_H 30.0
 #define BAR_H 20.0
 /* Longest label drawn in full, in code points. */
-#define LABEL_MAX 30
+#define LABEL_MAX 22
 /* Line chart: height, margins, and the most x labels drawn. */
 #define LINE_H 260.0
 #define LINE_PAD_START 16.0
@@ -41,6 +41,13 @@ static double phys_x(double u, bool rtl)
 {
     return rtl ? CHART_W - u : u;
 }
+
+/* Labels take the direction of their first strong letter (FSI ... PDI);
+ * drawn values start with a LEFT-TO-RIGHT MARK so "-20" never shows as "20-"
+ * in a right-to-left chart. */
+#define LRM "\xe2\x80\x8e"
+#define FSI "\xe2\x81\xa8"
+#define PDI "\xe2\x81\xa9"
 
 /* Appends the text of p's value, escaped. */
 static void add_value_text(struct buf *out, const struct svg_point *p)
@@ -142,8 +149,9 @@ void svg_bar_chart(struct buf *out, const char *title, const struct svg_point *p
         buf_addf(out, "<text class=\"chart-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
                  "dominant-baseline=\"middle\" fill=\"#1b1f24\">",
                  phys_x(BAR_LABEL_W, rtl), y + BAR_H / 2);
+        buf_adds(out, FSI);
         add_short_label(out, p->label ? p->label : "");
-        buf_adds(out, "</text>");
+        buf_adds(out, PDI "</text>");
         buf_addf(out, "<rect class=\"chart-bar%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                  "height=\"%.1f\" fill=\"%s\"/>",
                  v < 0 ? " chart-bar-negative" : "", x, y, u1 - u0, BAR_H,
@@ -153,6 +161,7 @@ void svg_bar_chart(struct buf *out, const char *title, const struct svg_point *p
         buf_addf(out, "<text class=\"chart-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"start\" "
                  "dominant-baseline=\"middle\" fill=\"#1b1f24\">",
                  phys_x(text_u, rtl), y + BAR_H / 2);
+        buf_adds(out, LRM);
         add_value_text(out, p);
         buf_adds(out, "</text></g>");
     }
@@ -196,13 +205,15 @@ void svg_line_chart(struct buf *out, const char *title, const struct svg_point *
                  "fill=\"#0d5c4a\"/>", x, y);
         buf_addf(out, "<text class=\"chart-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                  "fill=\"#1b1f24\">", x, y - 10.0, anchor);
+        buf_adds(out, LRM);
         add_value_text(out, p);
         buf_adds(out, "</text>");
         if (i % every == 0 || i == n - 1) {
             buf_addf(out, "<text class=\"chart-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                      "fill=\"#1b1f24\">", x, LINE_H - LINE_PAD_BOTTOM / 2 + 4.0, anchor);
+            buf_adds(out, FSI);
             add_short_label(out, p->label ? p->label : "");
-            buf_adds(out, "</text>");
+            buf_adds(out, PDI "</text>");
         }
         buf_adds(out, "</g>");
     }

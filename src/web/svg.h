@@ -23,7 +23,7 @@ struct svg_point {
 
 /* Appends a horizontal bar chart of n points titled title (escaped), bars
  * growing from the inline start (right when rtl). Negative values grow the
- * other way from a zero line. Labels longer than 30 characters are shortened
+ * other way from a zero line. Labels longer than 22 characters are shortened
  * with "…" on the drawing; the whole label stays in each bar's <title>. */
 void svg_bar_chart(struct buf *out, const char *title, const struct svg_point *pts, size_t n,
                    bool rtl);
