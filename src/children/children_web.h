@@ -1,0 +1,25 @@
+/*
+ * children_web.h: the registry's HTTP side: the JSON API (children_api.c)
+ * and the pages (children_pages.c), and what they share.
+ */
+#ifndef SANAD_CHILDREN_CHILDREN_WEB_H
+#define SANAD_CHILDREN_CHILDREN_WEB_H
+
+#include <jansson.h>
+
+#include "children/search.h"
+#include "http/http.h"
+
+/* Registers the /api/v1 registry routes. */
+void children_api_register(void);
+/* Registers the registry pages (list, profile, forms, household). */
+void children_pages_register(void);
+/* Fills q from the request's query string (q, status, sex, age_min, age_max,
+ * governorate, need, sponsored, sort, page, per_page). Returns -1 with e
+ * naming a bad parameter. Strings point into the request. */
+int children_query_from_request(struct http_req *r, struct child_query *q, struct err *e);
+/* Replaces each problem's message in errors by its text in the request's
+ * language and adds the field's label. Returns errors. */
+json_t *children_localize_errors(struct http_req *r, json_t *errors);
+
+#endif
