@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +352,7 @@ static void usage(void)
           "[--threads N]\n"
           "       sanad match explain IN.csv ID_A ID_B\n"
           "       sanad match normalize NAME...\n"
+          "       sanad match bench IN.csv [--threads N]\n"
           "       sanad match gen --records N --out DATA.csv --truth TRUTH.csv [--seed S] "
           "[--profile NAME]\n",
           stderr);
@@ -786,6 +788,173 @@ static int cmd_link(int argc, char **argv)
     return rc;
 }
 
+/* Candidate pairs collected by `bench`, one list per thread. */
+struct collect {
+    struct match_pair *p[64]; /* per-thread pairs (owned) */
+    size_t n[64], cap[64];    /* used, allocated */
+};
+
+/* Stores a candidate pair. */
+static void collect_pair(void *arg, int thread, uint32_t a, uint32_t b)
+{
+    struct collect *c = arg;
+    if (c->n[thread] == c->cap[thread]) {
+        c->cap[thread] = c->cap[thread] ? 2 * c->cap[thread] : 65536;
+        c->p[thread] = xrealloc(c->p[thread], c->cap[thread] * sizeof(struct match_pair));
+    }
+    c->p[thread][c->n[thread]++] = (struct match_pair){a, b, 0};
+}
+
+/* Work of one bench scoring thread. */
+struct bench_job {
+    const struct match_model *model; /* model */
+    const struct match_set *set;     /* records */
+    const struct match_pair *p;      /* pairs */
+    size_t n;                        /* count */
+    bool full;                       /* full scores instead of bounded */
+    size_t hits;                     /* pairs at or above the threshold */
+    const uint64_t *A, *B;           /* Dice: encodings */
+    const uint16_t *pb;              /* Dice: popcounts of B */
+    size_t na, nb;                   /* Dice: counts */
+};
+
+/* Scores a slice of pairs. */
+static void *bench_score_thread(void *arg)
+{
+    struct bench_job *j = arg;
+    for (size_t i = 0; i < j->n; i++) {
+        double s = j->full ? match_score(j->model, j->set, j->p[i].a, j->p[i].b, NULL)
+                           : match_score_bounded(j->model, j->set, j->p[i].a, j->p[i].b,
+                                                 j->model->threshold);
+        j->hits += s >= j->model->threshold;
+    }
+    return NULL;
+}
+
+/* Scans a slice of A against all of B. */
+static void *bench_dice_thread(void *arg)
+{
+    struct bench_job *j = arg;
+    for (size_t i = 0; i < j->na; i++) {
+        const uint64_t *a = j->A + i * MATCH_CLK_WORDS;
+        j->hits += match_clk_scan(a, match_clk_popcount(a), j->B, j->pb, j->nb, 0.8);
+    }
+    return NULL;
+}
+
+/* Runs fn on nt threads over jobs; returns the seconds taken. */
+static double run_jobs(void *(*fn)(void *), struct bench_job *jobs, int nt)
+{
+    pthread_t tid[64];
+    double t0 = now();
+    for (int t = 1; t < nt; t++) {
+        pthread_create(&tid[t], NULL, fn, &jobs[t]);
+    }
+    fn(&jobs[0]);
+    for (int t = 1; t < nt; t++) {
+        pthread_join(tid[t], NULL);
+    }
+    return now() - t0;
+}
+
+/* `sanad match bench IN.csv`: blocking, pair scoring and raw Dice throughput. */
+static int cmd_bench(int argc, char **argv)
+{
+    struct opt opts[] = {{"--threads", NULL}};
+    const char *pos[1];
+    int n_pos;
+    if (parse_args(argc, argv, opts, 1, pos, 1, &n_pos) < 0 || n_pos != 1) {
+        usage();
+        return EXIT_USAGE;
+    }
+    long nt = sysconf(_SC_NPROCESSORS_ONLN);
+    if (opts[0].val && parse_count("--threads", opts[0].val, 64, &nt) < 0) {
+        return EXIT_USAGE;
+    }
+    struct loaded l;
+    if (load_records(pos[0], &l) < 0) {
+        return EXIT_FAIL;
+    }
+    struct match_set set;
+    build_set(&set, &l, (int)nt);
+    struct match_model model;
+    match_model_init(&model);
+    match_model_train(&model, &set, 0x5a4ad5eedULL);
+    struct collect *c = xcalloc(1, sizeof(*c));
+    double t0 = now();
+    size_t n = match_block_run(&set, (int)nt, collect_pair, c, NULL, NULL);
+    double t_block = now() - t0;
+    struct match_pair *all = xcalloc(n ? n : 1, sizeof(*all));
+    size_t k = 0;
+    for (int t = 0; t < nt; t++) {
+        if (c->n[t]) {
+            memcpy(all + k, c->p[t], c->n[t] * sizeof(*all));
+        }
+        k += c->n[t];
+        free(c->p[t]);
+    }
+    free(c);
+    printf("records %zu, candidate pairs %zu (%.1f per record), blocking %.2f s\n", set.n, n,
+           set.n ? (double)n / (double)set.n : 0.0, t_block);
+    for (int full = 0; full <= 1; full++) {
+        for (long threads = 1; threads <= nt; threads += nt > 1 ? nt - 1 : 1) {
+            struct bench_job jobs[64];
+            memset(jobs, 0, sizeof(jobs));
+            for (long t = 0; t < threads; t++) {
+                size_t from = n * (size_t)t / (size_t)threads;
+                size_t to = n * (size_t)(t + 1) / (size_t)threads;
+                jobs[t] = (struct bench_job){&model, &set, all + from, to - from, full != 0, 0,
+                                             NULL, NULL, NULL, 0, 0};
+            }
+            double secs = run_jobs(bench_score_thread, jobs, (int)threads);
+            size_t hits = 0;
+            for (long t = 0; t < threads; t++) {
+                hits += jobs[t].hits;
+            }
+            printf("pair scoring (%s, %ld thread%s): %.2f M pairs/s (%zu matches)\n",
+                   full ? "full comparison" : "with early exit", threads,
+                   threads > 1 ? "s" : "", (double)n / secs / 1e6, hits);
+        }
+    }
+    free(all);
+    /* raw Dice: 1024-bit encodings with about half of the bits set */
+    size_t na = 2000, nb = 100000;
+    uint64_t *A = xcalloc(na * MATCH_CLK_WORDS, sizeof(uint64_t));
+    uint64_t *B = xcalloc(nb * MATCH_CLK_WORDS, sizeof(uint64_t));
+    uint16_t *pb = xcalloc(nb, sizeof(uint16_t));
+    uint64_t s = 88172645463325252ULL;
+    for (size_t i = 0; i < na * MATCH_CLK_WORDS; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        A[i] = s;
+    }
+    for (size_t i = 0; i < nb * MATCH_CLK_WORDS; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        B[i] = s;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        pb[i] = (uint16_t)match_clk_popcount(B + i * MATCH_CLK_WORDS);
+    }
+    struct bench_job jobs[64];
+    memset(jobs, 0, sizeof(jobs));
+    for (long t = 0; t < nt; t++) {
+        size_t from = na * (size_t)t / (size_t)nt, to = na * (size_t)(t + 1) / (size_t)nt;
+        jobs[t].A = A + from * MATCH_CLK_WORDS;
+        jobs[t].na = to - from;
+        jobs[t].B = B;
+        jobs[t].pb = pb;
+        jobs[t].nb = nb;
+    }
+    double secs = run_jobs(bench_dice_thread, jobs, (int)nt);
+    printf("raw Dice, %d-bit encodings, %ld threads: %.0f M comparisons/s\n", MATCH_CLK_BITS,
+           nt, (double)na * (double)nb / secs / 1e6);
+    free(A);
+    free(B);
+    free(pb);
+    match_set_release(&set);
+    loaded_release(&l);
+    return EXIT_OK;
+}
+
 /* `sanad match gen`: writes synthetic records and their truth. */
 static int cmd_gen(int argc, char **argv)
 {
@@ -855,6 +1024,9 @@ int cli_match(int argc, char **argv)
     }
     if (strcmp(sub, "link") == 0) {
         return cmd_link(argc - 2, argv + 2);
+    }
+    if (strcmp(sub, "bench") == 0) {
+        return cmd_bench(argc - 2, argv + 2);
     }
     if (strcmp(sub, "gen") == 0) {
         return cmd_gen(argc - 2, argv + 2);

@@ -63,17 +63,12 @@ static int cmp_field(const struct match_set *set, size_t a, int fa, size_t b, in
                                pb->n_norm, sb + pb->n_norm + 1, pb->n_skel, pb->script);
 }
 
-/* Builds the comparison vector; see match.h. */
-void match_compare(const struct match_set *set, size_t a, size_t b, struct match_cmp *out)
+/* Tries the first and father's names the other way round. */
+static void try_swap(const struct match_set *set, size_t a, size_t b, struct match_cmp *out)
 {
-    const struct match_prec *ra = &set->rec[a];
-    const struct match_prec *rb = &set->rec[b];
-    for (int f = 0; f < MATCH_N_NAMES; f++) {
-        out->level[f] = (int8_t)cmp_field(set, a, f, b, f);
-    }
     out->swapped = false;
     int lf = out->level[MF_FIRST], lp = out->level[MF_FATHER];
-    if (lf < MATCH_NAME_EXACT || lp < MATCH_NAME_EXACT) {
+    if (lf < MATCH_NAME_EXACT) { /* with equal first names a swap cannot help */
         int s1 = cmp_field(set, a, MF_FIRST, b, MF_FATHER);
         int s2 = cmp_field(set, a, MF_FATHER, b, MF_FIRST);
         int cur = lf < lp ? lf : lp;
@@ -84,6 +79,49 @@ void match_compare(const struct match_set *set, size_t a, size_t b, struct match
             out->swapped = true;
         }
     }
+}
+
+/* Compares the child's own fields only; see match.h. */
+void match_compare_child(const struct match_set *set, size_t a, size_t b, struct match_cmp *out)
+{
+    const struct match_prec *ra = &set->rec[a];
+    const struct match_prec *rb = &set->rec[b];
+    for (int f = 0; f < MF_COUNT; f++) {
+        out->level[f] = -1;
+    }
+    out->level[MF_FIRST] = (int8_t)cmp_field(set, a, MF_FIRST, b, MF_FIRST);
+    out->level[MF_FATHER] = -2; /* not compared yet */
+    out->swapped = false;
+    if (out->level[MF_FIRST] < MATCH_NAME_EXACT) {
+        out->level[MF_FATHER] = (int8_t)cmp_field(set, a, MF_FATHER, b, MF_FATHER);
+        try_swap(set, a, b, out);
+    }
+    out->cross_script = ra->name[MF_FIRST].script != rb->name[MF_FIRST].script;
+    out->level[MF_SEX] = (int8_t)(ra->sex && rb->sex ? (ra->sex == rb->sex ? 1 : 0) : -1);
+    out->level[MF_DOB] = (int8_t)match_date_compare(ra->dob, rb->dob);
+}
+
+/* Completes a comparison begun by match_compare_child; see match.h. */
+void match_compare_rest(const struct match_set *set, size_t a, size_t b, struct match_cmp *out)
+{
+    for (int f = MF_GRANDFATHER; f < MATCH_N_NAMES; f++) {
+        out->level[f] = (int8_t)cmp_field(set, a, f, b, f);
+    }
+    if (out->level[MF_FATHER] == -2) {
+        /* the swap was not tried: with equal first names it cannot help */
+        out->level[MF_FATHER] = (int8_t)cmp_field(set, a, MF_FATHER, b, MF_FATHER);
+    }
+}
+
+/* Builds the comparison vector; see match.h. */
+void match_compare(const struct match_set *set, size_t a, size_t b, struct match_cmp *out)
+{
+    const struct match_prec *ra = &set->rec[a];
+    const struct match_prec *rb = &set->rec[b];
+    for (int f = 0; f < MATCH_N_NAMES; f++) {
+        out->level[f] = (int8_t)cmp_field(set, a, f, b, f);
+    }
+    try_swap(set, a, b, out);
     out->cross_script = ra->name[MF_FIRST].script != rb->name[MF_FIRST].script;
     out->level[MF_SEX] = (int8_t)(ra->sex && rb->sex ? (ra->sex == rb->sex ? 1 : 0) : -1);
     out->level[MF_DOB] = (int8_t)match_date_compare(ra->dob, rb->dob);

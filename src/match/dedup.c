@@ -59,7 +59,7 @@ struct score_ctx {
 static void score_pair(void *arg, int thread, uint32_t a, uint32_t b)
 {
     struct score_ctx *c = arg;
-    double s = match_score(c->model, c->set, a, b, NULL);
+    double s = match_score_bounded(c->model, c->set, a, b, c->threshold);
     if (s < c->threshold) {
         return;
     }

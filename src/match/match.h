@@ -221,6 +221,12 @@ struct match_cmp {
 
 /* Compares records a and b of set into *out. Never fails. */
 void match_compare(const struct match_set *set, size_t a, size_t b, struct match_cmp *out);
+/* Compares only the child's own fields (first name, tried against the father's
+ * name for a swap, sex, birth date); the other levels are -1. */
+void match_compare_child(const struct match_set *set, size_t a, size_t b, struct match_cmp *out);
+/* Fills the household levels of a comparison begun by match_compare_child, so
+ * that the result equals match_compare's. */
+void match_compare_rest(const struct match_set *set, size_t a, size_t b, struct match_cmp *out);
 /* Compares two normalized names (norm and skel of each); returns a level. */
 int match_compare_names(const char *na, size_t nna, const char *sa, size_t nsa, int scripta,
                         const char *nb, size_t nnb, const char *sb, size_t nsb, int scriptb);
@@ -291,6 +297,14 @@ struct match_explain {
  */
 double match_score(const struct match_model *model, const struct match_set *set, size_t a,
                    size_t b, struct match_explain *ex);
+/*
+ * Like match_score, but may stop early: returns the exact score when it is
+ * at least `floor`, and otherwise some value below floor (an upper bound
+ * from the child's own fields and the household cap). Used on candidate
+ * pairs, most of which are far from matching.
+ */
+double match_score_bounded(const struct match_model *model, const struct match_set *set,
+                           size_t a, size_t b, double floor);
 /* Scores an already computed comparison (used by the scorer and the bench). */
 double match_score_cmp(const struct match_model *model, const struct match_set *set, size_t a,
                        size_t b, const struct match_cmp *cmp, struct match_explain *ex);

@@ -490,6 +490,27 @@ double match_score(const struct match_model *model, const struct match_set *set,
     return match_score_cmp(model, set, a, b, &cmp, ex);
 }
 
+/* Scores with an early exit; see match.h. */
+double match_score_bounded(const struct match_model *model, const struct match_set *set,
+                           size_t a, size_t b, double floor)
+{
+    struct match_cmp cmp;
+    match_compare_child(set, a, b, &cmp);
+    struct match_explain ex;
+    match_score_cmp(model, set, a, b, &cmp, &ex);
+    /* the household can add at most the cap, and nothing when the first
+     * names differ */
+    double bound = ex.child;
+    if (cmp.level[MF_FIRST] != MATCH_NAME_DIFF) {
+        bound += model->household_cap;
+    }
+    if (bound < floor) {
+        return bound;
+    }
+    match_compare_rest(set, a, b, &cmp);
+    return match_score_cmp(model, set, a, b, &cmp, NULL);
+}
+
 /* Appends field f of record i as readable text. */
 static void add_value(const struct match_set *set, size_t i, int f, struct buf *out)
 {

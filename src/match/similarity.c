@@ -29,8 +29,10 @@ double match_jaro_winkler(const char *a, size_t na, const char *b, size_t nb)
     }
     size_t range = (na > nb ? na : nb) / 2;
     range = range > 0 ? range - 1 : 0;
-    unsigned char ma[MATCH_NAME_MAX] = {0};
-    unsigned char mb[MATCH_NAME_MAX] = {0};
+    unsigned char ma[MATCH_NAME_MAX];
+    unsigned char mb[MATCH_NAME_MAX];
+    memset(ma, 0, na);
+    memset(mb, 0, nb);
     size_t m = 0;
     for (size_t i = 0; i < na; i++) {
         size_t lo = i > range ? i - range : 0;
