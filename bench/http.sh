@@ -269,19 +269,19 @@ for l in "${labels[@]}"; do
 done
 for l in "${labels[@]}"; do
     ok=$(awk -v k="${rss_idle[$l]}" 'BEGIN { print (k < 20 * 1024) ? 1 : 0 }')
-    printf '%-38s %9s MiB   < 20 MiB: %s\n' "sanad/$l idle RSS after start" \
+    printf '%-38s %8s MiB   < 20 MiB: %s\n' "sanad/$l idle RSS after start" \
         "$(mib "${rss_idle[$l]}" 1024)" "$(verdict "$ok")"
     ok=$(awk -v k="${rss_after[$l]}" 'BEGIN { print (k < 20 * 1024) ? 1 : 0 }')
-    printf '%-38s %9s MiB   < 20 MiB: %s\n' "sanad/$l idle RSS after the load" \
+    printf '%-38s %8s MiB   < 20 MiB: %s\n' "sanad/$l idle RSS after the load" \
         "$(mib "${rss_after[$l]}" 1024)" "$(verdict "$ok")"
 done
 size=$(stat -c %s "$bin")
 strip -o "$tmp/sanad.stripped" "$bin"
 stripped=$(stat -c %s "$tmp/sanad.stripped")
 ok=$(awk -v s="$size" 'BEGIN { print (s < 10 * 1048576) ? 1 : 0 }')
-printf '%-38s %9s MiB   < 10 MiB: %s\n' "binary size ($(basename "$bin"))" \
+printf '%-38s %8s MiB   < 10 MiB: %s\n' "binary size ($(basename "$bin"))" \
     "$(mib "$size" 1048576)" "$(verdict "$ok")"
-printf '%-38s %9s MiB\n' "binary size, stripped" "$(mib "$stripped" 1048576)"
+printf '%-38s %8s MiB\n' "binary size, stripped" "$(mib "$stripped" 1048576)"
 for k in "${!errs[@]}"; do
     if [ "${errs[$k]}" != 0 ]; then
         echo "bench/http: note: $k had ${errs[$k]} failed requests (see wrk's output)"
