@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/text.h"
 #include "core/xalloc.h"
+#include "web/i18n.h"
 #include "core/banned.h"
 
 /* Growable arrays of cells while parsing. */
@@ -464,6 +465,18 @@ const char *import_field_for_column(const char *header)
             return labels[i].field;
         }
     }
+    /* The labels the forms and the XLSX export show, so an export reads back in. */
+    static const char *const langs[] = {"ar", "en"};
+    for (int i = 0; i < n; i++) {
+        char key[80], label[256];
+        snprintf(key, sizeof(key), "field.%s", f[i].name);
+        for (int l = 0; l < 2 && i18n_has(key); l++) {
+            norm_label(i18n_get(langs[l], key), label, sizeof(label));
+            if (strcmp(want, label) == 0) {
+                return f[i].name;
+            }
+        }
+    }
     return NULL;
 }
 
@@ -769,4 +782,37 @@ int import_children(struct db *db, const struct actor *a, const char *data, size
     import_csv_release(&csv);
     *result_out = result;
     return rc;
+}
+
+json_t *import_mapping_parse(const char *spec, struct err *e)
+{
+    json_t *m = json_object();
+    char *copy = xstrdup(spec);
+    for (char *item = copy; item;) {
+        char *next = strchr(item, ',');
+        if (next) {
+            *next++ = '\0';
+        }
+        char *eq = strrchr(item, '=');
+        if (!eq) {
+            err_set(e, ERR_INVALID, "bad_mapping", "map",
+                    "'%s' in the mapping is not COLUMN=field", item);
+            goto fail;
+        }
+        *eq = '\0';
+        const char *col = text_trim(item), *field = text_trim(eq + 1);
+        if (!*col || !utf8_valid(col, strlen(col)) || (*field && !children_field(field))) {
+            err_set(e, ERR_INVALID, "bad_mapping", "map", *col ? "unknown field '%s' in the "
+                    "mapping" : "a column name is missing in the mapping%s", *col ? field : "");
+            goto fail;
+        }
+        json_object_set_new(m, col, *field ? json_string(field) : json_null());
+        item = next;
+    }
+    free(copy);
+    return m;
+fail:
+    free(copy);
+    json_decref(m);
+    return NULL;
 }
