@@ -132,7 +132,9 @@ int auth_hook(struct http_req *r)
         }
         return -1;
     }
-    if (authz_role_needs_mfa(a->role) && !a->totp_enabled && !a->via_bearer &&
+    /* Only API tokens (made by an admin who passed the second factor) skip enrolment;
+     * a session is a session whether its token comes as a cookie or a bearer. */
+    if (authz_role_needs_mfa(a->role) && !a->totp_enabled && a->session_hash[0] &&
         !(rt->flags & (ROUTE_MFA_SETUP | ROUTE_MFA_STEP))) {
         if (rt->flags & ROUTE_API) {
             http_reply_problem(r, 403, "totp_enrollment_required", NULL,

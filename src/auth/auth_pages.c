@@ -319,7 +319,7 @@ static void page_password_post(struct http_req *r)
 }
 
 /* Renders the enrolment page for a pending secret: QR code, secret in text, code form. */
-static void totp_page(struct http_req *r, const char *secret, json_t *ctx)
+static void totp_page(struct http_req *r, int status, const char *secret, json_t *ctx)
 {
     struct buf uri = BUF_INIT, svg = BUF_INIT;
     char account[160];
@@ -347,7 +347,7 @@ static void totp_page(struct http_req *r, const char *secret, json_t *ctx)
     buf_release(&uri);
     buf_release(&svg);
     buf_release(&spaced);
-    page_reply(r, 200, "totp", "totp.title", ctx);
+    page_reply(r, status, "totp", "totp.title", ctx);
 }
 
 /* GET /account/totp */
@@ -372,7 +372,7 @@ static void page_totp_start(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    totp_page(r, secret, json_object());
+    totp_page(r, 200, secret, json_object());
 }
 
 /* POST /account/totp/confirm */
@@ -397,7 +397,7 @@ static void page_totp_confirm(struct http_req *r)
     json_t *ctx = json_object();
     page_ctx_error(r, ctx, &e);
     if (*secret) {
-        totp_page(r, secret, ctx);
+        totp_page(r, 422, secret, ctx);
     } else {
         page_reply(r, 422, "totp", "totp.title", ctx);
     }
