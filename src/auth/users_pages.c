@@ -315,14 +315,21 @@ static json_t *audit_rows_or_reply(struct http_req *r, int64_t *before_out)
     if (!db) {
         return NULL;
     }
-    const char *b = http_query(r, "before");
-    int64_t before = b ? strtoll(b, NULL, 10) : 0;
-    if (before < 0) {
-        before = 0;
-    }
-    *before_out = before;
     struct err e;
     err_clear(&e);
+    const char *b = http_query(r, "before");
+    int64_t before = 0;
+    if (b && *b) {
+        char *end;
+        before = strtoll(b, &end, 10);
+        if (*end || before < 1) {
+            err_set(&e, ERR_INVALID, "invalid_parameter", "before",
+                    "'before' must be an entry number");
+            http_reply_err(r, &e);
+            return NULL;
+        }
+    }
+    *before_out = before;
     json_t *rows = NULL;
     if (db_begin(db, true, &e) == 0) {
         rows = audit_page_rows(db, r->actor, before, &e);
