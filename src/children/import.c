@@ -574,6 +574,10 @@ static json_t *row_input(const struct import_csv *csv, size_t r,
             json_object_set_new(obj, map[c]->name, json_string(v));
         }
     }
+    /* A date is not estimated unless the file says so (the column is NOT NULL). */
+    if (!json_object_get(obj, "birth_date_estimated")) {
+        json_object_set_new(obj, "birth_date_estimated", json_string("0"));
+    }
     return obj;
 }
 
