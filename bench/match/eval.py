@@ -64,6 +64,9 @@ def main():
             d = Counter(dob[e].most_common(1)[0][0] for e in es)
             for e in es:
                 twin[e] = d[dob[e].most_common(1)[0][0]] > 1 and dob[e].most_common(1)[0][0] != ''
+    with open(data_path, encoding='utf-8') as f:
+        present = {row['record_id'] for row in csv.DictReader(f)}
+    truth = {r: e for r, e in truth.items() if r in present}
     clus = {}
     with open(clusters_path, encoding='utf-8') as f:
         for row in csv.DictReader(f):

@@ -493,9 +493,10 @@ static int cmd_dedup(int argc, char **argv)
     }
     if (rc == EXIT_OK) {
         say("%zu records, %zu candidate pairs, %zu matching pairs, %zu clusters in %.2f s "
-            "(prepare %.2f, train %.2f, block+score %.2f, cluster %.2f; threshold %.2f)",
+            "(prepare %.2f, train %.2f, block+score %.2f, cluster %.2f; threshold %.2f, "
+            "EM prior %.4f)",
             set.n, d.n_candidates, d.n_pairs, n_clusters, now() - pr.start, t_prep, d.t_train,
-            d.t_block, d.t_cluster, d.model.threshold);
+            d.t_block, d.t_cluster, d.model.threshold, d.model.lambda);
     }
     match_dedup_release(&d);
     match_set_release(&set);

@@ -25,7 +25,13 @@ int match_compare_names(const char *na, size_t nna, const char *sa, size_t nsa, 
         if (d <= 1 && minlen >= 3) {
             return MATCH_NAME_CLOSE;
         }
-        if (d <= 1 || (d <= 2 && minlen >= 5) || skel_eq) {
+        /* Latin spellings of one name differ by more than typos (Mohammed,
+         * Muhammad): there the skeleton decides. In Arabic script it would
+         * also join different names (ثامر, سمير), so it is not used. */
+        if (skel_eq && scripta == MATCH_SCRIPT_LATIN) {
+            return nsa >= 3 ? MATCH_NAME_CLOSE : MATCH_NAME_FUZZY;
+        }
+        if (d <= 1 || (d <= 2 && minlen >= 5)) {
             return MATCH_NAME_FUZZY;
         }
         if (match_jaro_winkler(na, nna, nb, nnb) >= 0.88) {

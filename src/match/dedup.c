@@ -11,6 +11,9 @@
 #include "core/banned.h"
 #include "match/match.h"
 
+/* The prior share of matches (EM) at which the default threshold was tuned. */
+#define MATCH_LAMBDA_REF 0.05
+
 /* Seconds on the monotonic clock. */
 static double now(void)
 {
@@ -81,6 +84,12 @@ int match_dedup_run(struct match_dedup *d, const struct match_set *set)
     match_model_train(&d->model, set, d->seed);
     if (!isnan(d->threshold)) {
         d->model.threshold = d->threshold;
+    } else if (d->model.em_used && d->model.lambda > 0 && d->model.lambda < MATCH_LAMBDA_REF) {
+        /* Fewer duplicates among the candidates (a larger or cleaner set)
+         * mean lower prior odds: raise the bar by the log-ratio of the
+         * priors, as Fellegi-Sunter's decision rule asks. */
+        double up = log2(MATCH_LAMBDA_REF / d->model.lambda);
+        d->model.threshold += up > 6.0 ? 6.0 : up;
     }
     double threshold = d->model.threshold;
     double t1 = now();
