@@ -58,6 +58,11 @@ static int lock_chain(struct db *db, const char *org_id, struct err *e)
 int audit_append(struct db *db, const struct audit_event *ev, struct err *e)
 {
     const char *org = ev->org_id ? ev->org_id : "";
+    /* An entry outside the action's transaction could survive an action that failed. */
+    if (!db_in_transaction(db)) {
+        return err_set(e, ERR_INTERNAL, "no_transaction", NULL,
+                       "audit entries are written inside the action's transaction");
+    }
     if (lock_chain(db, org, e) < 0) {
         return -1;
     }

@@ -146,6 +146,9 @@ static const char *stored_value(struct db *db, struct arena *ar, const struct ac
 {
     *failed = false;
     const char *v = json_string_value(json_object_get(input, f->name));
+    if (!v && f->type == FIELD_BOOL) {
+        return "0"; /* booleans are never unknown: absent means no */
+    }
     if (!v || !f->sealed) {
         return v;
     }

@@ -12,6 +12,8 @@
 
 /* Registers the /api/v1 registry routes. */
 void children_api_register(void);
+/* Registers CSV import (API and page) and export. */
+void children_import_register(void);
 /* Registers the registry pages (list, profile, forms, household). */
 void children_pages_register(void);
 /* Fills q from the request's query string (q, status, sex, age_min, age_max,

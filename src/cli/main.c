@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "children/export.h"
+#include "children/import.h"
 #include "cli/cli.h"
 #include "core/banned.h"
 
@@ -24,6 +26,9 @@ static void usage(FILE *f)
           "  user add --org SLUG --username NAME --role ROLE [--name NAME] --password-stdin\n"
           "  audit verify        check the audit log's hash chains; exit 1 when tampered\n"
           "  key rotate          new master key; re-wraps every organization's data keys\n"
+          "  import children FILE.csv --org SLUG [--dry-run] [--map COLUMN=field,...]\n"
+          "                      [--skip-invalid] [--json]\n"
+          "  export children --org SLUG --format csv|xlsx --out FILE [--q TEXT] [--status S]\n"
           "  match dedup|encode|link|explain ...\n"
           "                      the matching engine (see docs/matching.md)\n"
           "  version             print the version\n"
@@ -50,6 +55,7 @@ int main(int argc, char **argv)
         {"init", cli_init},   {"serve", cli_serve}, {"migrate", cli_migrate},
         {"org", cli_org},     {"user", cli_user},   {"audit", cli_audit},
         {"match", cli_match},   {"key", cli_key},
+        {"import", cli_import}, {"export", cli_export},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, cmd) == 0) {

@@ -85,10 +85,10 @@ int config_set(const char *key, const char *value, struct err *e)
         }
         void *p = (char *)&g_config + o->offset;
         if (o->type == OPT_STR) {
-            set_str(p, value);
             if (strcmp(key, "default_lang") == 0 && strcmp(value, "ar") && strcmp(value, "en")) {
                 return err_set(e, ERR_INVALID, "bad_config", key, "'%s' must be ar or en", key);
             }
+            set_str(p, value);
             return 0;
         }
         if (o->type == OPT_BOOL) {

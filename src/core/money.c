@@ -59,10 +59,11 @@ int money_parse(const char *text, const char *currency, struct money *m, struct 
             return err_set(e, ERR_INVALID, "too_many_decimals", "amount",
                            "%s takes at most %d decimals", currency, exp);
         }
-        if (v > (INT64_MAX - 9) / 10) {
+        int digit = *p - '0';
+        if (v > (INT64_MAX - digit) / 10) {
             return err_set(e, ERR_INVALID, "amount_too_large", "amount", "amount is too large");
         }
-        v = v * 10 + (*p - '0');
+        v = v * 10 + digit;
     }
     if (decimals == 0) {
         return err_set(e, ERR_INVALID, "invalid_amount", "amount", "amount is not a number");

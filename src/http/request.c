@@ -532,7 +532,7 @@ size_t http_body_limit_for(const char *content_type)
     if (strcmp(content_type, "application/x-www-form-urlencoded") == 0) {
         return g_config.form_body_max ? g_config.form_body_max : 1 << 20;
     }
-    if (strcmp(content_type, "multipart/form-data") == 0) {
+    if (strcmp(content_type, "multipart/form-data") == 0 || strcmp(content_type, "text/csv") == 0) {
         return g_config.upload_max ? g_config.upload_max : 10 << 20;
     }
     return g_config.json_body_max ? g_config.json_body_max : 1 << 20;
