@@ -296,6 +296,22 @@ static void import_run(struct http_req *r, const char *token, bool real)
             json_object_set_new(c, "options",
                                 field_options(r, json_string_value(json_object_get(c, "field"))));
         }
+        char rows[24], valid[24], invalid[24], written[24];
+        snprintf(rows, sizeof(rows), "%lld",
+                 (long long)json_integer_value(json_object_get(result, "rows")));
+        snprintf(valid, sizeof(valid), "%lld",
+                 (long long)json_integer_value(json_object_get(result, "valid")));
+        snprintf(invalid, sizeof(invalid), "%lld",
+                 (long long)json_integer_value(json_object_get(result, "invalid")));
+        snprintf(written, sizeof(written), "%lld",
+                 (long long)json_integer_value(json_object_get(result, "written")));
+        json_object_set_new(ctx, "summary",
+                            json_string(i18n_format(&r->arena, r->lang, "import.summary", "rows",
+                                                    rows, "valid", valid, "invalid", invalid,
+                                                    NULL)));
+        json_object_set_new(ctx, "done_text",
+                            json_string(i18n_format(&r->arena, r->lang, "import.done", "written",
+                                                    written, NULL)));
         json_object_set_new(ctx, "result", result);
     }
     if (rc < 0) {
