@@ -10,8 +10,7 @@
  *
  * A name query is split into words. Each word must match some key of the
  * child: its normalized form (as a given name, or as a family name without
- * the article), its skeleton (Latin words, or Arabic words of three
- * consonants or more: shorter skeletons match too many names), or, for the
+ * the article), its skeleton (Latin words only, to find Arabic names), or, for the
  * last word, a prefix of a normalized form (typing as you go). Two adjacent
  * words also match as one (عبد الله finds عبدالله and the other way round).
  * The per-word matches are one UNION ALL grouped by child, so the database
@@ -98,6 +97,16 @@ static void key_of(const char *s, size_t n, enum match_kind kind, struct name_ke
     k->skel[mn.n_skel] = '\0';
     k->letters = (int)mn.n_norm;
     k->script = mn.script;
+}
+
+/* True when a query word is matched on its skeleton too: Latin words only,
+ * to find names written in Arabic (Mohammed, Muhammad -> محمد). Arabic words
+ * are matched on the normalized form, which already absorbs the letter-form
+ * variants; their skeletons would also merge distinct names (محمد and محمود)
+ * and double the rows a search walks. */
+static bool word_skel_usable(const struct name_key *k)
+{
+    return k->script == MATCH_SCRIPT_LATIN && strlen(k->skel) >= SKEL_MIN_LATIN;
 }
 
 /* True when the skeleton of k is long enough to be worth matching on. */
@@ -518,11 +527,11 @@ static void add_word_match(struct sqlb *b, const struct qword *w, int tok, bool 
     buf_adds(&b->sql, ", ");
     sq_text(b, w->family.norm);
     buf_adds(&b->sql, ")");
-    if (key_skel_usable(&w->given)) {
+    if (word_skel_usable(&w->given)) {
         buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 1 FROM child_name_keys "
                           "WHERE org_id = %s AND skel = ", tok, org);
         sq_text(b, w->given.skel);
-        if (strcmp(w->family.skel, w->given.skel) != 0 && key_skel_usable(&w->family)) {
+        if (strcmp(w->family.skel, w->given.skel) != 0 && word_skel_usable(&w->family)) {
             buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 1 FROM child_name_keys "
                               "WHERE org_id = %s AND skel = ", tok, org);
             sq_text(b, w->family.skel);
