@@ -647,7 +647,9 @@ static void test_bad_input(void **state)
     assert_int_equal(children_index_names(g_db, g_org, id, bad, &e), 0);
     json_decref(bad);
     assert_int_equal(db_commit(g_db, &e), 0);
-    assert_int_equal(children_index_names(g_db, g_org, NULL, json_object(), &e), -1);
+    json_t *obj = json_object();
+    assert_int_equal(children_index_names(g_db, g_org, NULL, obj, &e), -1);
+    json_decref(obj);
 }
 
 static void test_reindex(void **state)
