@@ -19,6 +19,9 @@
 #include "db/db.h"
 #include "http/http.h"
 #include "keys/keys.h"
+#include "children/children_web.h"
+#include "children/demo.h"
+#include "children/documents.h"
 #include "core/banned.h"
 
 /* Opens the database and applies migrations, or dies. The caller closes. */
@@ -149,6 +152,17 @@ int cli_init(int argc, char **argv)
             printf("demo user %-13s role %-24s password %s\n", demo_users[i].username,
                    demo_users[i].role, pw);
         }
+        /* Children are written with sealed health notes: the master key is needed. */
+        if (keys_load_master(g_config.key_file, &e) < 0) {
+            die("%s", e.msg);
+        }
+        snprintf(cli.org_slug, sizeof(cli.org_slug), "%s", slug);
+        int made = children_demo(db, &cli, 300, &e);
+        if (made < 0) {
+            die("demo children: %s", e.msg);
+        }
+        printf("demo: %d children in their households\n", made);
+        keys_shutdown();
     }
     free(from_stdin);
     db_close(db);
@@ -165,7 +179,13 @@ int cli_serve(int argc, char **argv)
     load_master_key();
     struct db *db = open_migrated();
     db_close(db);
+    /* The router takes the first matching route in this order: the pages' catch-all
+     * /children/{id} comes after the more specific /children/... routes. */
     auth_web_register();
+    children_api_register();
+    children_import_register();
+    children_documents_register();
+    children_pages_register();
     struct err e;
     err_clear(&e);
     if (http_serve(&e) < 0) {

@@ -16,6 +16,7 @@ static const struct {
     const char *perm;  /* permission needed */
 } nav_items[] = {
     {"/", "nav.dashboard", PERM_DASHBOARD},
+    {"/children", "nav.children", PERM_CHILDREN_READ},
     {"/users", "nav.users", PERM_USERS_READ},
     {"/tokens", "nav.tokens", PERM_USERS_MANAGE},
     {"/audit", "nav.audit", PERM_AUDIT_READ},
