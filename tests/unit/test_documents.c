@@ -717,7 +717,8 @@ static int setup(void **state)
         return -1;
     }
     config_defaults();
-    g_config.data_dir = dir;
+    free(g_config.data_dir);
+    g_config.data_dir = strdup(dir);
     char key_path[128], db_path[160];
     snprintf(key_path, sizeof(key_path), "%s/sanad.key", dir);
     snprintf(db_path, sizeof(db_path), "sqlite:%s/t.db", dir);
