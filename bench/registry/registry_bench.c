@@ -228,6 +228,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: registry_bench DB_PATH N_CHILDREN N_QUERIES\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they are measured */
     const char *path = argv[1];
     size_t n = (size_t)strtoull(argv[2], NULL, 10);
     size_t n_queries = (size_t)strtoull(argv[3], NULL, 10);
