@@ -321,8 +321,9 @@ static void api_status(struct http_req *r)
         }
         return;
     }
-    json_decref(body);
+    /* status points into body: answer before letting go of it */
     http_reply_json(r, 200, json_pack("{s:s}", "status", status));
+    json_decref(body);
 }
 
 /* GET /api/v1/children/{id}/history */
