@@ -189,9 +189,19 @@ static void run_queries(struct db *db, const struct actor *a, struct kid *kids, 
             variant(k->f[1], r, false, &q);
             buf_addch(&q, ' ');
             if (kind == 1) {
-                /* the first two letters of the father's name (2 bytes each in Arabic) */
-                size_t cut = (unsigned char)k->f[2][0] >= 0x80 ? 4 : 2;
-                buf_add(&q, k->f[2], strlen(k->f[2]) < cut ? strlen(k->f[2]) : cut);
+                /* the first two characters of the father's name, whole UTF-8 sequences */
+                const char *p = k->f[2];
+                while (*p == ' ') {
+                    p++;
+                }
+                size_t cut = 0;
+                for (int c = 0; c < 2 && p[cut]; c++) {
+                    cut++;
+                    while (((unsigned char)p[cut] & 0xC0) == 0x80) {
+                        cut++;
+                    }
+                }
+                buf_add(&q, p, cut);
             } else {
                 variant(k->f[2], r >> 4, false, &q);
                 if (k->f[4][0] && (r >> 8) % 2 == 0) {
