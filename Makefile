@@ -123,10 +123,12 @@ fuzz: fuzz-build
 fmt:
 	clang-format -i $(shell find src tests/unit fuzz tools -name '*.[ch]')
 
+# varFuncNullUB: the NULL ending i18n_format's name/value list is glibc's
+# ((void *)0), a pointer, which is what va_arg reads.
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Isrc -I$(BUILD)/gen src
-	clang-tidy --quiet $(LIB_SRC) -- -std=gnu11 -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
+		--suppress=missingIncludeSystem --suppress=varFuncNullUB -Isrc -I$(BUILD)/gen src
+	clang-tidy --quiet $(LIB_SRC) src/cli/main.c -- -std=gnu11 -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
 
 clean:
 	rm -rf build

@@ -21,6 +21,7 @@
 #include "keys/keys.h"
 #include "children/children_web.h"
 #include "children/demo.h"
+#include "children/dedup.h"
 #include "children/documents.h"
 #include "core/banned.h"
 
@@ -182,6 +183,7 @@ int cli_serve(int argc, char **argv)
     /* The router takes the first matching route in this order: the pages' catch-all
      * /children/{id} comes after the more specific /children/... routes. */
     auth_web_register();
+    children_dedup_register();
     children_api_register();
     children_import_register();
     children_documents_register();

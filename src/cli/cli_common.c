@@ -90,7 +90,7 @@ int cli_config(int argc, char **argv)
         die("%s", e.msg);
     }
     const char *file = cli_opt(argc, argv, "--config");
-    char path[4096];
+    char path[4096] = "";
     if (!file) {
         snprintf(path, sizeof(path), "%s/sanad.ini", g_config.data_dir);
     }

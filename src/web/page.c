@@ -17,28 +17,45 @@ static const struct {
 } nav_items[] = {
     {"/", "nav.dashboard", PERM_DASHBOARD},
     {"/children", "nav.children", PERM_CHILDREN_READ},
+    {"/children/duplicates", "dup.nav", PERM_CHILDREN_WRITE},
     {"/users", "nav.users", PERM_USERS_READ},
     {"/tokens", "nav.tokens", PERM_USERS_MANAGE},
     {"/audit", "nav.audit", PERM_AUDIT_READ},
     {"/account", "nav.account", PERM_ACCOUNT_SELF},
 };
 
-/* The navigation for r's actor as a JSON array, the current section marked active. */
+/* True when path is href or below it ("/" only matches itself). */
+static bool nav_covers(const char *href, const char *path)
+{
+    size_t n = strlen(href);
+    if (strcmp(href, "/") == 0) {
+        return strcmp(path, "/") == 0;
+    }
+    return strncmp(path, href, n) == 0 && (!path[n] || path[n] == '/');
+}
+
+/* The navigation for r's actor as a JSON array; the entry covering the path
+ * most closely is marked active. */
 static json_t *nav_for(struct http_req *r)
 {
+    size_t n_items = sizeof(nav_items) / sizeof(nav_items[0]);
+    size_t best = n_items, best_len = 0;
+    for (size_t i = 0; i < n_items; i++) {
+        size_t len = strlen(nav_items[i].href);
+        if (actor_can(r->actor, nav_items[i].perm) && nav_covers(nav_items[i].href, r->path) &&
+            len >= best_len) {
+            best = i;
+            best_len = len;
+        }
+    }
     json_t *nav = json_array();
-    for (size_t i = 0; i < sizeof(nav_items) / sizeof(nav_items[0]); i++) {
+    for (size_t i = 0; i < n_items; i++) {
         if (!actor_can(r->actor, nav_items[i].perm)) {
             continue;
         }
-        const char *href = nav_items[i].href;
-        size_t n = strlen(href);
-        bool active = strcmp(href, "/") == 0
-                          ? strcmp(r->path, "/") == 0
-                          : strncmp(r->path, href, n) == 0 && (!r->path[n] || r->path[n] == '/');
-        json_array_append_new(nav, json_pack("{s:s, s:s, s:b}", "href", href, "label",
-                                             i18n_get(r->lang, nav_items[i].label), "active",
-                                             active));
+        json_array_append_new(nav, json_pack("{s:s, s:s, s:b}", "href", nav_items[i].href,
+                                             "label", i18n_get(r->lang, nav_items[i].label),
+                                             "active", i == best));
     }
     return nav;
 }
