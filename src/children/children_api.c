@@ -1,12 +1,14 @@
 /*
  * children_api.c: /api/v1/children and friends: the registry's JSON API.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/authz.h"
 #include "children/children.h"
 #include "children/children_web.h"
+#include "children/dedup.h"
 #include "children/search.h"
 #include "web/i18n.h"
 #include "web/page.h"
@@ -43,6 +45,40 @@ json_t *children_localize_errors(struct http_req *r, json_t *errors)
         }
     }
     return errors;
+}
+
+json_t *children_registration_candidates(struct db *db, const struct actor *a, json_t *rec,
+                                         struct err *e)
+{
+    json_t *engine = children_engine_duplicates(db, a, rec, NULL, NAN, e);
+    if (!engine) {
+        return NULL;
+    }
+    json_t *chain = children_duplicates(db, a, rec, NULL, e);
+    if (!chain) {
+        json_decref(engine);
+        return NULL;
+    }
+    size_t i, k;
+    json_t *c, *g;
+    json_array_foreach(chain, i, c)
+    {
+        const char *id = json_string_value(json_object_get(c, "id"));
+        bool found = false;
+        json_array_foreach(engine, k, g)
+        {
+            if (id && strcmp(id, json_string_value(json_object_get(g, "id"))) == 0) {
+                json_object_set(g, "reasons", json_object_get(c, "reasons"));
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            json_array_append(engine, c);
+        }
+    }
+    json_decref(chain);
+    return engine;
 }
 
 /* Replies 422 with every field problem listed. Takes errors. */
@@ -185,7 +221,7 @@ static void api_create(struct http_req *r)
         return;
     }
     json_decref(probs);
-    json_t *cands = children_duplicates(db, r->actor, body, NULL, &e);
+    json_t *cands = children_registration_candidates(db, r->actor, body, &e);
     if (!cands) {
         db_rollback(db);
         goto fail;

@@ -492,7 +492,7 @@ static void page_create(struct http_req *r)
         return;
     }
     json_decref(probs);
-    json_t *cands = children_duplicates(db, r->actor, input, NULL, &e);
+    json_t *cands = children_registration_candidates(db, r->actor, input, &e);
     if (!cands) {
         db_rollback(db);
         json_decref(input);

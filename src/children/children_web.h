@@ -20,6 +20,12 @@ void children_pages_register(void);
  * governorate, need, sponsored, sort, page, per_page). Returns -1 with e
  * naming a bad parameter. Strings point into the request. */
 int children_query_from_request(struct http_req *r, struct child_query *q, struct err *e);
+/* The children a new record rec may duplicate: the matching engine's scored
+ * candidates (with "score" and "explain") joined with the registry's own
+ * rule (same name chain, birth year within one: "reasons"), best first.
+ * Inside the caller's transaction. A new array, or NULL with e. */
+json_t *children_registration_candidates(struct db *db, const struct actor *a, json_t *rec,
+                                         struct err *e);
 /* Replaces each problem's message in errors by its text in the request's
  * language and adds the field's label. Returns errors. */
 json_t *children_localize_errors(struct http_req *r, json_t *errors);
