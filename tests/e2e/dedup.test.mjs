@@ -72,11 +72,20 @@ async function register(c, body) {
 }
 
 /** Registers a second record of a child registered already, as a desk that
- * did not see the first would: under another birth year (so the warning
- * stays quiet and no "different" decision is recorded), then corrected. */
+ * did not see the first would: under other names and another birth year (so
+ * the registration warning, which uses the engine, stays quiet and no
+ * "different" decision is recorded), then corrected to the real ones. */
 async function registerAgain(c, body) {
-    const id = await register(c, { ...body, birth_date: '2012-03-03' });
-    const r = await c.patch(`/api/v1/children/${id}`, { json: { birth_date: body.birth_date } });
+    const other = { ...body, first_name: 'زكريا', father_name: 'سليمان', grandfather_name: undefined,
+                    family_name: 'الهاشمي', mother_name: undefined, birth_date: '2012-03-03' };
+    const r0 = await c.post('/api/v1/children', { json: other });
+    assert.equal(r0.status, 201, r0.text);
+    const id = r0.json.id;
+    const patch = {};
+    for (const k of ['first_name', 'father_name', 'grandfather_name', 'family_name', 'mother_name', 'birth_date']) {
+        patch[k] = body[k] === undefined ? null : body[k];
+    }
+    const r = await c.patch(`/api/v1/children/${id}`, { json: patch });
     assert.equal(r.status, 200, r.text);
     return id;
 }
