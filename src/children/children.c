@@ -626,3 +626,126 @@ json_t *child_history(struct db *db, const struct actor *a, const char *id, stru
     }
     return json_pack("{s:o, s:o}", "status", status, "guardians", guardians);
 }
+
+int children_settings_set(struct db *db, const struct actor *a, const char *file_pattern,
+                          int age_limit, struct err *e)
+{
+    if (!actor_can(a, PERM_USERS_MANAGE)) {
+        return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to change settings");
+    }
+    if (file_pattern) {
+        size_t n = strlen(file_pattern);
+        const char *counter = strstr(file_pattern, "{N");
+        if (n == 0 || n > 60 || !utf8_valid(file_pattern, n) || !counter ||
+            strspn(counter + 1, "N") < 3 || counter[1 + strspn(counter + 1, "N")] != '}') {
+            return err_set(e, ERR_INVALID, "invalid_field", "file_pattern",
+                           "'file_pattern' needs a counter of at least three N, e.g. {NNNNNN}");
+        }
+    }
+    if (age_limit && (age_limit < 1 || age_limit > 25)) {
+        return err_set(e, ERR_INVALID, "invalid_field", "age_limit",
+                       "'age_limit' must be from 1 to 25");
+    }
+    if (db_begin(db, false, e) < 0) {
+        return -1;
+    }
+    char detail[128];
+    snprintf(detail, sizeof(detail), "pattern=%s age_limit=%d", file_pattern ? file_pattern : "-",
+             age_limit);
+    if (db_run(db, e,
+               "INSERT INTO org_settings (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
+               "t", a->org_id) < 0 ||
+        (file_pattern && db_run(db, e, "UPDATE org_settings SET file_pattern = $1 WHERE org_id = $2",
+                                "tt", file_pattern, a->org_id) < 0) ||
+        (age_limit && db_run(db, e, "UPDATE org_settings SET age_limit = $1 WHERE org_id = $2",
+                             "it", (int64_t)age_limit, a->org_id) < 0) ||
+        actor_audit(db, a, "org.settings", "organization", a->org_id, "ok", detail, e) < 0 ||
+        db_commit(db, e) < 0) {
+        return fail(db);
+    }
+    return 0;
+}
+
+int children_graduate_due(struct db *db, const struct actor *a, struct err *e)
+{
+    if (!actor_can(a, PERM_CHILDREN_WRITE)) {
+        return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to change children");
+    }
+    int y, m, d;
+    time_today(&y, &m, &d);
+    if (db_begin(db, false, e) < 0) {
+        return -1;
+    }
+    struct db_stmt *s = db_query(db, e,
+                                 "SELECT o.id, o.slug, COALESCE(st.age_limit, 18) FROM organizations o"
+                                 " LEFT JOIN org_settings st ON st.org_id = o.id"
+                                 " WHERE ($1 = '' OR o.id = $1)",
+                                 "t", a->org_id);
+    json_t *orgs = json_array();
+    int rc = s ? 0 : -1;
+    while (s && (rc = db_step(s, e)) == 1) {
+        json_array_append_new(orgs, json_pack("{s:s, s:s, s:I}", "id", db_col_text(s, 0), "slug",
+                                              db_col_text(s, 1), "limit",
+                                              (json_int_t)db_col_int64(s, 2)));
+    }
+    if (s) {
+        db_done(s);
+    }
+    int total = 0;
+    size_t i;
+    json_t *o;
+    json_array_foreach(orgs, i, o)
+    {
+        if (rc < 0) {
+            break;
+        }
+        struct actor who = *a;
+        snprintf(who.org_id, sizeof(who.org_id), "%s", json_string_value(json_object_get(o, "id")));
+        snprintf(who.org_slug, sizeof(who.org_slug), "%s",
+                 json_string_value(json_object_get(o, "slug")));
+        /* Born on or before this date: the limit is reached (29 February counts as 28). */
+        char cutoff[16];
+        int cy = y - (int)json_integer_value(json_object_get(o, "limit"));
+        snprintf(cutoff, sizeof(cutoff), "%04d-%02d-%02d", cy, m,
+                 (m == 2 && d == 29 && !time_date_valid(cy, 2, 29)) ? 28 : d);
+        s = db_query(db, e,
+                     "SELECT id, status FROM children WHERE org_id = $1"
+                     " AND status IN ('registered', 'active') AND birth_date <= $2",
+                     "tt", who.org_id, cutoff);
+        json_t *due = json_array();
+        rc = s ? 0 : -1;
+        while (s && (rc = db_step(s, e)) == 1) {
+            json_array_append_new(due, json_pack("[ss]", db_col_text(s, 0), db_col_text(s, 1)));
+        }
+        if (s) {
+            db_done(s);
+        }
+        char at[32];
+        time_format_iso(time_now_ms(), at, sizeof(at));
+        size_t k;
+        json_t *c;
+        json_array_foreach(due, k, c)
+        {
+            const char *id = json_string_value(json_array_get(c, 0));
+            const char *from = json_string_value(json_array_get(c, 1));
+            if (rc < 0 ||
+                db_run(db, e,
+                       "UPDATE children SET status = 'graduated', status_reason = 'age_limit',"
+                       " updated_at = $1, version = version + 1 WHERE id = $2",
+                       "tt", at, id) < 0 ||
+                add_status_history(db, &who, id, from, "graduated", "age_limit", at, e) < 0 ||
+                actor_audit(db, &who, "child.status", "child", id, "ok", "graduated: age limit",
+                            e) < 0) {
+                rc = -1;
+                break;
+            }
+            total++;
+        }
+        json_decref(due);
+    }
+    json_decref(orgs);
+    if (rc < 0 || db_commit(db, e) < 0) {
+        return fail(db);
+    }
+    return total;
+}

@@ -111,5 +111,15 @@ bool consent_active(struct db *db, const char *child_id, const char *scope,
 
 /* The organization's age limit (18 unless set). */
 int children_age_limit(struct db *db, const char *org_id);
+/* Sets the organization's file-number pattern ({ORG}, {YYYY} and {NNN...}
+ * for the counter; NULL keeps it) and age limit (0 keeps it; 1..25). Needs
+ * users.manage, or the command line. */
+int children_settings_set(struct db *db, const struct actor *a, const char *file_pattern,
+                          int age_limit, struct err *e);
+/* Moves every registered or active child of a's organization (every
+ * organization for the command line with an empty org) who has reached the
+ * age limit to "graduated", with the reason "age_limit", keeping the
+ * history. Returns how many, or -1. */
+int children_graduate_due(struct db *db, const struct actor *a, struct err *e);
 
 #endif

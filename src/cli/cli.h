@@ -15,6 +15,7 @@ int cli_org(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_key(int argc, char **argv);
+int cli_children(int argc, char **argv);
 int cli_match(int argc, char **argv);
 
 /* Reads the configuration (defaults, INI file, environment) and then every

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "http/http.h"
 #include "keys/keys.h"
 #include "children/children_web.h"
+#include "children/children.h"
 #include "children/demo.h"
 #include "children/dedup.h"
 #include "children/documents.h"
@@ -170,6 +172,30 @@ int cli_init(int argc, char **argv)
     return 0;
 }
 
+/* Once an hour, in the background: children who reached their organization's
+ * age limit become "graduated" (with the history and the audit entry). */
+static void *graduation_loop(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct err e;
+        err_clear(&e);
+        struct db *db = db_thread(&e);
+        if (db) {
+            struct actor cli;
+            actor_system(&cli, "");
+            int n = children_graduate_due(db, &cli, &e);
+            if (n > 0) {
+                log_info("children graduated", "count=%d", n);
+            } else if (n < 0) {
+                log_warn("graduation failed", "error=\"%s\"", e.msg);
+            }
+        }
+        sleep(3600);
+    }
+    return NULL;
+}
+
 int cli_serve(int argc, char **argv)
 {
     argc = cli_config(argc, argv);
@@ -188,6 +214,10 @@ int cli_serve(int argc, char **argv)
     children_import_register();
     children_documents_register();
     children_pages_register();
+    pthread_t grad;
+    if (pthread_create(&grad, NULL, graduation_loop, NULL) == 0) {
+        pthread_detach(grad);
+    }
     struct err e;
     err_clear(&e);
     if (http_serve(&e) < 0) {
@@ -210,11 +240,56 @@ int cli_migrate(int argc, char **argv)
     return 0;
 }
 
+/* `sanad org set --slug SLUG [--file-pattern P] [--age-limit N]` */
+static int org_set(int argc, char **argv)
+{
+    const char *slug = cli_opt(argc, argv, "--slug");
+    const char *pattern = cli_opt(argc, argv, "--file-pattern");
+    const char *limit = cli_opt(argc, argv, "--age-limit");
+    if (!slug || (!pattern && !limit)) {
+        fputs("usage: sanad org set --slug SLUG [--file-pattern PATTERN] [--age-limit YEARS]\n",
+              stderr);
+        return 2;
+    }
+    int age = 0;
+    if (limit) {
+        char *end;
+        long v = strtol(limit, &end, 10);
+        if (*end || v < 1 || v > 25) {
+            die("'--age-limit' must be a whole number from 1 to 25");
+        }
+        age = (int)v;
+    }
+    cli_start();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    char org_id[40];
+    int found = org_find(db, slug, org_id, &e);
+    if (found <= 0) {
+        die(found < 0 ? "%s" : "no organization '%s'", found < 0 ? e.msg : slug);
+    }
+    struct actor cli;
+    actor_system(&cli, org_id);
+    snprintf(cli.org_slug, sizeof(cli.org_slug), "%s", slug);
+    if (children_settings_set(db, &cli, pattern, age, &e) < 0) {
+        die("%s", e.msg);
+    }
+    printf("settings of '%s' saved\n", slug);
+    db_close(db);
+    return 0;
+}
+
 int cli_org(int argc, char **argv)
 {
     argc = cli_config(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "set") == 0) {
+        return org_set(argc, argv);
+    }
     if (argc < 2 || strcmp(argv[1], "add") != 0) {
-        fputs("usage: sanad org add --slug SLUG --name NAME\n", stderr);
+        fputs("usage: sanad org add --slug SLUG --name NAME\n"
+              "       sanad org set --slug SLUG [--file-pattern PATTERN] [--age-limit YEARS]\n",
+              stderr);
         return 2;
     }
     const char *slug = cli_opt(argc, argv, "--slug"), *name = cli_opt(argc, argv, "--name");
@@ -327,5 +402,35 @@ int cli_key(int argc, char **argv)
            g_config.key_file, n, g_config.key_file);
     db_close(db);
     keys_shutdown();
+    return 0;
+}
+
+int cli_children(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    if (argc < 2 || strcmp(argv[1], "graduate") != 0) {
+        fputs("usage: sanad children graduate [--org SLUG]\n", stderr);
+        return 2;
+    }
+    const char *slug = cli_opt(argc, argv, "--org");
+    cli_start();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    char org_id[40] = "";
+    if (slug) {
+        int found = org_find(db, slug, org_id, &e);
+        if (found <= 0) {
+            die(found < 0 ? "%s" : "no organization '%s'", found < 0 ? e.msg : slug);
+        }
+    }
+    struct actor cli;
+    actor_system(&cli, org_id);
+    int n = children_graduate_due(db, &cli, &e);
+    if (n < 0) {
+        die("%s", e.msg);
+    }
+    printf("%d children reached the age limit and were marked graduated\n", n);
+    db_close(db);
     return 0;
 }

@@ -570,8 +570,8 @@ static int cmd_normalize(int argc, char **argv)
     return EXIT_OK;
 }
 
-/* Default Dice threshold of `link`. */
-#define LINK_THRESHOLD 0.80
+/* Default match-probability threshold of `link`. */
+#define LINK_THRESHOLD 0.50
 
 /* Reads the secret file into keys. Returns 0, or -1 after printing why. */
 static int read_secret(const char *path, struct match_clk_key *key)
@@ -748,7 +748,7 @@ static int cmd_link(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (lk.threshold <= 0 || lk.threshold > 1) {
-        say("invalid value '%s' for --threshold (a Dice coefficient in (0, 1])", opts[1].val);
+        say("invalid value '%s' for --threshold (a match probability in (0, 1])", opts[1].val);
         return EXIT_USAGE;
     }
     lk.n_threads = (int)threads;
@@ -775,10 +775,11 @@ static int cmd_link(int argc, char **argv)
         }
         rc = out_commit(&o) < 0 ? EXIT_FAIL : EXIT_OK;
         if (rc == EXIT_OK) {
-            say("%zu x %zu records, %zu candidate pairs (%zu compared after the bit-count "
-                "filter), %zu linked pairs in %.2f s (threshold %.2f)",
+            say("%zu x %zu records, %zu candidate pairs (%zu distinct, compared field by "
+                "field), %zu linked pairs in %.2f s (threshold %.2f, %.1f bits; %s)",
                 ea.n, eb.n, lk.n_candidates, lk.n_compared, lk.n_pairs, now() - pr.start,
-                lk.threshold);
+                lk.threshold, lk.threshold_bits,
+                lk.em_used ? "m by EM" : "prior weights: too few records for EM");
         }
         match_link_release(&lk);
     }

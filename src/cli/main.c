@@ -23,6 +23,10 @@ static void usage(FILE *f)
           "                      run the web server (migrates first)\n"
           "  migrate             apply pending database migrations\n"
           "  org add --slug SLUG --name NAME\n"
+          "  org set --slug SLUG [--file-pattern PATTERN] [--age-limit YEARS]\n"
+          "  children graduate [--org SLUG]\n"
+          "                      mark children who reached the age limit as graduated\n"
+          "                      (serve also does it every hour)\n"
           "  user add --org SLUG --username NAME --role ROLE [--name NAME] --password-stdin\n"
           "  audit verify        check the audit log's hash chains; exit 1 when tampered\n"
           "  key rotate          new master key; re-wraps every organization's data keys\n"
@@ -56,6 +60,7 @@ int main(int argc, char **argv)
         {"org", cli_org},     {"user", cli_user},   {"audit", cli_audit},
         {"match", cli_match},   {"key", cli_key},
         {"import", cli_import}, {"export", cli_export},
+        {"children", cli_children},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, cmd) == 0) {

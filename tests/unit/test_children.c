@@ -427,6 +427,62 @@ static void test_permissions(void **state)
     json_decref(in);
 }
 
+static void test_settings_and_graduation(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    char org[40], slug[32];
+    make_org(org, slug);
+    struct actor w, cli;
+    make_actor(&w, "case_worker", org, slug);
+    actor_system(&cli, org);
+    snprintf(cli.org_slug, sizeof(cli.org_slug), "%s", slug);
+    /* A case worker may not change settings; bad patterns and limits are refused. */
+    assert_int_equal(children_settings_set(db, &w, "X-{NNNN}", 0, &e), -1);
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    assert_int_equal(children_settings_set(db, &cli, "X-{N}", 0, &e), -1);
+    assert_string_equal(e.field, "file_pattern");
+    assert_int_equal(children_settings_set(db, &cli, "no counter", 0, &e), -1);
+    assert_int_equal(children_settings_set(db, &cli, NULL, 40, &e), -1);
+    assert_string_equal(e.field, "age_limit");
+    assert_int_equal(children_settings_set(db, &cli, "DAR/{YYYY}/{NNNN}", 0, &e), 0);
+    char id[40], file_no[64], old_id[40];
+    json_t *errors = NULL;
+    json_t *in = sample("مريم");
+    json_object_set_new(in, "sex", json_string("F"));
+    assert_int_equal(child_create(db, &w, in, old_id, file_no, &errors, &e), 0);
+    json_decref(in);
+    int y, m, d;
+    time_today(&y, &m, &d);
+    char want[32];
+    snprintf(want, sizeof(want), "DAR/%04d/0001", y);
+    assert_string_equal(file_no, want);
+    in = sample("رامي");
+    json_object_set_new(in, "birth_date", json_string("2020-01-01"));
+    assert_int_equal(child_create(db, &w, in, id, file_no, &errors, &e), 0);
+    json_decref(in);
+    /* With the limit lowered to 10, the 2015 child has reached it; the 2020 one has not. */
+    assert_int_equal(children_settings_set(db, &cli, NULL, 10, &e), 0);
+    assert_int_equal(children_age_limit(db, org), 10);
+    assert_int_equal(children_graduate_due(db, &cli, &e), 1);
+    assert_int_equal(children_graduate_due(db, &cli, &e), 0);
+    json_t *j = child_get(db, &w, old_id, &e);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "graduated");
+    assert_string_equal(json_string_value(json_object_get(j, "status_reason")), "age_limit");
+    json_decref(j);
+    j = child_get(db, &w, id, &e);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "registered");
+    json_decref(j);
+    /* Registration now refuses a child over the new limit. */
+    in = sample("ثامر");
+    assert_int_equal(child_create(db, &w, in, id, file_no, &errors, &e), -1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "code")),
+                        "over_age_limit");
+    json_decref(errors);
+    json_decref(in);
+}
+
 int main(void)
 {
     if (sodium_init() < 0) {
@@ -440,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_status_moves),
         cmocka_unit_test(test_households_guardians_consent),
         cmocka_unit_test(test_permissions),
+        cmocka_unit_test(test_settings_and_graduation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
