@@ -417,9 +417,33 @@ static void test_clk(void **state)
     assert_true(match_clk_dice(a, pa, x, px) < 0.65); /* another key: unrelated */
     match_clk_encode(&k1, &set, 1, b);
     match_clk_encode(&k1, &set, 2, sib);
-    double d_same = match_clk_dice(a, pa, b, match_clk_popcount(b));
-    double d_sib = match_clk_dice(a, pa, sib, match_clk_popcount(sib));
-    assert_true(d_same > d_sib);
+    /* field by field: the same child across scripts is close on the first
+     * name (skeleton) and the date (day and month swapped); his brother
+     * differs on the first name and the date */
+    uint8_t ca[MATCH_CLK_N_SEGS], cb[MATCH_CLK_N_SEGS], cs[MATCH_CLK_N_SEGS];
+    match_clk_seg_counts(a, ca);
+    match_clk_seg_counts(b, cb);
+    match_clk_seg_counts(sib, cs);
+    struct match_cmp cmp;
+    match_clk_compare(a, ca, b, cb, &cmp);
+    assert_int_equal(cmp.level[MF_FIRST], MATCH_NAME_CLOSE);
+    assert_int_equal(cmp.level[MF_FAMILY], MATCH_NAME_CLOSE);
+    assert_int_equal(cmp.level[MF_SEX], 1);
+    assert_int_equal(cmp.level[MF_DOB], MATCH_DATE_CLOSE);
+    match_clk_compare(a, ca, sib, cs, &cmp);
+    assert_int_equal(cmp.level[MF_FIRST], MATCH_NAME_DIFF);
+    assert_int_equal(cmp.level[MF_FATHER], MATCH_NAME_EXACT);
+    assert_int_equal(cmp.level[MF_FAMILY], MATCH_NAME_EXACT);
+    assert_int_equal(cmp.level[MF_PLACE], MATCH_NAME_EXACT);
+    assert_true(cmp.level[MF_DOB] <= MATCH_DATE_NEAR);
+    /* the first and father's names swapped (row 5) are found */
+    uint64_t sw[MATCH_CLK_WORDS];
+    uint8_t csw[MATCH_CLK_N_SEGS];
+    match_clk_encode(&k1, &set, 5, sw);
+    match_clk_seg_counts(sw, csw);
+    match_clk_compare(a, ca, sw, csw, &cmp);
+    assert_true(cmp.swapped);
+    assert_int_equal(cmp.level[MF_FIRST], MATCH_NAME_EXACT);
     /* base64 round trip */
     char b64[MATCH_CLK_B64_LEN + 1];
     match_clk_to_base64(a, b64);
@@ -434,10 +458,148 @@ static void test_clk(void **state)
     uint64_t B[2 * MATCH_CLK_WORDS];
     memcpy(B, b, sizeof(b));
     memcpy(B + MATCH_CLK_WORDS, sib, sizeof(sib));
+    double d_same = match_clk_dice(a, pa, b, match_clk_popcount(b));
+    double d_sib = match_clk_dice(a, pa, sib, match_clk_popcount(sib));
     size_t want = (d_same >= 0.5) + (d_sib >= 0.5);
     assert_int_equal(match_clk_scan(a, pa, B, pb, 2, 0.5), want);
     match_clk_key_wipe(&k1);
     match_clk_key_wipe(&k2);
+    match_set_release(&set);
+}
+
+/* Rows for the per-segment encoding tests. */
+static const char *seg_rows[][MATCH_N_COLS] = {
+    {"s1", "عبد الرحمن", "محمد", "علي", "الخطيب", "فاطمة الحسن", "M", "2012-03-04", "حلب"},
+    /* the same, only the first name differs */
+    {"s2", "نزار", "محمد", "علي", "الخطيب", "فاطمة الحسن", "M", "2012-03-04", "حلب"},
+    /* everything but the first name missing; a year-only date */
+    {"s3", "نزار", "", "", "", "", "", "2012-01-01", ""},
+    /* a name of one letter, Latin, and a year off by one */
+    {"s4", "A", "Mohammed", "Ali", "Al-Khatib", "Fatima", "F", "2013-03-04", "Halab"},
+};
+
+static void test_clk_segments(void **state)
+{
+    (void)state;
+    unsigned char secret[40], other[40];
+    for (int i = 0; i < 40; i++) {
+        secret[i] = (unsigned char)(3 * i + 1);
+        other[i] = (unsigned char)(3 * i + 2);
+    }
+    struct match_clk_key k1, k2;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(match_clk_key_init(&k1, secret, 40, &e), 0);
+    assert_int_equal(match_clk_key_init(&k2, other, 40, &e), 0);
+    struct match_set set;
+    make_set(&set, seg_rows, 4);
+    uint64_t x[4][MATCH_CLK_WORDS], y[MATCH_CLK_WORDS];
+    uint8_t c[4][MATCH_CLK_N_SEGS], cy[MATCH_CLK_N_SEGS];
+    for (int i = 0; i < 4; i++) {
+        match_clk_encode(&k1, &set, (size_t)i, x[i]);
+        match_clk_seg_counts(x[i], c[i]);
+    }
+    /* the layout covers the 1024 bits exactly once */
+    unsigned covered = 0;
+    for (int g = 0; g < MATCH_CLK_N_SEGS; g++) {
+        covered += match_clk_segments[g].bits;
+        unsigned align = match_clk_segments[g].bits < 64 ? match_clk_segments[g].bits : 64;
+        assert_int_equal(match_clk_segments[g].off % align, 0);
+    }
+    assert_int_equal(covered, MATCH_CLK_BITS);
+    /* balance: every present segment of record 0 is about half full */
+    for (int g = 0; g < MATCH_CLK_N_SEGS; g++) {
+        unsigned w = match_clk_segments[g].bits;
+        assert_true(c[0][g] >= w / 4 && c[0][g] <= 3 * w / 4);
+    }
+    /* another key: every segment unrelated (Dice near that of chance) */
+    match_clk_encode(&k2, &set, 0, y);
+    match_clk_seg_counts(y, cy);
+    for (int g = 0; g < MATCH_CLK_N_SEGS; g++) {
+        if (g == MATCH_SEG_SEX) {
+            continue; /* 32 bits of one token: chance overlap varies too much */
+        }
+        assert_true(match_clk_seg_dice(x[0], c[0], y, cy, g) < 0.85);
+    }
+    /* a different first name changes only the first name's segments */
+    for (int g = 0; g < MATCH_CLK_N_SEGS; g++) {
+        double d = match_clk_seg_dice(x[0], c[0], x[1], c[1], g);
+        if (g == MATCH_SEG_FIRST_N || g == MATCH_SEG_FIRST_S) {
+            assert_true(d < 0.8);
+        } else {
+            assert_true(d > 0.999);
+        }
+    }
+    /* missing fields leave empty segments, compared as missing */
+    assert_int_equal(c[2][MATCH_SEG_FATHER_N], 0);
+    assert_int_equal(c[2][MATCH_SEG_PLACE], 0);
+    assert_int_equal(c[2][MATCH_SEG_SEX], 0);
+    assert_int_equal(c[2][MATCH_SEG_MONTH_DAY], 0); /* 1 January: only the year */
+    assert_true(c[2][MATCH_SEG_YEAR] > 0);
+    assert_true(match_clk_seg_dice(x[1], c[1], x[2], c[2], MATCH_SEG_PLACE) < 0);
+    struct match_cmp cmp;
+    match_clk_compare(x[1], c[1], x[2], c[2], &cmp);
+    assert_int_equal(cmp.level[MF_FIRST], MATCH_NAME_EXACT);
+    assert_int_equal(cmp.level[MF_FATHER], -1);
+    assert_int_equal(cmp.level[MF_SEX], -1);
+    assert_int_equal(cmp.level[MF_DOB], MATCH_DATE_EST);
+    /* across scripts, a one-letter name, another sex, a year off */
+    match_clk_compare(x[0], c[0], x[3], c[3], &cmp);
+    assert_true(cmp.level[MF_FATHER] >= MATCH_NAME_CLOSE);
+    assert_true(cmp.level[MF_GRANDFATHER] >= MATCH_NAME_CLOSE);
+    assert_true(cmp.level[MF_FAMILY] >= MATCH_NAME_CLOSE);
+    assert_int_equal(cmp.level[MF_SEX], 0);
+    assert_int_equal(cmp.level[MF_DOB], MATCH_DATE_CLOSE);
+    /* an empty encoding compares as all missing */
+    uint64_t z[MATCH_CLK_WORDS] = {0};
+    uint8_t cz[MATCH_CLK_N_SEGS];
+    match_clk_seg_counts(z, cz);
+    match_clk_compare(x[0], c[0], z, cz, &cmp);
+    for (int f = 0; f < MF_COUNT; f++) {
+        assert_int_equal(cmp.level[f], -1);
+    }
+    match_clk_key_wipe(&k1);
+    match_clk_key_wipe(&k2);
+    match_set_release(&set);
+}
+
+/* Links generated data through encodings: one-to-one, mostly right. */
+static void test_clk_link(void **state)
+{
+    (void)state;
+    /* the family rows: a1 in A; a2 (same child), b1, c1, d1 in B */
+    struct match_set set;
+    make_set(&set, family_rows, 6);
+    unsigned char secret[32];
+    memset(secret, 0x5a, sizeof(secret));
+    struct match_clk_key k;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(match_clk_key_init(&k, secret, 32, &e), 0);
+    uint64_t A[MATCH_CLK_WORDS], B[4 * MATCH_CLK_WORDS];
+    match_clk_encode(&k, &set, 0, A);
+    for (int i = 0; i < 4; i++) {
+        match_clk_encode(&k, &set, (size_t)i + 1, B + i * MATCH_CLK_WORDS);
+    }
+    struct match_link l;
+    memset(&l, 0, sizeof(l));
+    l.threshold = 0.5;
+    l.n_threads = 2;
+    assert_int_equal(match_link_run(&l, A, 1, B, 4, NULL, NULL), 0);
+    assert_false(l.em_used); /* a handful of records: prior weights */
+    assert_int_equal(l.n_pairs, 1);
+    assert_int_equal(l.pairs[0].a, 0);
+    assert_int_equal(l.pairs[0].b, 0); /* a2, not the brother, twin or cousin */
+    assert_true(l.pairs[0].score >= 0.5 && l.pairs[0].score <= 1.0);
+    match_link_release(&l);
+    /* nothing on one side: no pairs */
+    memset(&l, 0, sizeof(l));
+    l.threshold = 0.5;
+    l.n_threads = 1;
+    assert_int_equal(match_link_run(&l, A, 1, B, 0, NULL, NULL), 0);
+    assert_int_equal(l.n_pairs, 0);
+    match_link_release(&l);
+    match_clk_key_wipe(&k);
     match_set_release(&set);
 }
 
@@ -526,6 +688,8 @@ int main(void)
         cmocka_unit_test(test_cluster_resists_chains),
         cmocka_unit_test(test_dedup_end_to_end),
         cmocka_unit_test(test_clk),
+        cmocka_unit_test(test_clk_segments),
+        cmocka_unit_test(test_clk_link),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_generator),
     };
