@@ -8,6 +8,13 @@ CREATE TABLE case_settings (
     meeting_base_url  TEXT NOT NULL DEFAULT 'https://meet.jit.si/'
 );
 
+CREATE TABLE case_counters (
+    org_id  TEXT NOT NULL,
+    year    INTEGER NOT NULL,
+    last    BIGINT NOT NULL,
+    PRIMARY KEY (org_id, year)
+);
+
 CREATE TABLE cases (
     id                TEXT PRIMARY KEY,
     org_id            TEXT NOT NULL REFERENCES organizations(id),
