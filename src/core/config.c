@@ -43,6 +43,12 @@ static const struct opt opts[] = {
     O("login_window_minutes", OPT_INT, login_window_min, 1, 24 * 60),
     O("key_file", OPT_STR, key_file, 0, 0),
     O("default_lang", OPT_STR, default_lang, 0, 0),
+    O("smtp_url", OPT_STR, smtp_url, 0, 0),
+    O("smtp_user", OPT_STR, smtp_user, 0, 0),
+    O("smtp_password", OPT_STR, smtp_password, 0, 0),
+    O("smtp_from", OPT_STR, smtp_from, 0, 0),
+    O("reminder_hour", OPT_INT, reminder_hour, 0, 23),
+    O("reminder_interval_seconds", OPT_INT, reminder_interval_s, 1, 86400),
 };
 #undef O
 
@@ -74,6 +80,12 @@ void config_defaults(void)
     g_config.login_window_min = 15;
     set_str(&g_config.key_file, NULL);
     set_str(&g_config.default_lang, "ar");
+    set_str(&g_config.smtp_url, NULL);
+    set_str(&g_config.smtp_user, NULL);
+    set_str(&g_config.smtp_password, NULL);
+    set_str(&g_config.smtp_from, "sanad@localhost");
+    g_config.reminder_hour = 6;
+    g_config.reminder_interval_s = 300;
 }
 
 int config_set(const char *key, const char *value, struct err *e)
@@ -195,6 +207,9 @@ void config_print(void *file)
         switch (o->type) {
         case OPT_STR: {
             const char *s = *(char *const *)p;
+            if (s && *s && strcmp(o->name, "smtp_password") == 0) {
+                s = "(set)"; /* a secret stays off screens and logs */
+            }
             fprintf(f, "  %-24s %s\n", o->name, s ? s : "");
             break;
         }

@@ -32,6 +32,12 @@ struct config {
     int login_window_min;    /* the window those failures are counted in, minutes */
     char *key_file;          /* master key file; default DATA/sanad.key */
     char *default_lang;      /* "ar" or "en" for visitors without a choice */
+    char *smtp_url;          /* smtp://host:port or smtps://host:port for reminders; NULL: none sent */
+    char *smtp_user;         /* SMTP login name; NULL: no authentication */
+    char *smtp_password;     /* SMTP password (never printed by `sanad help`) */
+    char *smtp_from;         /* sender address of reminders ("sanad@localhost") */
+    int reminder_hour;       /* UTC hour (0-23) from which the daily digests are sent */
+    int reminder_interval_s; /* seconds between the reminder thread's checks (tests use 1) */
 };
 
 extern struct config g_config;
