@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,76 +26,217 @@ struct gname {
     const char *lat; /* Latin spellings */
 };
 
-/* Boys' and men's names. */
+/* Boys' and men's names, most common first (picked with Zipf-like weights: محمد, أحمد and علي
+ * are frequent, most names rare), across the Levant, Iraq, the Gulf, Yemen, Egypt and the
+ * Maghreb, with their usual Latin spellings. */
 static const struct gname male[] = {
-    {"محمد", "Mohammed|Muhammad|Mohamed|Mohammad"}, {"أحمد", "Ahmed|Ahmad"},
-    {"علي", "Ali"}, {"حسن", "Hassan|Hasan"}, {"حسين", "Hussein|Hussain|Husein"},
-    {"عمر", "Omar|Umar"}, {"خالد", "Khaled|Khalid"}, {"يوسف", "Youssef|Yousef|Yusuf"},
-    {"إبراهيم", "Ibrahim|Ebrahim"}, {"مصطفى", "Mustafa|Moustafa|Mostafa"},
-    {"عبد الله", "Abdullah|Abdallah|Abd Allah"},
-    {"عبد الرحمن", "Abdulrahman|Abdelrahman|Abd al-Rahman|Abdul Rahman"},
-    {"عبد العزيز", "Abdulaziz|Abdelaziz|Abd al-Aziz"},
-    {"عبد القادر", "Abdelkader|Abdulqader|Abd al-Qadir"}, {"سعيد", "Saeed|Said"},
-    {"سعد", "Saad"}, {"محمود", "Mahmoud|Mahmud"}, {"ياسر", "Yasser|Yasir"},
+    {"محمد", "Mohammed|Muhammad|Mohamed|Mohammad"}, {"أحمد", "Ahmed|Ahmad"}, {"علي", "Ali"},
+    {"عبد الله", "Abdullah|Abdallah|Abd Allah"}, {"محمود", "Mahmoud|Mahmud"},
+    {"حسن", "Hassan|Hasan"}, {"حسين", "Hussein|Hussain|Husein"}, {"عمر", "Omar|Umar"},
+    {"خالد", "Khaled|Khalid"}, {"يوسف", "Youssef|Yousef|Yusuf"}, {"إبراهيم", "Ibrahim|Ebrahim"},
+    {"مصطفى", "Mustafa|Moustafa|Mostafa"},
+    {"عبد الرحمن", "Abdulrahman|Abdelrahman|Abd al-Rahman|Abdul Rahman"}, {"سعيد", "Saeed|Said"},
+    {"عبد العزيز", "Abdulaziz|Abdelaziz|Abd al-Aziz"}, {"حمزة", "Hamza|Hamzah"},
+    {"يحيى", "Yahya|Yehia"}, {"عبد القادر", "Abdelkader|Abdulqader|Abd al-Qadir"},
+    {"صالح", "Saleh|Salih"}, {"سعد", "Saad"}, {"ياسر", "Yasser|Yasir"},
     {"طارق", "Tariq|Tarek|Tareq"}, {"زياد", "Ziad|Ziyad|Zeyad"}, {"وليد", "Walid|Waleed"},
-    {"وائل", "Wael|Wa'il"}, {"فادي", "Fadi|Fady"}, {"رامي", "Rami|Ramy"}, {"سامر", "Samer"},
-    {"سمير", "Samir|Sameer"}, {"نبيل", "Nabil|Nabeel"}, {"جمال", "Jamal"},
-    {"كريم", "Karim|Kareem"}, {"ماجد", "Majed|Majid"}, {"ماهر", "Maher|Mahir"},
-    {"هاني", "Hani|Hany"}, {"هشام", "Hisham|Hesham"}, {"عماد", "Imad|Emad"},
-    {"إياد", "Iyad|Eyad"}, {"أنس", "Anas"}, {"أيمن", "Ayman|Aymen"}, {"بلال", "Bilal|Belal"},
-    {"حمزة", "Hamza|Hamzah"}, {"حازم", "Hazem|Hazim"}, {"حسام", "Hussam|Hossam"},
-    {"جعفر", "Jaafar|Jafar"}, {"قاسم", "Qasim|Kassem|Kasim"}, {"موسى", "Musa|Moussa"},
-    {"عيسى", "Issa|Eisa"}, {"إلياس", "Elias|Ilyas"}, {"يحيى", "Yahya|Yehia"},
-    {"زكريا", "Zakaria|Zakariya"}, {"معاذ", "Muadh|Moaz|Muaz"}, {"منصور", "Mansour|Mansur"},
-    {"نزار", "Nizar|Nezar"}, {"راشد", "Rashed|Rashid"}, {"رائد", "Raed"},
-    {"صالح", "Saleh|Salih"}, {"سليم", "Salim|Saleem"}, {"سليمان", "Suleiman|Sulaiman"},
-    {"شادي", "Shadi|Shady"}, {"طه", "Taha"}, {"عادل", "Adel|Adil"}, {"عصام", "Issam|Essam"},
-    {"فيصل", "Faisal|Faysal"}, {"فراس", "Firas|Feras"}, {"مازن", "Mazen|Mazin"},
+    {"فيصل", "Faisal|Faysal"}, {"جمال", "Jamal|Gamal"}, {"عادل", "Adel|Adil"},
+    {"سامي", "Sami|Samy"}, {"كريم", "Karim|Kareem"}, {"ماجد", "Majed|Majid"},
+    {"هشام", "Hisham|Hesham"}, {"عماد", "Imad|Emad"}, {"أنس", "Anas"}, {"أيمن", "Ayman|Aymen"},
+    {"بلال", "Bilal|Belal"}, {"عثمان", "Othman|Osman"}, {"موسى", "Musa|Moussa"},
+    {"عيسى", "Issa|Eisa"}, {"سليمان", "Suleiman|Sulaiman"}, {"منصور", "Mansour|Mansur"},
+    {"راشد", "Rashed|Rashid"}, {"عبد الكريم", "Abdulkarim|Abdelkarim|Abd al-Karim"},
+    {"عبد الرزاق", "Abdulrazzaq|Abderrazak|Abd al-Razzaq"},
+    {"عبد الحميد", "Abdulhamid|Abdelhamid"}, {"عبد المجيد", "Abdulmajid|Abdelmajid"},
+    {"عبد الرحيم", "Abdulrahim|Abderrahim"}, {"عبد السلام", "Abdulsalam|Abdessalam"},
+    {"عبد الناصر", "Abdulnasser|Abdel Nasser"}, {"عبد الهادي", "Abdulhadi|Abdelhadi"},
+    {"عبد اللطيف", "Abdullatif|Abdellatif"}, {"عبد الوهاب", "Abdulwahab|Abdelwahab"},
+    {"عبد الغني", "Abdulghani|Abdelghani"}, {"عبد الحليم", "Abdulhalim|Abdelhalim"},
+    {"عبد الفتاح", "Abdulfattah|Abdelfattah"}, {"عبد الباسط", "Abdulbasit|Abdelbasset"},
+    {"عبد الإله", "Abdulilah|Abdelilah"}, {"عبد المنعم", "Abdulmunim|Abdelmonem"},
+    {"أبو بكر", "Abubakar|Abu Bakr|Aboubakr"}, {"ياسين", "Yassin|Yasin|Yacine"},
+    {"إسماعيل", "Ismail|Ismael"}, {"إسحاق", "Ishaq|Ishak"}, {"يعقوب", "Yaqoub|Yacoub|Yakub"},
+    {"زكريا", "Zakaria|Zakariya"}, {"إلياس", "Elias|Ilyas"}, {"إدريس", "Idris|Driss"},
+    {"هارون", "Haroun|Harun"}, {"داود", "Dawood|Daoud|Dawud"}, {"سلمان", "Salman"},
+    {"لقمان", "Luqman|Loqman"}, {"نوح", "Nouh|Nuh"}, {"آدم", "Adam"}, {"جعفر", "Jaafar|Jafar"},
+    {"قاسم", "Qasim|Kassem|Kasim"}, {"معاذ", "Muadh|Moaz|Muaz"}, {"نزار", "Nizar|Nezar"},
+    {"رائد", "Raed"}, {"سليم", "Salim|Saleem"}, {"شادي", "Shadi|Shady"}, {"طه", "Taha"},
+    {"عصام", "Issam|Essam"}, {"فراس", "Firas|Feras"}, {"مازن", "Mazen|Mazin"},
     {"مراد", "Murad|Mourad"}, {"مهدي", "Mahdi|Mehdi"}, {"هيثم", "Haitham|Haytham"},
     {"نور الدين", "Nour al-Din|Noureddine|Nour Eddine"},
-    {"صلاح الدين", "Salah al-Din|Salaheddine|Salah Eddine"}, {"عثمان", "Othman|Osman"},
+    {"صلاح الدين", "Salah al-Din|Salaheddine|Salah Eddine"},
+    {"عز الدين", "Ezz al-Din|Izzeddine|Azzedine"}, {"بدر الدين", "Badr al-Din|Badreddine"},
+    {"خير الدين", "Khair al-Din|Kheireddine"}, {"علاء الدين", "Alaa al-Din|Alaeddine"},
     {"ثامر", "Thamer|Thamir"}, {"غسان", "Ghassan"}, {"خليل", "Khalil|Khaleel"},
     {"باسل", "Basel|Basil"}, {"أسامة", "Osama|Usama"}, {"تامر", "Tamer|Tamir"},
     {"رياض", "Riad|Riyad"}, {"لؤي", "Luay|Louay"}, {"مؤمن", "Moamen|Mumin"},
     {"قصي", "Qusai|Qusay"}, {"عمار", "Ammar"}, {"منير", "Munir|Mounir"}, {"هادي", "Hadi|Hady"},
+    {"وائل", "Wael|Wa'il"}, {"فادي", "Fadi|Fady"}, {"رامي", "Rami|Ramy"}, {"سامر", "Samer"},
+    {"سمير", "Samir|Sameer"}, {"نبيل", "Nabil|Nabeel"}, {"ماهر", "Maher|Mahir"},
+    {"هاني", "Hani|Hany"}, {"إياد", "Iyad|Eyad"}, {"حازم", "Hazem|Hazim"},
+    {"حسام", "Hussam|Hossam"}, {"أمين", "Amin|Ameen"}, {"أمجد", "Amjad"}, {"أكرم", "Akram"},
+    {"أشرف", "Ashraf"}, {"أسعد", "Asaad|As'ad"}, {"أنور", "Anwar"}, {"أيوب", "Ayoub|Ayyub"},
+    {"بشير", "Bashir|Basheer"}, {"بكر", "Bakr|Bakir"}, {"تميم", "Tamim|Tameem"},
+    {"ثابت", "Thabet|Thabit"}, {"جابر", "Jaber|Jabir"}, {"جاسم", "Jassim|Jasem"},
+    {"جلال", "Jalal"}, {"جهاد", "Jihad"}, {"جواد", "Jawad"}, {"حاتم", "Hatem|Hatim"},
+    {"حامد", "Hamed|Hamid"}, {"حمد", "Hamad"}, {"حمدي", "Hamdi|Hamdy"}, {"حيدر", "Haidar|Haider"},
+    {"خليفة", "Khalifa|Khalifah"}, {"خضر", "Khader|Khidr"}, {"رأفت", "Raafat|Rafat"},
+    {"رشيد", "Rachid|Rasheed"}, {"رضا", "Reda|Rida"}, {"رمضان", "Ramadan|Ramazan"},
+    {"زكي", "Zaki|Zaky"}, {"زهير", "Zuhair|Zouhair"}, {"زيد", "Zaid|Zeid"},
+    {"سالم", "Salem|Salim"}, {"سفيان", "Sufyan|Soufiane"}, {"سلطان", "Sultan"},
+    {"سهيل", "Suhail|Souhail"}, {"شريف", "Sharif|Cherif"}, {"شكري", "Shukri|Choukri"},
+    {"صابر", "Saber|Sabir"}, {"صبري", "Sabri|Sabry"}, {"صفوان", "Safwan"}, {"صقر", "Saqr|Saker"},
+    {"ضياء", "Diaa|Dhiya"}, {"طلال", "Talal"}, {"ظافر", "Dhafer|Zafer"}, {"عاطف", "Atef|Atif"},
+    {"عامر", "Amer|Amir"}, {"عبدو", "Abdo|Abdou"}, {"عدنان", "Adnan"}, {"عرفات", "Arafat"},
+    {"عزيز", "Aziz"}, {"عطا", "Atta|Ata"}, {"علاء", "Alaa|Ala"},
+    {"عماد الدين", "Imad al-Din|Imadeddine"}, {"عوض", "Awad|Aouad"}, {"عيد", "Eid|Aid"},
+    {"غازي", "Ghazi"}, {"غيث", "Ghaith|Ghayth"}, {"فؤاد", "Fouad|Fuad"}, {"فارس", "Fares|Faris"},
+    {"فاروق", "Farouk|Faruq"}, {"فتحي", "Fathi|Fathy"}, {"فرج", "Faraj|Farag"},
+    {"فهد", "Fahad|Fahd"}, {"فواز", "Fawaz"}, {"قيس", "Qais|Kais"}, {"كمال", "Kamal"},
+    {"لطفي", "Lotfi|Lutfi"}, {"ليث", "Laith|Layth"}, {"مالك", "Malek|Malik"},
+    {"مأمون", "Mamoun|Ma'mun"}, {"متولي", "Metwally|Mitwalli"}, {"مجدي", "Magdy|Majdi"},
+    {"محسن", "Mohsen|Muhsin"}, {"مختار", "Mokhtar|Mukhtar"}, {"مدحت", "Medhat|Midhat"},
+    {"مرتضى", "Murtada|Mortada"}, {"مروان", "Marwan"}, {"مسعود", "Masoud|Massoud"},
+    {"مشعل", "Mishal|Meshaal"}, {"معتز", "Moataz|Mutaz"}, {"مقداد", "Miqdad|Meqdad"},
+    {"ممدوح", "Mamdouh|Mamduh"}, {"مناف", "Manaf"}, {"مهند", "Muhannad|Mohannad"},
+    {"ناصر", "Nasser|Naser"}, {"نادر", "Nader|Nadir"}, {"ناجي", "Naji|Nagy"},
+    {"نايف", "Nayef|Naif"}, {"نجيب", "Najib|Naguib"}, {"نصر", "Nasr|Nasser"},
+    {"نعيم", "Naim|Naeem"}, {"نواف", "Nawaf"}, {"هلال", "Hilal|Helal"}, {"همام", "Hammam|Humam"},
+    {"وسيم", "Wasim|Waseem"}, {"وحيد", "Wahid|Waheed"}, {"وجدي", "Wajdi|Wagdy"}, {"يزن", "Yazan"},
+    {"يونس", "Younes|Yunus|Younis"}, {"يامن", "Yamen|Yamin"}, {"أوس", "Aws|Aous"},
+    {"براء", "Baraa|Bara"}, {"بهاء", "Bahaa|Baha"}, {"تيسير", "Taysir|Tayseer"},
+    {"جميل", "Jamil|Gamil"}, {"حبيب", "Habib|Habeeb"}, {"حكيم", "Hakim|Hakeem"},
+    {"خلدون", "Khaldoun|Khaldun"}, {"رعد", "Raad|Ra'ad"}, {"ريان", "Rayan|Ryan"},
+    {"زاهر", "Zaher|Zahir"}, {"سراج", "Siraj|Seraj"}, {"سيف", "Saif|Seif"},
+    {"شاكر", "Shaker|Shakir"}, {"شهاب", "Shihab|Chehab"}, {"صدام", "Saddam"},
+    {"طاهر", "Taher|Tahir"}, {"عبادة", "Ubada|Obada"}, {"عزام", "Azzam"}, {"علوان", "Alwan"},
+    {"عمران", "Imran|Omran"}, {"غانم", "Ghanem|Ghanim"}, {"فاضل", "Fadel|Fadil"},
+    {"فريد", "Farid|Fareed"}, {"كاظم", "Kadhim|Kazem"}, {"كنان", "Kenan|Kinan"},
+    {"مجد", "Majd|Magd"}, {"محيي الدين", "Muhyi al-Din|Mohieddine"}, {"مصعب", "Musab|Mosaab"},
+    {"منذر", "Munther|Mondher"}, {"مهيب", "Muhib|Mohib"}, {"موفق", "Muwaffaq|Mouafak"},
+    {"ميسرة", "Maysara|Maisara"}, {"نضال", "Nidal|Nedal"}, {"نوفل", "Nawfal|Noufal"},
+    {"هاشم", "Hashem|Hashim"}, {"واصف", "Wasef|Wassef"}, {"وضاح", "Waddah"}, {"أدهم", "Adham"},
+    {"أسد", "Asad|Assad"}, {"إحسان", "Ihsan|Ehsan"}, {"إسلام", "Islam"}, {"إمام", "Imam"},
+    {"باهر", "Baher"}, {"بدر", "Badr|Bader"}, {"بسام", "Bassam"}, {"بهجت", "Bahjat|Bahgat"},
+    {"توفيق", "Tawfiq|Toufik"}, {"جبريل", "Jibril|Gebril"}, {"جودت", "Jawdat|Gawdat"},
+    {"حافظ", "Hafez|Hafiz"}, {"حمدان", "Hamdan"}, {"حميد", "Hamid|Humaid"},
+    {"خميس", "Khamis|Khamees"}, {"دريد", "Duraid|Doraid"}, {"ربيع", "Rabie|Rabih"},
+    {"رجب", "Rajab|Ragab"}, {"رزق", "Rizk|Rizq"}, {"رفيق", "Rafiq|Rafik"},
+    {"رضوان", "Radwan|Redouane"}, {"زين العابدين", "Zain al-Abidin|Zine El Abidine"},
+    {"سعود", "Saud|Saoud"}, {"سيد", "Sayed|Sayyid"}, {"شعبان", "Shaaban|Chaabane"},
+    {"شوقي", "Shawqi|Chawki"}, {"صادق", "Sadek|Sadiq"}, {"صلاح", "Salah"}, {"عابد", "Abed|Abid"},
+    {"عارف", "Aref|Arif"}, {"عاصم", "Asem|Asim"}, {"عبد الجبار", "Abduljabbar|Abdeljabbar"},
+    {"عبد الستار", "Abdulsattar|Abdessattar"}, {"عبد المطلب", "Abdulmuttalib|Abdelmottaleb"},
+    {"عبد الصمد", "Abdulsamad|Abdessamad"}, {"عبد الحكيم", "Abdulhakim|Abdelhakim"},
+    {"عبد الخالق", "Abdulkhaliq|Abdelkhalek"}, {"عبد الودود", "Abdulwadud|Abdelwadoud"},
+    {"عبد الرؤوف", "Abdulraouf|Abderraouf"}, {"عبد النور", "Abdulnour|Abdennour"},
+    {"عبد الملك", "Abdulmalik|Abdelmalek"}, {"عبد الحق", "Abdulhaq|Abdelhak"},
+    {"عبد الواحد", "Abdulwahid|Abdelwahed"}, {"عزت", "Izzat|Ezzat"}, {"عقيل", "Aqil|Akeel"},
+    {"عمرو", "Amr|Amro"}, {"عوني", "Awni|Aouni"}, {"غالب", "Ghaleb|Ghalib"},
+    {"فايز", "Fayez|Faiz"}, {"فتح الله", "Fathallah|Fatah Allah"}, {"فخري", "Fakhri|Fakhry"},
+    {"فهمي", "Fahmi|Fahmy"}, {"كامل", "Kamel|Kamil"}, {"لبيب", "Labib|Labeeb"},
+    {"مبارك", "Mubarak|Moubarak"}, {"محفوظ", "Mahfouz|Mahfuz"}, {"مرعي", "Marei|Mar'i"},
+    {"مسلم", "Muslim|Moslem"}, {"مشهور", "Mashhour|Mashhur"}, {"مصلح", "Musleh|Mosleh"},
+    {"معروف", "Maarouf|Ma'ruf"}, {"منتصر", "Muntasir|Montasser"}, {"نبهان", "Nabhan"},
+    {"نجم", "Najm|Nejm"}, {"نعمان", "Nouman|Numan"}, {"هيمن", "Haiman|Hemin"},
+    {"وديع", "Wadih|Wadie"}, {"وهيب", "Wahib|Waheeb"}, {"يمان", "Yaman"},
 };
 
-/* Girls' and women's names. */
+/* Girls' and women's names, most common first. */
 static const struct gname female[] = {
-    {"فاطمة", "Fatima|Fatma|Fatimah"}, {"عائشة", "Aisha|Aicha|Ayesha"},
-    {"مريم", "Maryam|Mariam"}, {"زينب", "Zainab|Zeinab"}, {"خديجة", "Khadija|Khadijah"},
-    {"آمنة", "Amina|Amna"}, {"سارة", "Sara|Sarah"}, {"ليلى", "Layla|Leila|Laila"},
-    {"نور", "Nour|Noor"}, {"هدى", "Huda|Hoda"}, {"رنا", "Rana"}, {"ريم", "Reem|Rim"},
-    {"سلمى", "Salma|Selma"}, {"دعاء", "Doaa|Duaa"}, {"آلاء", "Alaa"}, {"أسماء", "Asmaa|Asma"},
-    {"إسراء", "Israa|Esraa"}, {"شيماء", "Shaimaa|Shaima"}, {"رقية", "Ruqaya|Roqaya"},
-    {"بشرى", "Bushra|Boushra"}, {"جنى", "Jana"}, {"لجين", "Lujain|Lojain"},
-    {"هبة", "Hiba|Heba"}, {"منى", "Mona|Muna"}, {"سناء", "Sanaa|Sana"}, {"رغد", "Raghad"},
-    {"ياسمين", "Yasmin|Yasmine"}, {"أمل", "Amal"}, {"إيمان", "Iman|Eman"},
-    {"سعاد", "Souad|Suad"}, {"حنان", "Hanan"}, {"حنين", "Haneen|Hanin"},
-    {"غدير", "Ghadeer|Ghadir"}, {"ملك", "Malak"}, {"تالا", "Tala"}, {"رزان", "Razan"},
-    {"سجى", "Saja"}, {"بتول", "Batoul|Batool"}, {"رحمة", "Rahma|Rahmah"},
-    {"نادين", "Nadine|Nadeen"}, {"لمى", "Lama"}, {"دينا", "Dina|Deena"}, {"هالة", "Hala"},
-    {"عبير", "Abeer|Abir"}, {"وفاء", "Wafaa|Wafa"}, {"نهى", "Noha|Nuha"}, {"سمر", "Samar"},
-    {"ميار", "Mayar"}, {"جود", "Joud"}, {"بيان", "Bayan"}, {"ولاء", "Walaa"},
-    {"صفاء", "Safaa|Safa"}, {"ندى", "Nada"}, {"مروة", "Marwa|Marwah"}, {"أميرة", "Amira|Ameera"},
-    {"هاجر", "Hajar|Hagar"}, {"زهراء", "Zahraa|Zahra"}, {"رهف", "Rahaf"},
+    {"فاطمة", "Fatima|Fatma|Fatimah"}, {"مريم", "Maryam|Mariam"}, {"عائشة", "Aisha|Aicha|Ayesha"},
+    {"زينب", "Zainab|Zeinab"}, {"خديجة", "Khadija|Khadijah"}, {"نور", "Nour|Noor"},
+    {"سارة", "Sara|Sarah"}, {"آمنة", "Amina|Amna"}, {"هدى", "Huda|Hoda"},
+    {"ليلى", "Layla|Leila|Laila"}, {"رقية", "Ruqaya|Roqaya"}, {"أسماء", "Asmaa|Asma"},
+    {"حليمة", "Halima|Halimah"}, {"سلمى", "Salma|Selma"}, {"جنى", "Jana"}, {"ملك", "Malak"},
+    {"رحمة", "Rahma|Rahmah"}, {"هبة", "Hiba|Heba"}, {"إيمان", "Iman|Eman"}, {"منى", "Mona|Muna"},
+    {"رنا", "Rana"}, {"ريم", "Reem|Rim"}, {"دعاء", "Doaa|Duaa"}, {"آلاء", "Alaa"},
+    {"إسراء", "Israa|Esraa"}, {"شيماء", "Shaimaa|Shaima"}, {"بشرى", "Bushra|Boushra"},
+    {"لجين", "Lujain|Lojain"}, {"سناء", "Sanaa|Sana"}, {"رغد", "Raghad"},
+    {"ياسمين", "Yasmin|Yasmine"}, {"أمل", "Amal"}, {"سعاد", "Souad|Suad"}, {"حنان", "Hanan"},
+    {"حنين", "Haneen|Hanin"}, {"غدير", "Ghadeer|Ghadir"}, {"تالا", "Tala"}, {"رزان", "Razan"},
+    {"سجى", "Saja"}, {"بتول", "Batoul|Batool"}, {"نادين", "Nadine|Nadeen"}, {"لمى", "Lama"},
+    {"دينا", "Dina|Deena"}, {"هالة", "Hala"}, {"عبير", "Abeer|Abir"}, {"وفاء", "Wafaa|Wafa"},
+    {"نهى", "Noha|Nuha"}, {"سمر", "Samar"}, {"ميار", "Mayar"}, {"جود", "Joud"}, {"بيان", "Bayan"},
+    {"ولاء", "Walaa"}, {"صفاء", "Safaa|Safa"}, {"ندى", "Nada"}, {"مروة", "Marwa|Marwah"},
+    {"أميرة", "Amira|Ameera"}, {"هاجر", "Hajar|Hagar"}, {"زهراء", "Zahraa|Zahra"},
+    {"رهف", "Rahaf"}, {"نورة", "Noura|Nora"}, {"لطيفة", "Latifa|Latefa"},
+    {"جميلة", "Jamila|Gamila"}, {"سميرة", "Samira|Sameera"}, {"نعيمة", "Naima|Naeema"},
+    {"كريمة", "Karima|Karima"}, {"سعيدة", "Saida|Saeeda"}, {"حياة", "Hayat"},
+    {"نجلاء", "Najlaa|Naglaa"}, {"رشا", "Rasha"}, {"ريما", "Rima|Reema"}, {"لينا", "Lina|Leena"},
+    {"دانة", "Dana"}, {"جنان", "Jinan|Jenan"}, {"إسلام", "Islam"}, {"آية", "Aya|Ayah"},
+    {"تسنيم", "Tasnim|Tasneem"}, {"رؤى", "Ruaa|Roua"}, {"شهد", "Shahad"}, {"غادة", "Ghada"},
+    {"لبنى", "Lubna|Loubna"}, {"ماجدة", "Majida|Magda"}, {"نسرين", "Nisreen|Nesrine"},
+    {"نوال", "Nawal"}, {"هند", "Hind"}, {"وداد", "Widad|Wedad"}, {"يسرى", "Yusra|Yousra"},
+    {"أريج", "Areej|Arij"}, {"إكرام", "Ikram|Ekram"}, {"بسمة", "Basma|Bassma"},
+    {"تغريد", "Taghrid|Taghreed"}, {"جمانة", "Jumana|Joumana"}, {"حسناء", "Hasnaa|Hasna"},
+    {"حورية", "Houria|Hooriya"}, {"خلود", "Kholoud|Khulud"}, {"دلال", "Dalal"},
+    {"رانيا", "Rania|Ranya"}, {"ربى", "Ruba|Roba"}, {"رجاء", "Rajaa|Raja"},
+    {"رحاب", "Rehab|Rihab"}, {"روان", "Rawan"}, {"رولا", "Rola|Rula"}, {"ريهام", "Riham|Reham"},
+    {"زهرة", "Zahra|Zohra"}, {"سحر", "Sahar"}, {"سلوى", "Salwa"}, {"سهام", "Siham|Seham"},
+    {"سوسن", "Sawsan|Sousan"}, {"شروق", "Shorouk|Shurooq"}, {"صابرين", "Sabrine|Sabreen"},
+    {"ضحى", "Doha|Duha"}, {"عزة", "Azza|Izza"}, {"علياء", "Alyaa|Aliaa"}, {"عفاف", "Afaf"},
+    {"غزل", "Ghazal"}, {"فرح", "Farah"}, {"فدوى", "Fadwa|Fadoua"}, {"كوثر", "Kawthar|Kaoutar"},
+    {"لارا", "Lara"}, {"ليان", "Layan|Lian"}, {"مها", "Maha"}, {"منار", "Manar"},
+    {"ميساء", "Maysaa|Maisa"}, {"نجوى", "Najwa|Nagwa"}, {"نسيبة", "Nusaiba|Nousseiba"},
+    {"نهاد", "Nihad|Nehad"}, {"هيفاء", "Haifa|Haifaa"}, {"وعد", "Waad|Wa'ad"}, {"يارا", "Yara"},
+    {"أروى", "Arwa"}, {"إلهام", "Ilham|Elham"}, {"أنوار", "Anwar"},
+    {"بثينة", "Buthaina|Bouthaina"}, {"تقوى", "Taqwa"}, {"ثريا", "Thuraya|Soraya"},
+    {"جيهان", "Jihan|Gihan"}, {"حلا", "Hala|Hila"}, {"حفصة", "Hafsa|Hafsah"},
+    {"خولة", "Khawla|Khaoula"}, {"رباب", "Rabab"}, {"رفيف", "Rafif|Rafeef"},
+    {"روضة", "Rawda|Rawdha"}, {"ريتاج", "Ritaj"}, {"زينة", "Zeina|Zina"},
+    {"سلسبيل", "Salsabil|Salsabeel"}, {"سهى", "Suha|Soha"}, {"شذى", "Shatha|Shaza"},
+    {"صبا", "Saba"}, {"عبلة", "Abla"}, {"عهد", "Ahd"}, {"غنى", "Ghina|Ghena"},
+    {"فريدة", "Farida|Fareeda"}, {"فيروز", "Fairouz|Fayrouz"}, {"لمياء", "Lamia|Lamyaa"},
+    {"ماريا", "Maria"}, {"مرام", "Maram"}, {"مسك", "Misk"}, {"منيرة", "Munira|Mounira"},
+    {"ميرا", "Mira"}, {"نادية", "Nadia|Nadya"}, {"نبيلة", "Nabila|Nabeela"},
+    {"نرجس", "Narjis|Narges"}, {"هنادي", "Hanadi|Hanady"}, {"وئام", "Wiam|Weam"},
+    {"يمنى", "Yumna|Youmna"}, {"أسيل", "Aseel|Asil"}, {"إنعام", "Inaam|Enaam"},
+    {"بلقيس", "Balqis|Belkis"}, {"بهية", "Bahia|Bahiya"}, {"تهاني", "Tahani"},
+    {"جوري", "Joury|Jouri"}, {"حميدة", "Hamida|Hameeda"}, {"خيرية", "Khairiya|Khairia"},
+    {"دنيا", "Dunya|Donia"}, {"ذكرى", "Dhikra|Zikra"}, {"راما", "Rama"},
+    {"رزيقة", "Raziqa|Rezika"}, {"رغدة", "Raghda"}, {"روعة", "Rawaa|Rowaa"},
+    {"زكية", "Zakia|Zakiya"}, {"سارا", "Sarah|Sara"}, {"سكينة", "Sukaina|Sakina"},
+    {"سمية", "Sumaya|Soumaya"}, {"شيرين", "Shirin|Sherine"}, {"صفية", "Safia|Safiya"},
+    {"عالية", "Alia|Aliya"}, {"عفراء", "Afraa"}, {"فاتن", "Faten|Fatin"}, {"فايزة", "Faiza|Fayza"},
+    {"قمر", "Qamar|Kamar"}, {"لولوة", "Lulwa|Loulwa"}, {"مديحة", "Madiha|Madeeha"},
+    {"مفيدة", "Mufida|Moufida"}, {"ناريمان", "Nariman"}, {"نوارة", "Nawara"},
+    {"هيام", "Hiyam|Hayam"}, {"وسام", "Wisam|Wissam"}, {"يقين", "Yaqeen|Yakin"},
+    {"أسمهان", "Asmahan"}, {"آسيا", "Asia|Assia"}, {"أمينة", "Amina|Ameena"},
+    {"انتصار", "Intisar|Entessar"}, {"بدرية", "Badriya|Badria"}, {"بشائر", "Bashaer|Bashair"},
+    {"تماضر", "Tumadir|Tamader"}, {"جليلة", "Jalila|Galila"}, {"حنة", "Hanna|Hannah"},
+    {"خزامى", "Khuzama|Khozama"}, {"درة", "Durra|Dorra"}, {"ديما", "Dima|Deema"},
+    {"رتاج", "Rataj|Ritaj"}, {"رميساء", "Rumaysa|Roumaissa"}, {"ريحانة", "Rayhana|Rihana"},
+    {"زبيدة", "Zubaida|Zoubida"}, {"سعدية", "Saadia|Saadiya"}, {"سلافة", "Sulafa|Soulafa"},
+    {"سندس", "Sondos|Sundus"}, {"شمس", "Shams"}, {"صباح", "Sabah"}, {"عواطف", "Awatef|Awatif"},
+    {"غفران", "Ghufran|Ghofrane"}, {"فضيلة", "Fadila|Fadhila"}, {"لانا", "Lana"},
+    {"لين", "Leen|Lin"}, {"ماسة", "Masa|Massa"}, {"مايا", "Maya"}, {"نجمة", "Najma|Nejma"},
+    {"نرمين", "Narmin|Nermine"}, {"نوف", "Nouf|Nuf"}, {"هناء", "Hanaa|Hana"},
+    {"وردة", "Warda|Wardah"}, {"ياسمينة", "Yasmina|Yasmeena"}, {"أنسام", "Ansam"},
+    {"بيسان", "Baysan|Bisan"}, {"تولين", "Toleen|Tulin"}, {"جلنار", "Julnar|Jolnar"},
+    {"حوراء", "Hawraa|Haura"}, {"رفقة", "Rifqa|Rifka"}, {"سدرة", "Sidra|Sedra"}, {"شام", "Sham"},
+    {"عنود", "Anoud|Anood"}, {"غيداء", "Ghaidaa|Ghayda"}, {"لجينة", "Lujaina|Loujaina"},
+    {"مودة", "Mawadda|Mawaddah"}, {"نغم", "Nagham|Naghm"}, {"هديل", "Hadeel|Hadil"},
+    {"وجدان", "Wijdan|Wejdane"}, {"يسرا", "Yousra|Yusra"},
 };
 
-/* Family names; those with the article get Latin prefixes (Al-, El, ...). */
+/* Family names, most common first; those with the article get Latin prefixes (Al-, El, ...). */
 static const struct gname family[] = {
-    {"الخطيب", "Khatib|Khateeb"}, {"الحسن", "Hassan|Hasan"}, {"الشريف", "Sharif|Shareef"},
-    {"المصري", "Masri|Misri"}, {"الحلبي", "Halabi"}, {"النجار", "Najjar|Najar"},
-    {"الأحمد", "Ahmad|Ahmed"}, {"العلي", "Ali"}, {"الزعبي", "Zoubi|Zubi"},
-    {"الحمادي", "Hammadi"}, {"البغدادي", "Baghdadi"}, {"الشامي", "Shami"},
-    {"الكردي", "Kurdi"}, {"التميمي", "Tamimi"}, {"العتيبي", "Otaibi"},
-    {"الهاشمي", "Hashemi|Hashimi"}, {"الجبوري", "Jubouri|Jabouri"}, {"الدليمي", "Dulaimi"},
-    {"الرفاعي", "Rifai|Refaei"}, {"العمر", "Omar"}, {"الصالح", "Saleh|Salih"},
-    {"الأنصاري", "Ansari"}, {"القاضي", "Qadi|Kadi"}, {"الطويل", "Tawil|Taweel"},
-    {"الحوراني", "Hourani|Horani"}, {"السيد", "Sayed|Sayyid"}, {"العطار", "Attar"},
+    {"الأحمد", "Ahmad|Ahmed"}, {"العلي", "Ali"}, {"الحسن", "Hassan|Hasan"},
+    {"المحمد", "Mohammed|Muhammad"}, {"الخطيب", "Khatib|Khateeb"}, {"السيد", "Sayed|Sayyid"},
+    {"الشريف", "Sharif|Shareef"}, {"المصري", "Masri|Misri"}, {"الحسين", "Hussein|Husain"},
+    {"النجار", "Najjar|Najar"}, {"الحداد", "Haddad"}, {"الصالح", "Saleh|Salih"}, {"العمر", "Omar"},
+    {"الحلبي", "Halabi"}, {"الشامي", "Shami"}, {"التميمي", "Tamimi"},
+    {"الجبوري", "Jubouri|Jabouri"}, {"الدليمي", "Dulaimi"}, {"الشمري", "Shammari"},
+    {"العتيبي", "Otaibi"}, {"المطيري", "Mutairi"}, {"الحربي", "Harbi"},
+    {"القحطاني", "Qahtani|Kahtani"}, {"الغامدي", "Ghamdi"}, {"الزهراني", "Zahrani"},
+    {"الدوسري", "Dosari|Dossari"}, {"العنزي", "Enezi|Anazi"}, {"السعدي", "Saadi"},
+    {"الكعبي", "Kaabi"}, {"الهاشمي", "Hashemi|Hashimi"}, {"الأنصاري", "Ansari"},
+    {"الرفاعي", "Rifai|Refaei"}, {"الزعبي", "Zoubi|Zubi"}, {"الحمادي", "Hammadi"},
+    {"البغدادي", "Baghdadi"}, {"الكردي", "Kurdi"}, {"القاضي", "Qadi|Kadi"},
+    {"الطويل", "Tawil|Taweel"}, {"الحوراني", "Hourani|Horani"}, {"العطار", "Attar"},
     {"الفارس", "Fares|Faris"}, {"البنا", "Banna"}, {"الزين", "Zein|Zain"},
-    {"الخوري", "Khoury|Khouri"}, {"الحداد", "Haddad"}, {"الراشد", "Rashed|Rashid"},
-    {"السعدي", "Saadi"}, {"الشمري", "Shammari"}, {"الكعبي", "Kaabi"}, {"المطيري", "Mutairi"},
-    {"الحربي", "Harbi"}, {"العنزي", "Enezi|Anazi"}, {"حمدان", "Hamdan"},
+    {"الخوري", "Khoury|Khouri"}, {"الراشد", "Rashed|Rashid"}, {"حمدان", "Hamdan"},
     {"سليمان", "Suleiman|Sulaiman"}, {"درويش", "Darwish|Darweesh"}, {"عودة", "Odeh|Awda"},
     {"جابر", "Jaber|Jabir"}, {"سرحان", "Sarhan"}, {"ضاهر", "Daher|Dahir"},
     {"شحادة", "Shehadeh|Shahada"}, {"سلامة", "Salameh|Salama"}, {"زيدان", "Zeidan|Zidan"},
@@ -102,18 +244,106 @@ static const struct gname family[] = {
     {"عبد الله", "Abdullah|Abdallah"}, {"حجازي", "Hijazi|Hegazi"}, {"عبيد", "Obeid|Ubaid"},
     {"نصر", "Nasr"}, {"صبري", "Sabri|Sabry"}, {"الإدلبي", "Idlibi"}, {"النعيمي", "Naimi|Nuaimi"},
     {"الظاهر", "Dhaher|Zaher"}, {"الرشيد", "Rashid|Rasheed"}, {"البيطار", "Bitar|Baytar"},
+    {"العبيدي", "Obaidi|Ubaydi"}, {"الجنابي", "Janabi"}, {"الخزرجي", "Khazraji"},
+    {"الربيعي", "Rubaie|Rubaiy"}, {"الساعدي", "Saedi|Saadi"}, {"الموسوي", "Musawi|Moussawi"},
+    {"الحسيني", "Husseini|Husaini"}, {"الكبيسي", "Kubaisi"}, {"العزاوي", "Azzawi"},
+    {"الزبيدي", "Zubaidi"}, {"البياتي", "Bayati"}, {"الطائي", "Tai|Taie"},
+    {"العامري", "Amiri|Ameri"}, {"الشهري", "Shehri|Shahri"}, {"المالكي", "Maliki"},
+    {"السبيعي", "Subaie|Sebaie"}, {"البلوشي", "Balushi|Baloushi"}, {"الكندي", "Kindi"},
+    {"الهاجري", "Hajri|Hajiri"}, {"الرشيدي", "Rashidi"}, {"العجمي", "Ajmi"}, {"المري", "Marri"},
+    {"النعيمات", "Nuaimat"}, {"العبادي", "Abbadi|Ibadi"}, {"المجالي", "Majali"},
+    {"الروسان", "Rousan|Rawsan"}, {"الخصاونة", "Khasawneh"}, {"الطراونة", "Tarawneh"},
+    {"العبداللات", "Abdallat"}, {"البطاينة", "Btaineh|Bataineh"}, {"الشوبكي", "Shobaki"},
+    {"النابلسي", "Nabulsi"}, {"الخليلي", "Khalili"}, {"المقدسي", "Maqdisi|Makdisi"},
+    {"الغزاوي", "Ghazawi"}, {"الدمشقي", "Dimashqi"}, {"الحمصي", "Homsi"}, {"الحموي", "Hamawi"},
+    {"اللاذقاني", "Ladhqani"}, {"الطرابلسي", "Trabelsi|Tarabulsi"}, {"البيروتي", "Beiruti"},
+    {"الصيداوي", "Saidawi"}, {"الصوري", "Souri"}, {"البقاعي", "Beqaai|Bekai"},
+    {"الجزائري", "Jazairi|Djazairi"}, {"التونسي", "Tounsi|Tunisi"},
+    {"المغربي", "Maghribi|Maghrebi"}, {"الليبي", "Libi"}, {"السوداني", "Sudani|Soudani"},
+    {"اليمني", "Yamani|Yemeni"}, {"العدني", "Adani"}, {"الحضرمي", "Hadrami"},
+    {"الصنعاني", "Sanani"}, {"الأهدل", "Ahdal"}, {"العمودي", "Amoudi"}, {"باعشن", "Baashen"},
+    {"باوزير", "Bawazir|Bawazeer"}, {"السقاف", "Saqqaf|Seggaf"}, {"العيدروس", "Aidarous|Aidarus"},
+    {"الجفري", "Jifri|Jefri"}, {"الحبشي", "Habshi|Habashi"}, {"الكاف", "Kaf"},
+    {"المهدي", "Mahdi|Mehdi"}, {"الهادي", "Hadi"}, {"الشريفي", "Sharifi"},
+    {"منصور", "Mansour|Mansur"}, {"إبراهيم", "Ibrahim"}, {"يوسف", "Youssef|Yousef"},
+    {"مصطفى", "Mustafa|Moustafa"}, {"محمود", "Mahmoud|Mahmud"}, {"عثمان", "Othman|Osman"},
+    {"خليل", "Khalil"}, {"عيسى", "Issa|Eisa"}, {"موسى", "Musa|Moussa"},
+    {"حسين", "Hussein|Hussain"}, {"حسن", "Hassan"}, {"علي", "Ali"}, {"أحمد", "Ahmed|Ahmad"},
+    {"عمر", "Omar|Umar"}, {"صالح", "Saleh|Salih"}, {"سالم", "Salem|Salim"}, {"سعيد", "Said|Saeed"},
+    {"عبد الرحمن", "Abdelrahman|Abdulrahman"}, {"عبد العزيز", "Abdelaziz|Abdulaziz"},
+    {"عبد الحميد", "Abdelhamid|Abdulhamid"}, {"عبد القادر", "Abdelkader|Abdulqader"},
+    {"عبد السلام", "Abdessalam|Abdulsalam"}, {"الشاذلي", "Chadli|Shadhili"}, {"بوزيد", "Bouzid"},
+    {"بوعزيزي", "Bouazizi"}, {"بلحاج", "Belhadj|Belhaj"}, {"بن علي", "Ben Ali"},
+    {"بن يوسف", "Ben Youssef"}, {"بوشعيب", "Bouchaib"}, {"بنعلي", "Benali"},
+    {"بلقاسم", "Belkacem|Belqasim"}, {"الإدريسي", "Idrissi|Idrisi"}, {"العلوي", "Alaoui|Alawi"},
+    {"الفاسي", "Fassi|Fasi"}, {"المراكشي", "Marrakchi"}, {"التازي", "Tazi"},
+    {"الودغيري", "Ouadghiri"}, {"الزياني", "Ziani|Zayani"}, {"بنكيران", "Benkirane"},
+    {"الكتاني", "Kettani|Kattani"}, {"السوسي", "Soussi|Susi"}, {"الرحماني", "Rahmani"},
+    {"العمراني", "Amrani|Omrani"}, {"الحسني", "Hasni|Hassani"}, {"الشرقاوي", "Sharqawi|Cherkaoui"},
+    {"الغرباوي", "Gharbawi|Gharbaoui"}, {"المنوفي", "Menoufi|Manufi"}, {"الصعيدي", "Saidi"},
+    {"الإسكندراني", "Iskandarani"}, {"الدسوقي", "Desouki|Dasuqi"}, {"البدوي", "Badawi|Bedaoui"},
+    {"الجمال", "Gammal|Jammal"}, {"الفخراني", "Fakhrani"},
+    {"عبد الفتاح", "Abdelfattah|Abdulfattah"}, {"عبد الغني", "Abdelghani|Abdulghani"},
+    {"متولي", "Metwally|Mitwalli"}, {"شلبي", "Shalaby|Chalabi"}, {"عاشور", "Ashour|Achour"},
+    {"رمضان", "Ramadan"}, {"شعبان", "Shaaban|Chaabane"}, {"غنيم", "Ghoneim|Ghunaim"},
+    {"عوض", "Awad"}, {"سرور", "Sorour|Surur"}, {"فرج", "Farag|Faraj"}, {"السباعي", "Sebai|Sibai"},
+    {"الجندي", "Gindi|Jundi"}, {"الحكيم", "Hakim|Hakeem"}, {"الطحان", "Tahhan|Tahan"},
+    {"القصاب", "Qassab|Kassab"}, {"الخياط", "Khayyat|Khayat"}, {"الصباغ", "Sabbagh"},
+    {"الدباغ", "Dabbagh"}, {"الحلاق", "Hallaq|Hallak"}, {"السمان", "Samman"},
+    {"الزيات", "Zayyat|Zayat"}, {"الفلاحي", "Fallahi"}, {"الحجار", "Hajjar"},
+    {"الشيخ", "Sheikh|Cheikh"}, {"الإمام", "Imam"}, {"المفتي", "Mufti"}, {"الخالدي", "Khalidi"},
+    {"العمري", "Omari|Amri"}, {"البكري", "Bakri"}, {"العثماني", "Othmani|Osmani"},
+    {"الجعفري", "Jaafari|Jafari"}, {"الصديقي", "Siddiqi|Seddiki"}, {"الفاروقي", "Farouqi|Faruqi"},
+    {"القرشي", "Qurashi|Kurashi"}, {"الأموي", "Amawi|Umawi"}, {"الغساني", "Ghassani"},
+    {"الأزدي", "Azdi"}, {"التغلبي", "Taghlibi"}, {"البكار", "Bakkar"}, {"الدرويش", "Darwish"},
+    {"العساف", "Assaf"}, {"الفضلي", "Fadhli|Fadli"}, {"الخالد", "Khaled|Khalid"},
+    {"السالم", "Salem|Salim"}, {"الجاسم", "Jassim|Jasem"}, {"الحمد", "Hamad"},
+    {"الفهد", "Fahad|Fahd"}, {"الناصر", "Nasser|Naser"}, {"البدر", "Badr|Bader"},
+    {"الصقر", "Saqr"}, {"السويدي", "Suwaidi|Sweidi"}, {"المهيري", "Muhairi"},
+    {"الفلاسي", "Falasi"}, {"المنصوري", "Mansouri"}, {"الظاهري", "Dhaheri|Zaheri"},
+    {"النقبي", "Naqbi"}, {"الشحي", "Shehhi|Shihi"}, {"ياسين", "Yassin|Yasin"},
+    {"حمود", "Hammoud|Hamoud"}, {"حداد", "Haddad"}, {"قاسم", "Qasim|Kassem"}, {"نجم", "Najm|Nejm"},
+    {"زكريا", "Zakaria"}, {"داود", "Daoud|Dawood"}, {"الجابر", "Jaber"}, {"الصباح", "Sabah"},
+    {"الثاني", "Thani|Al Thani"}, {"النهيان", "Nahyan"}, {"المكتوم", "Maktoum"},
+    {"القاسمي", "Qasimi"}, {"الحارثي", "Harthi"}, {"البوسعيدي", "Busaidi"}, {"الهنائي", "Hinai"},
+    {"الرواحي", "Rawahi"}, {"البطاشي", "Battashi"}, {"الريامي", "Riyami"}, {"المعولي", "Maawali"},
+    {"الشكيلي", "Shukaili"}, {"العبري", "Abri"},
 };
 
-/* Birth places. */
+/* Birth places, most common first. */
 static const struct gname place[] = {
-    {"عمان", "Amman"}, {"الزرقاء", "Zarqa"}, {"إربد", "Irbid"}, {"المفرق", "Mafraq"},
-    {"دمشق", "Damascus|Dimashq"}, {"حلب", "Aleppo|Halab"}, {"حمص", "Homs"}, {"إدلب", "Idlib"},
-    {"الرقة", "Raqqa"}, {"دير الزور", "Deir ez-Zor|Deir al-Zour"}, {"بيروت", "Beirut"},
-    {"طرابلس", "Tripoli|Trablous"}, {"صيدا", "Saida|Sidon"}, {"صور", "Tyre|Sour"},
-    {"عكار", "Akkar"}, {"بغداد", "Baghdad"}, {"البصرة", "Basra|Basrah"}, {"الموصل", "Mosul"},
-    {"غزة", "Gaza"}, {"رفح", "Rafah"}, {"نابلس", "Nablus"}, {"الخليل", "Hebron|Khalil"},
-    {"صنعاء", "Sanaa"}, {"عدن", "Aden"}, {"تعز", "Taiz"}, {"الحديدة", "Hodeidah"},
-    {"الخرطوم", "Khartoum"}, {"نيالا", "Nyala"}, {"الفاشر", "El Fasher"}, {"بعلبك", "Baalbek"},
+    {"عمان", "Amman"}, {"دمشق", "Damascus|Dimashq"}, {"حلب", "Aleppo|Halab"}, {"بغداد", "Baghdad"},
+    {"غزة", "Gaza"}, {"صنعاء", "Sanaa"}, {"القاهرة", "Cairo|Al Qahira"}, {"الخرطوم", "Khartoum"},
+    {"الموصل", "Mosul"}, {"حمص", "Homs"}, {"الزرقاء", "Zarqa"}, {"إربد", "Irbid"},
+    {"بيروت", "Beirut"}, {"البصرة", "Basra|Basrah"}, {"إدلب", "Idlib"}, {"عدن", "Aden"},
+    {"تعز", "Taiz"}, {"طرابلس", "Tripoli|Trablous"}, {"المفرق", "Mafraq"}, {"الرقة", "Raqqa"},
+    {"دير الزور", "Deir ez-Zor|Deir al-Zour"}, {"صيدا", "Saida|Sidon"}, {"صور", "Tyre|Sour"},
+    {"عكار", "Akkar"}, {"رفح", "Rafah"}, {"نابلس", "Nablus"}, {"الخليل", "Hebron|Khalil"},
+    {"الحديدة", "Hodeidah"}, {"نيالا", "Nyala"}, {"الفاشر", "El Fasher"}, {"بعلبك", "Baalbek"},
+    {"حماة", "Hama"}, {"درعا", "Daraa|Deraa"}, {"اللاذقية", "Latakia|Lattakia"},
+    {"طرطوس", "Tartus|Tartous"}, {"القامشلي", "Qamishli"}, {"الحسكة", "Hasakah|Hassakeh"},
+    {"كركوك", "Kirkuk"}, {"أربيل", "Erbil|Arbil"}, {"السليمانية", "Sulaymaniyah"},
+    {"النجف", "Najaf"}, {"كربلاء", "Karbala"}, {"الفلوجة", "Fallujah"}, {"الرمادي", "Ramadi"},
+    {"تكريت", "Tikrit"}, {"سامراء", "Samarra"}, {"الناصرية", "Nasiriyah"}, {"العمارة", "Amarah"},
+    {"الكوت", "Kut"}, {"الحلة", "Hillah"}, {"جنين", "Jenin"}, {"طولكرم", "Tulkarm"},
+    {"بيت لحم", "Bethlehem|Bayt Lahm"}, {"أريحا", "Jericho|Ariha"},
+    {"خان يونس", "Khan Younis|Khan Yunis"}, {"دير البلح", "Deir al-Balah"}, {"جباليا", "Jabalia"},
+    {"الإسكندرية", "Alexandria|Iskandariya"}, {"الجيزة", "Giza"}, {"أسيوط", "Asyut|Assiut"},
+    {"المنصورة", "Mansoura"}, {"طنطا", "Tanta"}, {"الأقصر", "Luxor"}, {"أسوان", "Aswan"},
+    {"بورسعيد", "Port Said"}, {"مأرب", "Marib"}, {"إب", "Ibb"}, {"ذمار", "Dhamar"},
+    {"صعدة", "Saada"}, {"المكلا", "Mukalla"}, {"حجة", "Hajjah"}, {"الرياض", "Riyadh"},
+    {"جدة", "Jeddah|Jiddah"}, {"مكة", "Mecca|Makkah"}, {"المدينة", "Medina|Madinah"},
+    {"الدمام", "Dammam"}, {"الكويت", "Kuwait"}, {"الدوحة", "Doha"}, {"المنامة", "Manama"},
+    {"دبي", "Dubai"}, {"أبوظبي", "Abu Dhabi"}, {"مسقط", "Muscat"}, {"صلالة", "Salalah"},
+    {"بنغازي", "Benghazi"}, {"مصراتة", "Misrata"}, {"سبها", "Sabha"}, {"تونس", "Tunis"},
+    {"صفاقس", "Sfax"}, {"سوسة", "Sousse"}, {"الجزائر", "Algiers|Alger"}, {"وهران", "Oran|Wahran"},
+    {"قسنطينة", "Constantine"}, {"الدار البيضاء", "Casablanca"}, {"فاس", "Fes|Fez"},
+    {"مراكش", "Marrakech|Marrakesh"}, {"الرباط", "Rabat"}, {"طنجة", "Tangier|Tanger"},
+    {"نواكشوط", "Nouakchott"}, {"أم درمان", "Omdurman"}, {"بورتسودان", "Port Sudan"},
+    {"كسلا", "Kassala"}, {"الأبيض", "El Obeid"}, {"الجنينة", "El Geneina"}, {"الزعتري", "Zaatari"},
+    {"الرمثا", "Ramtha"}, {"السلط", "Salt"}, {"الكرك", "Karak"}, {"معان", "Maan"},
+    {"العقبة", "Aqaba"}, {"مادبا", "Madaba"}, {"جرش", "Jerash"}, {"زحلة", "Zahle"},
+    {"النبطية", "Nabatieh"}, {"جبيل", "Byblos|Jbeil"},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -167,6 +397,49 @@ static bool chance(uint64_t *s, double p)
 {
     return (double)(rnd(s) >> 11) / 9007199254740992.0 < p;
 }
+
+/* Cumulative Zipf-like weights over a name list: rank r (from 0) weighs
+ * 1 / (r + 1.5)^exponent, so the first names of a list are common and the
+ * tail is long, as in a real registry. */
+struct wtab {
+    double cum[512]; /* cumulative weights */
+    size_t n;        /* names */
+};
+
+/* Fills t for a list of n names (at most 512). */
+static void wtab_init(struct wtab *t, size_t n, double exponent)
+{
+    t->n = n > 512 ? 512 : n;
+    double c = 0;
+    for (size_t r = 0; r < t->n; r++) {
+        c += pow((double)r + 1.5, -exponent);
+        t->cum[r] = c;
+    }
+}
+
+/* A rank drawn with the weights of t. */
+static int pick_w(uint64_t *s, const struct wtab *t)
+{
+    double u = (double)(rnd(s) >> 11) / 9007199254740992.0 * t->cum[t->n - 1];
+    size_t lo = 0, hi = t->n - 1;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->cum[mid] <= u) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return (int)lo;
+}
+
+/* The weight tables of the lists. */
+struct wtabs {
+    struct wtab male;   /* boys' and men's names */
+    struct wtab female; /* girls' and women's names */
+    struct wtab family; /* family names */
+    struct wtab place;  /* birth places */
+};
 
 /* A string as code points, for editing. */
 struct cps {
@@ -545,6 +818,11 @@ int match_gen_write(const struct match_gen_profile *p, size_t n_records, uint64_
     if (!s) {
         s = 1;
     }
+    struct wtabs *w = xmalloc(sizeof(*w));
+    wtab_init(&w->male, N_OF(male), 1.0);
+    wtab_init(&w->female, N_OF(female), 0.95);
+    wtab_init(&w->family, N_OF(family), 0.8);
+    wtab_init(&w->place, N_OF(place), 1.0);
     struct grec *recs = xcalloc(n_records ? n_records : 1, sizeof(*recs));
     size_t n = 0;
     uint32_t n_ent = 0, n_fam = 0;
@@ -557,20 +835,20 @@ int match_gen_write(const struct match_gen_profile *p, size_t n_records, uint64_
             h = prev; /* cousins: same grandfather and family name */
             int f;
             do {
-                f = (int)pick(&s, N_OF(male));
+                f = pick_w(&s, &w->male);
             } while (f == prev.father);
             h.father = f;
-            h.mother = (int)pick(&s, N_OF(female));
-            h.mother_fam = (int)pick(&s, N_OF(family));
+            h.mother = pick_w(&s, &w->female);
+            h.mother_fam = pick_w(&s, &w->family);
         } else {
-            h.father = (int)pick(&s, N_OF(male));
+            h.father = pick_w(&s, &w->male);
             do {
-                h.grandfather = (int)pick(&s, N_OF(male));
+                h.grandfather = pick_w(&s, &w->male);
             } while (h.grandfather == h.father);
-            h.fam = (int)pick(&s, N_OF(family));
-            h.mother = (int)pick(&s, N_OF(female));
-            h.mother_fam = (int)pick(&s, N_OF(family));
-            h.place = (int)pick(&s, N_OF(place));
+            h.fam = pick_w(&s, &w->family);
+            h.mother = pick_w(&s, &w->female);
+            h.mother_fam = pick_w(&s, &w->family);
+            h.place = pick_w(&s, &w->place);
         }
         prev = h;
         have_prev = true;
@@ -590,7 +868,7 @@ int match_gen_write(const struct match_gen_profile *p, size_t n_records, uint64_
             c->sex = 1 + (int)pick(&s, 2);
             bool dup;
             do {
-                c->first = (int)pick(&s, c->sex == 1 ? N_OF(male) : N_OF(female));
+                c->first = pick_w(&s, c->sex == 1 ? &w->male : &w->female);
                 dup = c->sex == 1 && c->first == h.father;
                 for (int j = 0; j < n_kids; j++) {
                     dup |= kids[j].sex == c->sex && kids[j].first == c->first;
@@ -654,6 +932,7 @@ int match_gen_write(const struct match_gen_profile *p, size_t n_records, uint64_
         free(recs[i].line);
     }
     free(recs);
+    free(w);
     if (ferror(data) || (truth && ferror(truth))) {
         rc = -1;
     }
