@@ -21,6 +21,7 @@
 #include "http/http.h"
 #include "keys/keys.h"
 #include "children/children_web.h"
+#include "cases/cases_web.h"
 #include "children/children.h"
 #include "children/demo.h"
 #include "children/dedup.h"
@@ -211,6 +212,7 @@ int cli_serve(int argc, char **argv)
     auth_web_register();
     children_dedup_register();
     children_api_register();
+    cases_api_register();
     children_import_register();
     children_documents_register();
     children_pages_register();
