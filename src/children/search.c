@@ -512,58 +512,246 @@ static int parse_query(const char *q, struct qparse *qp, struct err *e)
 
 /* ---- search ---- */
 
-/* Appends the rows "child_id, tok, score" of child_name_keys matching word
- * w (for query word number tok) to the UNION ALL in b. */
-static void add_word_match(struct sqlb *b, const struct qword *w, int tok, bool *first)
+/* Matches counted exactly; beyond this many the total is a lower bound
+ * ("total_capped"), and the page is found by walking the children in the
+ * requested order instead of sorting every match. */
+#define COUNT_CAP 1000
+/* Key rows counted per query word to find the rarest word (a capped count:
+ * a word more common than this is as good as any other common word). */
+#define ESTIMATE_CAP 4000
+/* Most normalized forms one query word is matched on whole. */
+#define TOK_MAX_EXACT 6
+
+/* Parameter numbers ($n) of one query word's values in a statement. A key
+ * row matches the word when its norm is one of exact (the word as a given
+ * or family name, or a pair of adjacent words written as one), its skel is
+ * one of skel, or its norm lies in one of the prefix ranges. */
+struct tok_params {
+    int exact[TOK_MAX_EXACT]; /* normalized forms matched whole */
+    int n_exact;              /* used entries of exact */
+    int skel[2];              /* skeletons matched (Latin words only) */
+    int n_skel;               /* used entries of skel */
+    int lo[2];                /* prefix range starts (the last word, typed as you go) */
+    int hi[2];                /* the matching range ends */
+    int n_range;              /* used entries of lo and hi */
+    int64_t estimate;         /* key rows matching, counted up to ESTIMATE_CAP */
+};
+
+/* Adds a text parameter, reusing the number of an equal text parameter
+ * already bound (PostgreSQL wants every parameter used, SQLite does not
+ * mind, and fewer values keep b under MAX_PARAMS). Returns its number. s
+ * must outlive the statement. */
+static int sq_param(struct sqlb *b, const char *s)
 {
-    const char *org = "$1";
-    if (!*first) {
-        buf_adds(&b->sql, " UNION ALL ");
-    }
-    *first = false;
-    buf_addf(&b->sql, "SELECT child_id, %d AS tok, 2 AS score FROM child_name_keys "
-                      "WHERE org_id = %s AND norm IN (", tok, org);
-    sq_text(b, w->given.norm);
-    buf_adds(&b->sql, ", ");
-    sq_text(b, w->family.norm);
-    buf_adds(&b->sql, ")");
-    if (word_skel_usable(&w->given)) {
-        buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 1 FROM child_name_keys "
-                          "WHERE org_id = %s AND skel = ", tok, org);
-        sq_text(b, w->given.skel);
-        if (strcmp(w->family.skel, w->given.skel) != 0 && word_skel_usable(&w->family)) {
-            buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 1 FROM child_name_keys "
-                              "WHERE org_id = %s AND skel = ", tok, org);
-            sq_text(b, w->family.skel);
+    for (int i = 0; i < b->n; i++) {
+        if (!b->p[i].is_int && b->p[i].s && strcmp(b->p[i].s, s) == 0) {
+            return i + 1;
         }
     }
-    if (w->prefix[0]) {
-        buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 1 FROM child_name_keys "
-                          "WHERE org_id = %s AND norm >= ", tok, org);
-        sq_text(b, w->prefix);
-        buf_adds(&b->sql, " AND norm < ");
-        sq_text(b, w->prefix_hi);
+    if (b->n >= MAX_PARAMS) {
+        abort(); /* bounded by Q_MAX_WORDS: a bug if reached */
     }
-    if (w->prefix2[0]) {
-        buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 1 FROM child_name_keys "
-                          "WHERE org_id = %s AND norm >= ", tok, org);
-        sq_text(b, w->prefix2);
-        buf_adds(&b->sql, " AND norm < ");
-        sq_text(b, w->prefix2_hi);
+    b->p[b->n].s = s;
+    b->p[b->n].is_int = false;
+    return ++b->n;
+}
+
+/* Appends v to the n first entries of a (at most max) unless it is there. */
+static void add_unique(int *a, int *n, int max, int v)
+{
+    for (int i = 0; i < *n; i++) {
+        if (a[i] == v) {
+            return;
+        }
+    }
+    if (*n < max) {
+        a[(*n)++] = v;
     }
 }
 
-/* Appends the rows of a pair of words written as one, counted for both. */
-static void add_pair_match(struct sqlb *b, const struct qword *w, int tok)
+/* The values one query word is matched on (NULL-free, each once). */
+struct tok_values {
+    const char *exact[TOK_MAX_EXACT]; /* normalized forms matched whole */
+    int n_exact;                      /* used entries of exact */
+    const char *skel[2];              /* skeletons (Latin words only) */
+    int n_skel;                       /* used entries of skel */
+    const char *lo[2];                /* prefix range starts */
+    const char *hi[2];                /* prefix range ends */
+    int n_range;                      /* used entries of lo and hi */
+};
+
+/* Appends s to the n first entries of a (at most max) unless it is empty
+ * or there already. */
+static void add_value(const char **a, int *n, int max, const char *s)
 {
-    for (int k = 0; k < 2; k++) {
-        buf_addf(&b->sql, " UNION ALL SELECT child_id, %d, 2 FROM child_name_keys "
-                          "WHERE org_id = $1 AND norm IN (", tok + k);
-        sq_text(b, w->given.norm);
-        buf_adds(&b->sql, ", ");
-        sq_text(b, w->family.norm);
-        buf_adds(&b->sql, ")");
+    if (!s || !*s) {
+        return;
     }
+    for (int i = 0; i < *n; i++) {
+        if (strcmp(a[i], s) == 0) {
+            return;
+        }
+    }
+    if (*n < max) {
+        a[(*n)++] = s;
+    }
+}
+
+/* Fills v with what query word i of qp matches: its normalized forms as a
+ * given and as a family name, the pairs it forms with its neighbours
+ * written as one word, its skeletons (Latin words) and, for the last word,
+ * the prefix ranges. The strings point into qp. */
+static void tok_values_of(const struct qparse *qp, int i, struct tok_values *v)
+{
+    const struct qword *w = &qp->w[i];
+    memset(v, 0, sizeof(*v));
+    add_value(v->exact, &v->n_exact, TOK_MAX_EXACT, w->given.norm);
+    add_value(v->exact, &v->n_exact, TOK_MAX_EXACT, w->family.norm);
+    if (i > 0) {
+        add_value(v->exact, &v->n_exact, TOK_MAX_EXACT, qp->pair[i - 1].given.norm);
+        add_value(v->exact, &v->n_exact, TOK_MAX_EXACT, qp->pair[i - 1].family.norm);
+    }
+    if (i + 1 < qp->n_words) {
+        add_value(v->exact, &v->n_exact, TOK_MAX_EXACT, qp->pair[i].given.norm);
+        add_value(v->exact, &v->n_exact, TOK_MAX_EXACT, qp->pair[i].family.norm);
+    }
+    if (v->n_exact == 0) {
+        v->exact[v->n_exact++] = ""; /* never "IN ()": "" is no key's norm */
+    }
+    if (word_skel_usable(&w->given)) {
+        add_value(v->skel, &v->n_skel, 2, w->given.skel);
+        if (word_skel_usable(&w->family)) {
+            add_value(v->skel, &v->n_skel, 2, w->family.skel);
+        }
+    }
+    if (w->prefix[0]) {
+        v->lo[v->n_range] = w->prefix;
+        v->hi[v->n_range++] = w->prefix_hi;
+    }
+    if (w->prefix2[0]) {
+        v->lo[v->n_range] = w->prefix2;
+        v->hi[v->n_range++] = w->prefix2_hi;
+    }
+}
+
+/* Binds the values of query word i of qp into b and records their numbers
+ * in t (estimate left at 0); exact_only binds the whole forms alone (every
+ * bound parameter must be used on PostgreSQL). */
+static void tok_bind(struct sqlb *b, const struct qparse *qp, int i, struct tok_params *t,
+                     bool exact_only)
+{
+    struct tok_values v;
+    tok_values_of(qp, i, &v);
+    memset(t, 0, sizeof(*t));
+    for (int k = 0; k < v.n_exact; k++) {
+        add_unique(t->exact, &t->n_exact, TOK_MAX_EXACT, sq_param(b, v.exact[k]));
+    }
+    if (exact_only) {
+        return;
+    }
+    for (int k = 0; k < v.n_skel; k++) {
+        add_unique(t->skel, &t->n_skel, 2, sq_param(b, v.skel[k]));
+    }
+    for (int k = 0; k < v.n_range; k++) {
+        t->lo[t->n_range] = sq_param(b, v.lo[k]);
+        t->hi[t->n_range++] = sq_param(b, v.hi[k]);
+    }
+}
+
+/* Appends the condition "key row x matches word t" (exact_only: on its
+ * whole normalized forms only, what relevance counts). */
+static void tok_cond(struct buf *sql, const char *x, const struct tok_params *t, bool exact_only)
+{
+    buf_addf(sql, "(%s.norm IN (", x);
+    for (int i = 0; i < t->n_exact; i++) {
+        buf_addf(sql, "%s$%d", i ? ", " : "", t->exact[i]);
+    }
+    buf_adds(sql, ")");
+    if (!exact_only) {
+        if (t->n_skel) {
+            buf_addf(sql, " OR %s.skel IN (", x);
+            for (int i = 0; i < t->n_skel; i++) {
+                buf_addf(sql, "%s$%d", i ? ", " : "", t->skel[i]);
+            }
+            buf_adds(sql, ")");
+        }
+        for (int i = 0; i < t->n_range; i++) {
+            buf_addf(sql, " OR (%s.norm >= $%d AND %s.norm < $%d)", x, t->lo[i], x, t->hi[i]);
+        }
+    }
+    buf_adds(sql, ")");
+}
+
+/* Appends "EXISTS (a key of child `id` matches word t)"; the lookup is one
+ * probe of the (child_id, norm, skel) index. */
+static void tok_exists(struct buf *sql, const char *id, const struct tok_params *t,
+                       bool exact_only)
+{
+    buf_addf(sql, "EXISTS (SELECT 1 FROM child_name_keys x WHERE x.child_id = %s AND ", id);
+    tok_cond(sql, "x", t, exact_only);
+    buf_adds(sql, ")");
+}
+
+/* A name query bound into one statement: the words' parameters and the
+ * order in which they are checked (rarest first). */
+struct name_plan {
+    struct tok_params t[Q_MAX_WORDS]; /* per query word */
+    int order[Q_MAX_WORDS];           /* word numbers, rarest first */
+    int n;                            /* words */
+};
+
+/* Binds the words of qp into b (after $1, the organization) and orders
+ * them by the estimates in est (NULL: in query order). */
+static void plan_bind(struct sqlb *b, const struct qparse *qp, const int64_t *est,
+                      struct name_plan *p)
+{
+    p->n = qp->n_words;
+    for (int i = 0; i < p->n; i++) {
+        tok_bind(b, qp, i, &p->t[i], false);
+        p->t[i].estimate = est ? est[i] : 0;
+        p->order[i] = i;
+    }
+    /* insertion sort on the estimate, stable: at most Q_MAX_WORDS words */
+    for (int i = 1; i < p->n; i++) {
+        int v = p->order[i], j = i;
+        while (j > 0 && p->t[p->order[j - 1]].estimate > p->t[v].estimate) {
+            p->order[j] = p->order[j - 1];
+            j--;
+        }
+        p->order[j] = v;
+    }
+}
+
+/* Counts, for each word of qp, the key rows of the organization it matches
+ * (up to ESTIMATE_CAP each) into est. Returns 0 or -1 with e. */
+static int estimate_words(struct db *db, const char *org_id, const struct qparse *qp,
+                          int64_t *est, struct err *e)
+{
+    struct sqlb *b = xcalloc(1, sizeof(*b));
+    buf_init(&b->sql);
+    sq_param(b, org_id);
+    struct name_plan *p = xcalloc(1, sizeof(*p));
+    plan_bind(b, qp, NULL, p);
+    buf_adds(&b->sql, "SELECT ");
+    for (int i = 0; i < p->n; i++) {
+        buf_addf(&b->sql, "%s(SELECT COUNT(*) FROM (SELECT 1 FROM child_name_keys k WHERE "
+                          "k.org_id = $1 AND ", i ? ", " : "");
+        tok_cond(&b->sql, "k", &p->t[i], false);
+        buf_addf(&b->sql, " LIMIT %d) t%d)", ESTIMATE_CAP, i);
+    }
+    int rc = -1;
+    struct db_stmt *s = sq_prepare(db, b, e);
+    if (s) {
+        rc = db_step(s, e);
+        for (int i = 0; rc == 1 && i < p->n; i++) {
+            est[i] = db_col_int64(s, i);
+        }
+        db_done(s);
+    }
+    buf_release(&b->sql);
+    free(b);
+    free(p);
+    return rc == 1 ? 0 : -1;
 }
 
 /* Sort orders: query value, ORDER BY text. */
@@ -571,10 +759,15 @@ static const struct {
     const char *name;  /* child_query.sort value */
     const char *order; /* ORDER BY clause */
 } sorts[] = {
-    {"name", "c.first_name, c.father_name, COALESCE(c.grandfather_name, ''), "
-             "COALESCE(c.family_name, ''), c.id"},
-    {"-name", "c.first_name DESC, c.father_name DESC, COALESCE(c.grandfather_name, '') DESC, "
-              "COALESCE(c.family_name, '') DESC, c.id DESC"},
+    /* the first 60 characters (the longest name a record takes) of each name, as
+     * the children_org_name index of migration 0008 holds them: an index row must
+     * stay small on PostgreSQL, whatever a row inserted by hand holds */
+    {"name", "substr(c.first_name, 1, 60), substr(c.father_name, 1, 60), "
+             "substr(COALESCE(c.grandfather_name, ''), 1, 60), "
+             "substr(COALESCE(c.family_name, ''), 1, 60), c.id"},
+    {"-name", "substr(c.first_name, 1, 60) DESC, substr(c.father_name, 1, 60) DESC, "
+              "substr(COALESCE(c.grandfather_name, ''), 1, 60) DESC, "
+              "substr(COALESCE(c.family_name, ''), 1, 60) DESC, c.id DESC"},
     {"file_no", "c.file_no, c.id"},
     {"-file_no", "c.file_no DESC, c.id DESC"},
     {"age", "c.birth_date DESC, c.id"},
@@ -747,6 +940,472 @@ static void add_filters(struct sqlb *b, const struct child_query *q, char age_lo
     }
 }
 
+/* Room for the texts the filters bind; lives as long as the statement. */
+struct filter_bufs {
+    char age_lo[40];   /* latest birth date for age_min */
+    char age_hi[40];   /* earliest birth date (exclusive) for age_max */
+    char need_pat[64]; /* LIKE pattern of the need */
+};
+
+/* True when q has a filter besides the text. */
+static bool has_filters(const struct child_query *q)
+{
+    return q->status || q->sex || q->age_min >= 0 || q->age_max >= 0 || q->governorate ||
+           q->need || q->sponsored >= 0;
+}
+
+/* Counts the children of the organization matching the filters of q, up to
+ * COUNT_CAP + 1. Returns the count or -1 with e. */
+static int64_t count_capped(struct db *db, const char *org_id, const struct child_query *q,
+                            struct err *e)
+{
+    struct sqlb *b = xcalloc(1, sizeof(*b));
+    struct filter_bufs fb;
+    buf_init(&b->sql);
+    sq_param(b, org_id);
+    buf_adds(&b->sql, "SELECT COUNT(*) FROM (SELECT 1 FROM children c WHERE c.org_id = $1");
+    add_filters(b, q, fb.age_lo, fb.age_hi, fb.need_pat);
+    buf_addf(&b->sql, " LIMIT %d) t", COUNT_CAP + 1);
+    int64_t n = -1;
+    struct db_stmt *s = sq_prepare(db, b, e);
+    if (s) {
+        int rc = db_step(s, e);
+        n = rc == 1 ? db_col_int64(s, 0) : rc == 0 ? 0 : -1;
+        db_done(s);
+    }
+    buf_release(&b->sql);
+    free(b);
+    return n;
+}
+
+/* Runs the page statement b, appending up to per_page summaries to items;
+ * sets *more when a row beyond them came back. Returns 0 or -1 with e. */
+static int fetch_page(struct db *db, struct sqlb *b, int per_page, json_t *items, bool *more,
+                      struct err *e)
+{
+    *more = false;
+    struct db_stmt *s = sq_prepare(db, b, e);
+    if (!s) {
+        return -1;
+    }
+    int rc;
+    while ((rc = db_step(s, e)) == 1) {
+        if ((int)json_array_size(items) == per_page) {
+            *more = true;
+            break;
+        }
+        json_array_append_new(items, summary_of(s));
+    }
+    db_done(s);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Appends ORDER BY, LIMIT and OFFSET: order (NULL for relevance then name;
+ * rel says whether a "rel" column exists) and the page of q, one row more
+ * than the page to tell whether more follow. */
+static void add_order_page(struct sqlb *b, const char *order, bool rel,
+                           const struct child_query *q)
+{
+    if (order) {
+        buf_addf(&b->sql, " ORDER BY %s", order);
+    } else if (rel) {
+        buf_addf(&b->sql, " ORDER BY rel DESC, %s", sorts[0].order);
+    } else {
+        buf_addf(&b->sql, " ORDER BY %s", sorts[0].order);
+    }
+    buf_adds(&b->sql, " LIMIT ");
+    sq_int(b, q->per_page + 1);
+    buf_adds(&b->sql, " OFFSET ");
+    sq_int(b, (int64_t)(q->page - 1) * q->per_page);
+}
+
+/* A set of child ids seen, in the order found (open addressing). */
+struct idset {
+    char **slot;  /* hash table of the ids (owned copies in ids), NULL for free */
+    size_t cap;   /* slots, a power of two */
+    char **ids;   /* the ids in the order found (owned) */
+    size_t n;     /* ids held */
+};
+
+/* FNV-1a hash of s. */
+static uint64_t id_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Adds a copy of id unless held; returns true when it was new. */
+static bool idset_add(struct idset *set, const char *id)
+{
+    if ((set->n + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 256;
+        char **slot = xcalloc(cap, sizeof(char *));
+        for (size_t i = 0; i < set->n; i++) {
+            size_t j = id_hash(set->ids[i]) & (cap - 1);
+            while (slot[j]) {
+                j = (j + 1) & (cap - 1);
+            }
+            slot[j] = set->ids[i];
+        }
+        free(set->slot);
+        set->slot = slot;
+        set->cap = cap;
+        set->ids = xrealloc(set->ids, cap / 2 * sizeof(char *));
+    }
+    size_t j = id_hash(id) & (set->cap - 1);
+    while (set->slot[j]) {
+        if (strcmp(set->slot[j], id) == 0) {
+            return false;
+        }
+        j = (j + 1) & (set->cap - 1);
+    }
+    char *copy = xstrdup(id);
+    set->slot[j] = copy;
+    set->ids[set->n++] = copy;
+    return true;
+}
+
+/* Frees the contents of set. */
+static void idset_release(struct idset *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        free(set->ids[i]);
+    }
+    free(set->ids);
+    free(set->slot);
+    memset(set, 0, sizeof(*set));
+}
+
+/* Appends "c.id IN (the ids of the JSON array $k)" for the engine of db. */
+static void add_id_list(struct db *db, struct sqlb *b, const char *json_ids)
+{
+    int k = sq_param(b, json_ids);
+    if (db_backend_of(db) == DB_POSTGRES) {
+        buf_addf(&b->sql, "c.id IN (SELECT json_array_elements_text($%d::json))", k);
+    } else {
+        buf_addf(&b->sql, "c.id IN (SELECT value FROM json_each($%d))", k);
+    }
+}
+
+/* JSON array text of ids[from..to) (malloc'ed). */
+static char *ids_json(char **ids, size_t from, size_t to)
+{
+    json_t *a = json_array();
+    for (size_t i = from; i < to; i++) {
+        json_array_append_new(a, json_string(ids[i]));
+    }
+    char *s = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return s ? s : xstrdup("[]");
+}
+
+/* Walks the index range(s) of the rarest word r of qp, one value or range
+ * at a time in index order (name form, then child id: registration order),
+ * keeping the children whose keys match every other word (checked per
+ * child, rarest first) and the filters of q, until set holds `need`.
+ * Returns 0 or -1 with e. */
+static int drive_words(struct db *db, const char *org_id, const struct qparse *qp,
+                       const int64_t *est, int r, const struct child_query *q, size_t need,
+                       struct idset *set, struct err *e)
+{
+    struct tok_values v;
+    tok_values_of(qp, r, &v);
+    int n_comp = v.n_exact + v.n_skel + v.n_range;
+    bool filters = has_filters(q);
+    for (int comp = 0; comp < n_comp && set->n < need; comp++) {
+        struct sqlb *b = xcalloc(1, sizeof(*b));
+        struct filter_bufs fb;
+        buf_init(&b->sql);
+        sq_param(b, org_id);
+        buf_adds(&b->sql, "SELECT k0.child_id FROM child_name_keys k0");
+        if (filters) {
+            buf_adds(&b->sql, " JOIN children c ON c.id = k0.child_id");
+        }
+        const char *ord;
+        if (comp < v.n_exact) {
+            buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.norm = $%d",
+                     sq_param(b, v.exact[comp]));
+            ord = " ORDER BY k0.norm, k0.child_id";
+        } else if (comp < v.n_exact + v.n_skel) {
+            buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.skel = $%d",
+                     sq_param(b, v.skel[comp - v.n_exact]));
+            ord = " ORDER BY k0.skel, k0.child_id";
+        } else {
+            int k = comp - v.n_exact - v.n_skel;
+            int lo = sq_param(b, v.lo[k]), hi = sq_param(b, v.hi[k]);
+            buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.norm >= $%d AND k0.norm < $%d", lo,
+                     hi);
+            ord = " ORDER BY k0.norm, k0.child_id";
+        }
+        /* the other words, rarest first: most children fail the first check */
+        int order[Q_MAX_WORDS], n = 0;
+        for (int i = 0; i < qp->n_words; i++) {
+            if (i == r) {
+                continue;
+            }
+            int j = n++;
+            while (j > 0 && est[order[j - 1]] > est[i]) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = i;
+        }
+        for (int i = 0; i < n; i++) {
+            struct tok_params t;
+            tok_bind(b, qp, order[i], &t, false);
+            buf_adds(&b->sql, " AND ");
+            tok_exists(&b->sql, "k0.child_id", &t, false);
+        }
+        if (filters) {
+            buf_adds(&b->sql, " AND c.org_id = $1");
+            add_filters(b, q, fb.age_lo, fb.age_hi, fb.need_pat);
+        }
+        buf_adds(&b->sql, ord);
+        struct db_stmt *s = sq_prepare(db, b, e);
+        int rc = -1;
+        if (s) {
+            while ((rc = db_step(s, e)) == 1) {
+                const char *id = db_col_text(s, 0);
+                if (id && idset_add(set, id) && set->n >= need) {
+                    break;
+                }
+            }
+            db_done(s);
+        }
+        buf_release(&b->sql);
+        free(b);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Appends the summaries of the children ids[from..to) in that order to
+ * items. Returns 0 or -1 with e. */
+static int fetch_ids(struct db *db, const char *org_id, char **ids, size_t from, size_t to,
+                     json_t *items, struct err *e)
+{
+    if (from >= to) {
+        return 0;
+    }
+    struct sqlb *b = xcalloc(1, sizeof(*b));
+    buf_init(&b->sql);
+    sq_param(b, org_id);
+    char *list = ids_json(ids, from, to);
+    buf_adds(&b->sql, "SELECT " SUMMARY_COLS " FROM children c WHERE c.org_id = $1 AND ");
+    add_id_list(db, b, list);
+    json_t *by_id = json_object();
+    int rc = -1;
+    struct db_stmt *s = sq_prepare(db, b, e);
+    if (s) {
+        while ((rc = db_step(s, e)) == 1) {
+            json_t *sum = summary_of(s);
+            json_object_set_new(by_id, json_string_value(json_object_get(sum, "id")), sum);
+        }
+        db_done(s);
+    }
+    for (size_t i = from; rc == 0 && i < to; i++) {
+        json_t *sum = json_object_get(by_id, ids[i]);
+        if (sum) {
+            json_array_append(items, sum);
+        }
+    }
+    json_decref(by_id);
+    free(list);
+    buf_release(&b->sql);
+    free(b);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The page of a name search into items, with its total. The children are
+ * found from the rarest word (see drive_words). At most COUNT_CAP match:
+ * all of them are sorted as asked (relevance: how many words matched
+ * whole, then name). More: the pages follow the order found (name form,
+ * then registration) so that no page sorts every match, and the total is a
+ * lower bound (*capped): COUNT_CAP, or one more than the page reached when
+ * more follow. Returns 0 or -1 with e. */
+static int search_words(struct db *db, const char *org_id, const struct qparse *qp,
+                        const struct child_query *q, const char *order, json_t *items,
+                        int64_t *total, bool *capped, struct err *e)
+{
+    int64_t est[Q_MAX_WORDS] = {0};
+    if (qp->n_words > 1 && estimate_words(db, org_id, qp, est, e) != 0) {
+        return -1;
+    }
+    int r = 0;
+    for (int i = 1; i < qp->n_words; i++) {
+        if (est[i] < est[r]) {
+            r = i;
+        }
+    }
+    size_t off = (size_t)(q->page - 1) * (size_t)q->per_page;
+    size_t end = off + (size_t)q->per_page;
+    size_t need = (end + 1 > COUNT_CAP ? end + 1 : COUNT_CAP) + 1;
+    struct idset set = {0};
+    int rc = drive_words(db, org_id, qp, est, r, q, need, &set, e);
+    if (rc == 0 && set.n <= COUNT_CAP) {
+        /* every match is known: sort them all */
+        *total = (int64_t)set.n;
+        *capped = false;
+        struct sqlb *b = xcalloc(1, sizeof(*b));
+        buf_init(&b->sql);
+        sq_param(b, org_id);
+        char *list = ids_json(set.ids, 0, set.n);
+        buf_adds(&b->sql, "SELECT " SUMMARY_COLS);
+        if (!order) {
+            buf_adds(&b->sql, ", (");
+            for (int i = 0; i < qp->n_words; i++) {
+                struct tok_params t;
+                tok_bind(b, qp, i, &t, true);
+                buf_adds(&b->sql, i ? " + CASE WHEN " : "CASE WHEN ");
+                tok_exists(&b->sql, "c.id", &t, true);
+                buf_adds(&b->sql, " THEN 1 ELSE 0 END");
+            }
+            buf_adds(&b->sql, ") AS rel");
+        }
+        buf_adds(&b->sql, " FROM children c WHERE c.org_id = $1 AND ");
+        add_id_list(db, b, list);
+        add_order_page(b, order, !order, q);
+        bool more;
+        rc = fetch_page(db, b, q->per_page, items, &more, e);
+        free(list);
+        buf_release(&b->sql);
+        free(b);
+    } else if (rc == 0) {
+        /* many: the page in the order found */
+        bool more = set.n > end;
+        rc = fetch_ids(db, org_id, set.ids, off < set.n ? off : set.n, more ? end : set.n, items,
+                       e);
+        if (set.n < need) {
+            *total = (int64_t)set.n; /* all found after all (a page far down) */
+            *capped = false;
+        } else {
+            *total = (int64_t)(end + 1 > COUNT_CAP ? end + 1 : COUNT_CAP);
+            *capped = true;
+        }
+    }
+    idset_release(&set);
+    return rc;
+}
+
+/* The page of a search without text (filters alone) into items, with its
+ * total: counted up to COUNT_CAP, the page read in order from the
+ * organization's children (the sort orders have indexes). Beyond
+ * COUNT_CAP the total is a lower bound (*capped): COUNT_CAP, or one more
+ * than the page reached when more follow. Returns 0 or -1 with e. */
+static int search_list(struct db *db, const char *org_id, const struct child_query *q,
+                       const char *order, json_t *items, int64_t *total, bool *capped,
+                       struct err *e)
+{
+    int64_t n = count_capped(db, org_id, q, e);
+    if (n < 0) {
+        return -1;
+    }
+    struct sqlb *b = xcalloc(1, sizeof(*b));
+    struct filter_bufs fb;
+    buf_init(&b->sql);
+    sq_param(b, org_id);
+    buf_adds(&b->sql, "SELECT " SUMMARY_COLS " FROM children c WHERE c.org_id = $1");
+    add_filters(b, q, fb.age_lo, fb.age_hi, fb.need_pat);
+    add_order_page(b, order, false, q);
+    bool more;
+    int rc = fetch_page(db, b, q->per_page, items, &more, e);
+    buf_release(&b->sql);
+    free(b);
+    if (rc != 0) {
+        return -1;
+    }
+    int64_t seen = (int64_t)(q->page - 1) * q->per_page + (int64_t)json_array_size(items);
+    *capped = false;
+    *total = n;
+    if (n > COUNT_CAP) {
+        if (json_array_size(items) > 0 && !more) {
+            *total = seen; /* the last page: exact after all */
+        } else {
+            *capped = true;
+            *total = more && seen + 1 > COUNT_CAP ? seen + 1 : COUNT_CAP;
+        }
+    }
+    return 0;
+}
+
+/* The children whose file number starts with qp's, or whose identity
+ * number or guardian's phone is qp's digits, into items with the total:
+ * few, so they are counted exactly. Returns 0 or -1 with e. */
+static int search_number(struct db *db, const char *org_id, const struct qparse *qp,
+                         const struct child_query *q, const char *order, json_t *items,
+                         int64_t *total, struct err *e)
+{
+    struct sqlb *b = xcalloc(1, sizeof(*b));
+    struct filter_bufs fb;
+    buf_init(&b->sql);
+    sq_text(b, org_id); /* $1 */
+    buf_reset(&b->sql);
+    buf_adds(&b->sql, "WITH m AS (SELECT id AS child_id FROM children WHERE org_id = $1 AND "
+                      "file_no >= ");
+    sq_text(b, qp->file);
+    buf_adds(&b->sql, " AND file_no < ");
+    sq_text(b, qp->file_hi);
+    buf_adds(&b->sql, " UNION SELECT id FROM children WHERE org_id = $1 AND id_doc_number "
+                      "IN ($2, ");
+    sq_text(b, qp->digits);
+    buf_adds(&b->sql, ")");
+    if (qp->phone) {
+        buf_adds(&b->sql, " UNION SELECT c.id FROM guardians g JOIN children c ON "
+                          "c.guardian_id = g.id WHERE g.org_id = $1 AND c.org_id = $1 AND "
+                          "g.phone_digits IN (");
+        sq_text(b, qp->digits);
+        buf_adds(&b->sql, ", ");
+        sq_text(b, qp->digits2);
+        buf_adds(&b->sql, ")");
+    }
+    buf_adds(&b->sql, ") SELECT " SUMMARY_COLS ", CASE WHEN c.file_no = $2 THEN 1 ELSE 0 "
+                      "END AS rel, COUNT(*) OVER () FROM m JOIN children c ON "
+                      "c.id = m.child_id WHERE c.org_id = $1");
+    add_filters(b, q, fb.age_lo, fb.age_hi, fb.need_pat);
+    add_order_page(b, order, true, q);
+    int rc = -1;
+    *total = -1;
+    struct db_stmt *s = sq_prepare(db, b, e);
+    if (s) {
+        while ((rc = db_step(s, e)) == 1) {
+            *total = db_col_int64(s, 12);
+            if ((int)json_array_size(items) < q->per_page) {
+                json_array_append_new(items, summary_of(s));
+            }
+        }
+        db_done(s);
+    }
+    if (rc == 0 && *total < 0 && q->page > 1) {
+        /* past the last page: count without the page */
+        char *sql = buf_detach(&b->sql, NULL);
+        char *lim = strstr(sql, " ORDER BY ");
+        buf_init(&b->sql);
+        buf_adds(&b->sql, "SELECT COUNT(*) FROM (");
+        buf_add(&b->sql, sql, (size_t)(lim - sql));
+        buf_adds(&b->sql, ") t");
+        free(sql);
+        b->n -= 2; /* the LIMIT and OFFSET parameters */
+        s = sq_prepare(db, b, e);
+        rc = -1;
+        if (s) {
+            rc = db_step(s, e);
+            *total = rc == 1 ? db_col_int64(s, 0) : 0;
+            db_done(s);
+        }
+    }
+    if (*total < 0) {
+        *total = 0;
+    }
+    buf_release(&b->sql);
+    free(b);
+    return rc < 0 ? -1 : 0;
+}
+
 /* Runs q over a's organization; see search.h. */
 json_t *children_search(struct db *db, const struct actor *a, const struct child_query *q,
                         struct err *e)
@@ -764,123 +1423,30 @@ json_t *children_search(struct db *db, const struct actor *a, const struct child
         return NULL;
     }
     struct qparse *qp = xcalloc(1, sizeof(*qp));
-    struct sqlb *b = xcalloc(1, sizeof(*b));
-    buf_init(&b->sql);
     json_t *result = NULL;
-    char age_lo[40], age_hi[40], need_pat[64];
     if (parse_query(q->q, qp, e) != 0) {
         goto out;
     }
-    if (qp->nothing) {
-        result = json_pack("{s:[], s:i, s:i, s:i}", "items", "total", 0, "page", q->page,
-                           "per_page", q->per_page);
-        goto out;
-    }
-    sq_text(b, a->org_id); /* $1 */
-    buf_reset(&b->sql);
-    const char *rel = "0";
-    if (qp->n_words > 0) {
-        buf_adds(&b->sql, "WITH h AS (");
-        bool first = true;
-        for (int i = 0; i < qp->n_words; i++) {
-            add_word_match(b, &qp->w[i], i, &first);
-        }
-        for (int i = 0; i + 1 < qp->n_words; i++) {
-            add_pair_match(b, &qp->pair[i], i);
-        }
-        buf_adds(&b->sql, "), m AS (SELECT child_id, COUNT(DISTINCT CASE WHEN score = 2 THEN "
-                          "tok END) AS rel FROM h GROUP BY child_id HAVING COUNT(DISTINCT tok) = ");
-        sq_int(b, qp->n_words);
-        buf_adds(&b->sql, ") SELECT " SUMMARY_COLS ", m.rel, COUNT(*) OVER () FROM m "
-                          "JOIN children c ON c.id = m.child_id WHERE c.org_id = $1");
-        rel = "m.rel";
-    } else if (qp->number) {
-        buf_adds(&b->sql, "WITH m AS (SELECT id AS child_id FROM children WHERE org_id = $1 AND "
-                          "file_no >= ");
-        sq_text(b, qp->file);
-        buf_adds(&b->sql, " AND file_no < ");
-        sq_text(b, qp->file_hi);
-        buf_adds(&b->sql, " UNION SELECT id FROM children WHERE org_id = $1 AND id_doc_number "
-                          "IN ($2, ");
-        sq_text(b, qp->digits);
-        buf_adds(&b->sql, ")");
-        if (qp->phone) {
-            buf_adds(&b->sql, " UNION SELECT c.id FROM guardians g JOIN children c ON "
-                              "c.guardian_id = g.id WHERE g.org_id = $1 AND c.org_id = $1 AND "
-                              "g.phone_digits IN (");
-            sq_text(b, qp->digits);
-            buf_adds(&b->sql, ", ");
-            sq_text(b, qp->digits2);
-            buf_adds(&b->sql, ")");
-        }
-        buf_adds(&b->sql, ") SELECT " SUMMARY_COLS ", CASE WHEN c.file_no = $2 THEN 1 ELSE 0 "
-                          "END AS rel, COUNT(*) OVER () FROM m JOIN children c ON "
-                          "c.id = m.child_id WHERE c.org_id = $1");
-        rel = "rel";
-    } else {
-        buf_adds(&b->sql, "SELECT " SUMMARY_COLS ", 0, COUNT(*) OVER () FROM children c "
-                          "WHERE c.org_id = $1");
-    }
-    add_filters(b, q, age_lo, age_hi, need_pat);
-    if (order) {
-        buf_addf(&b->sql, " ORDER BY %s", order);
-    } else if (strcmp(rel, "0") == 0) {
-        buf_addf(&b->sql, " ORDER BY %s", sorts[0].order); /* a bare 0 is a column number */
-    } else {
-        buf_addf(&b->sql, " ORDER BY %s DESC, %s", rel, sorts[0].order);
-    }
-    buf_adds(&b->sql, " LIMIT ");
-    sq_int(b, q->per_page);
-    buf_adds(&b->sql, " OFFSET ");
-    sq_int(b, (int64_t)(q->page - 1) * q->per_page);
-
-    struct db_stmt *s = sq_prepare(db, b, e);
-    if (!s) {
-        goto out;
-    }
     json_t *items = json_array();
-    int64_t total = -1;
-    int rc;
-    while ((rc = db_step(s, e)) == 1) {
-        json_array_append_new(items, summary_of(s));
-        total = db_col_int64(s, 12);
+    int64_t total = 0;
+    bool capped = false;
+    int rc = 0;
+    if (qp->nothing) {
+        total = 0;
+    } else if (qp->number) {
+        rc = search_number(db, a->org_id, qp, q, order, items, &total, e);
+    } else {
+        rc = qp->n_words > 0
+                 ? search_words(db, a->org_id, qp, q, order, items, &total, &capped, e)
+                 : search_list(db, a->org_id, q, order, items, &total, &capped, e);
     }
-    db_done(s);
-    if (rc < 0) {
+    if (rc != 0) {
         json_decref(items);
         goto out;
     }
-    if (total < 0 && q->page > 1) {
-        /* past the last page: count without the page */
-        char *sql = buf_detach(&b->sql, NULL);
-        char *lim = strstr(sql, " LIMIT ");
-        buf_init(&b->sql);
-        buf_adds(&b->sql, "SELECT COUNT(*) FROM (");
-        buf_add(&b->sql, sql, (size_t)(lim - sql));
-        buf_adds(&b->sql, ") t");
-        free(sql);
-        b->n -= 2; /* the LIMIT and OFFSET parameters */
-        s = sq_prepare(db, b, e);
-        if (!s) {
-            json_decref(items);
-            goto out;
-        }
-        rc = db_step(s, e);
-        total = rc == 1 ? db_col_int64(s, 0) : 0;
-        db_done(s);
-        if (rc < 0) {
-            json_decref(items);
-            goto out;
-        }
-    }
-    if (total < 0) {
-        total = 0;
-    }
-    result = json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total, "page",
-                       q->page, "per_page", q->per_page);
+    result = json_pack("{s:o, s:I, s:b, s:i, s:i}", "items", items, "total", (json_int_t)total,
+                       "total_capped", capped, "page", q->page, "per_page", q->per_page);
 out:
-    buf_release(&b->sql);
-    free(b);
     free(qp);
     return result;
 }

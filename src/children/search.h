@@ -38,7 +38,12 @@ struct child_query {
 int children_index_names(struct db *db, const char *org_id, const char *child_id, json_t *rec,
                          struct err *e);
 /* Runs q over a's organization. Returns {"items": [summary...], "total": N,
- * "page": P, "per_page": K} (new reference) or NULL with e. A summary has id,
+ * "total_capped": B, "page": P, "per_page": K} (new reference) or NULL with
+ * e. Matches are counted up to 1,000: when more match, "total_capped" is true
+ * and "total" is a lower bound (1,000, or more when the pages asked for went
+ * further: a page that is followed by more matches reports at least one more
+ * than it reaches), shown as "1000+"; the pages then follow the requested
+ * order (by name for relevance) over all matches. A summary has id,
  * file_no, first_name, father_name, grandfather_name, family_name, sex,
  * birth_date, age, status, governorate, sponsored. Audits nothing (no
  * sensitive field is returned). Runs inside the caller's read transaction. */
