@@ -432,7 +432,9 @@ json_t *children_engine_duplicates(struct db *db, const struct actor *a, json_t 
             n_sc++;
         }
     }
-    qsort(sc, n_sc, sizeof(*sc), scored_cmp);
+    if (n_sc > 1) {
+        qsort(sc, n_sc, sizeof(*sc), scored_cmp);
+    }
     for (size_t k = 0; k < n_sc; k++) {
         struct match_explain ex;
         match_score(&model, &set, 0, sc[k].i, &ex);
@@ -587,7 +589,9 @@ json_t *children_duplicate_pairs(struct db *db, const struct actor *a, double th
         goto done;
     }
     /* byte order for id_find, whatever the database's collation */
-    qsort(rs.r, rs.n, sizeof(*rs.r), crow_cmp);
+    if (rs.n > 1) {
+        qsort(rs.r, rs.n, sizeof(*rs.r), crow_cmp);
+    }
     long n_distinct = load_distinct(db, a, &rs, &distinct, e);
     if (n_distinct < 0) {
         goto done;

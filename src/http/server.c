@@ -338,7 +338,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
             char *end = NULL;
             errno = 0;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (errno == ERANGE || n > p->body_limit) {
+            /* A body a little over the limit is read and thrown away, so that the
+             * client, still sending, gets to read the 413; a huge one is refused at once. */
+            unsigned long long drain = (unsigned long long)p->body_limit * 4;
+            if (drain > (64ULL << 20)) {
+                drain = 64ULL << 20;
+            }
+            if (errno != ERANGE && n > p->body_limit && n <= drain) {
+                p->body_too_large = true;
+            } else if (errno == ERANGE || n > p->body_limit) {
                 p->body_too_large = true;
                 p->dispatched = true;
                 p->route_label = "none";
