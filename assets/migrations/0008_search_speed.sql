@@ -7,6 +7,19 @@
 DROP INDEX child_name_keys_child;
 CREATE INDEX child_name_keys_child_keys ON child_name_keys (child_id, norm, skel);
 
+-- Every key row carries two 63-bit Bloom signatures of all its child's keys
+-- (sig_n: normalized forms; sig_p: their first two and three letters and
+-- the skeletons). Walking the rarest word's range, the rows whose child
+-- cannot hold the other words are dropped from the index entry itself,
+-- before any probe. NULL (rows written before this migration, until the
+-- child is saved again) lets every row through.
+ALTER TABLE child_name_keys ADD COLUMN sig_n BIGINT;
+ALTER TABLE child_name_keys ADD COLUMN sig_p BIGINT;
+DROP INDEX child_name_keys_org_norm;
+DROP INDEX child_name_keys_org_skel;
+CREATE INDEX child_name_keys_org_norm ON child_name_keys (org_id, norm, child_id, sig_n, sig_p);
+CREATE INDEX child_name_keys_org_skel ON child_name_keys (org_id, skel, child_id, sig_n, sig_p);
+
 -- When a search matches more than a thousand children, its page is found by
 -- walking the children in the requested order: by name (also the order for
 -- relevance) and by registration date need their own index; file numbers

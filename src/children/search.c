@@ -176,65 +176,145 @@ static int split_words(const char *s, size_t n, struct span *out, int max)
     return k;
 }
 
-/* Inserts one key row. Returns 0 or -1. */
+/* ---- signatures ----
+ *
+ * Every key row of a child carries two 63-bit Bloom signatures of all the
+ * child's keys: sig_n holds the normalized forms, sig_p their first two and
+ * three letters and the skeletons. A query walks the index range of its
+ * rarest word and, before probing a child's keys for the other words, drops
+ * the rows whose signatures cannot hold them (read from the same index
+ * entry). A NULL signature (rows written before migration 0008) passes. */
+
+/* Sets the two bits of item s (tag: 'n' form, 'p' prefix, 's' skeleton) in *sig. */
+static void sig_add(int64_t *sig, char tag, const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    h = (h ^ (unsigned char)tag) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    }
+    /* 63 bits: a mask with bit 63 would be a negative literal PostgreSQL reads as numeric */
+    *sig |= (int64_t)1 << (h % 63);
+    *sig |= (int64_t)1 << ((h >> 32) % 63);
+}
+
+/* Bytes of the first `letters` characters of the UTF-8 text s, or 0 when s
+ * has fewer. */
+static size_t utf8_prefix(const char *s, int letters)
+{
+    size_t i = 0;
+    for (int c = 0; c < letters; c++) {
+        if (!s[i]) {
+            return 0;
+        }
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80) {
+            i++;
+        }
+    }
+    return i;
+}
+
+/* The mask of a prefix item: its first three letters (two when it has only
+ * two), as sig_keys stores them. Returns 0 when p is shorter. */
+static int64_t sig_prefix_mask(const char *p)
+{
+    int64_t m = 0;
+    size_t n = utf8_prefix(p, 3);
+    if (!n) {
+        n = utf8_prefix(p, 2);
+    }
+    if (n) {
+        sig_add(&m, 'p', p, n);
+    }
+    return m;
+}
+
+/* A key about to be written. */
+struct pending_key {
+    const char *field;  /* child_name_keys.field */
+    struct name_key k;  /* its normalized form and skeleton */
+};
+
+/* Adds the items of the key k to the signatures. */
+static void sig_keys(const struct name_key *k, int64_t *sig_n, int64_t *sig_p)
+{
+    sig_add(sig_n, 'n', k->norm, strlen(k->norm));
+    for (int l = 2; l <= 3; l++) {
+        size_t n = utf8_prefix(k->norm, l);
+        if (n) {
+            sig_add(sig_p, 'p', k->norm, n);
+        }
+    }
+    if (k->skel[0]) {
+        sig_add(sig_p, 's', k->skel, strlen(k->skel));
+    }
+}
+
+/* Inserts one key row with the child's signatures. Returns 0 or -1. */
 static int key_insert(struct db *db, const char *org_id, const char *child_id,
-                      const char *field, const struct name_key *k, struct err *e)
+                      const struct pending_key *pk, int64_t sig_n, int64_t sig_p, struct err *e)
 {
     struct db_stmt *s = db_prepare(db,
                                    "INSERT INTO child_name_keys (org_id, child_id, field, norm, "
-                                   "skel) VALUES ($1, $2, $3, $4, $5)",
+                                   "skel, sig_n, sig_p) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                                    e);
     if (!s) {
         return -1;
     }
     db_bind_text(s, 1, org_id);
     db_bind_text(s, 2, child_id);
-    db_bind_text(s, 3, field);
-    db_bind_text(s, 4, k->norm);
-    db_bind_text(s, 5, k->skel);
+    db_bind_text(s, 3, pk->field);
+    db_bind_text(s, 4, pk->k.norm);
+    db_bind_text(s, 5, pk->k.skel);
+    db_bind_int64(s, 6, sig_n);
+    db_bind_int64(s, 7, sig_p);
     int rc = db_step(s, e);
     db_done(s);
     return rc < 0 ? -1 : 0;
 }
 
-/* Writes the keys of one name value (the whole value, then each word when
- * there are several). Returns 0 or -1. */
-static int index_value(struct db *db, const char *org_id, const char *child_id,
-                       const struct name_field *f, const char *v, size_t n, struct err *e)
+/* Most keys of one child: each field whole and its words. */
+#define MAX_CHILD_KEYS (N_NAME_FIELDS * (MAX_VALUE_WORDS + 1))
+
+/* Collects the keys of one name value (the whole value, then each word when
+ * there are several) into keys[*n...]. */
+static void index_value(const struct name_field *f, const char *v, size_t n,
+                        struct pending_key *keys, size_t *nk)
 {
-    struct name_key full;
-    key_of(v, n, f->kind, &full);
-    if (full.norm[0] == '\0') {
-        return 0;
+    struct pending_key *full = &keys[*nk];
+    key_of(v, n, f->kind, &full->k);
+    if (full->k.norm[0] == '\0') {
+        return;
     }
-    if (key_insert(db, org_id, child_id, f->name, &full, e) != 0) {
-        return -1;
-    }
+    full->field = f->name;
+    (*nk)++;
     struct span w[MAX_VALUE_WORDS];
     int nw = split_words(v, n, w, MAX_VALUE_WORDS);
     if (nw > MAX_VALUE_WORDS) {
         nw = MAX_VALUE_WORDS; /* later words stay searchable through the whole-value key */
     }
     if (nw < 2) {
-        return 0;
+        return;
     }
     /* each word once, and not again when it equals the whole value */
-    static __thread struct name_key words[MAX_VALUE_WORDS];
+    size_t first = *nk;
     for (int i = 0; i < nw; i++) {
         enum match_kind kind = f->rest_family && i > 0 ? MATCH_KIND_FAMILY : f->kind;
-        key_of(v + w[i].off, w[i].len, kind, &words[i]);
-        if (words[i].norm[0] == '\0' || strcmp(words[i].norm, full.norm) == 0) {
+        struct pending_key *pk = &keys[*nk];
+        key_of(v + w[i].off, w[i].len, kind, &pk->k);
+        if (pk->k.norm[0] == '\0' || strcmp(pk->k.norm, full->k.norm) == 0) {
             continue;
         }
         bool seen = false;
-        for (int j = 0; j < i && !seen; j++) {
-            seen = strcmp(words[j].norm, words[i].norm) == 0;
+        for (size_t j = first; j < *nk && !seen; j++) {
+            seen = strcmp(keys[j].k.norm, pk->k.norm) == 0;
         }
-        if (!seen && key_insert(db, org_id, child_id, f->word_name, &words[i], e) != 0) {
-            return -1;
+        if (!seen) {
+            pk->field = f->word_name;
+            (*nk)++;
         }
     }
-    return 0;
 }
 
 /* Replaces the name keys of a child; see search.h. */
@@ -255,17 +335,24 @@ int children_index_names(struct db *db, const char *org_id, const char *child_id
     if (rc < 0) {
         return -1;
     }
+    struct pending_key *keys = xcalloc(MAX_CHILD_KEYS, sizeof(*keys));
+    size_t nk = 0;
     for (size_t i = 0; i < N_NAME_FIELDS; i++) {
         json_t *v = json_object_get(rec, name_fields[i].name);
-        if (!json_is_string(v)) {
-            continue;
-        }
-        if (index_value(db, org_id, child_id, &name_fields[i], json_string_value(v),
-                        json_string_length(v), e) != 0) {
-            return -1;
+        if (json_is_string(v)) {
+            index_value(&name_fields[i], json_string_value(v), json_string_length(v), keys, &nk);
         }
     }
-    return 0;
+    int64_t sig_n = 0, sig_p = 0;
+    for (size_t i = 0; i < nk; i++) {
+        sig_keys(&keys[i].k, &sig_n, &sig_p);
+    }
+    rc = 0;
+    for (size_t i = 0; i < nk && rc == 0; i++) {
+        rc = key_insert(db, org_id, child_id, &keys[i], sig_n, sig_p, e);
+    }
+    free(keys);
+    return rc;
 }
 
 /* ---- statements built from fixed fragments and numbered parameters ---- */
@@ -1102,6 +1189,31 @@ static char *ids_json(char **ids, size_t from, size_t to)
     return s ? s : xstrdup("[]");
 }
 
+/* Appends " AND (the signatures of k0 may hold word i of qp)": one of its
+ * whole forms (sig_n), skeletons or prefixes (sig_p); literals, not
+ * parameters: the masks are computed here, not user text. */
+static void add_sig_filter(struct buf *sql, const struct qparse *qp, int i)
+{
+    struct tok_values v;
+    tok_values_of(qp, i, &v);
+    buf_adds(sql, " AND (k0.sig_n IS NULL");
+    for (int k = 0; k < v.n_exact; k++) {
+        int64_t m = 0;
+        sig_add(&m, 'n', v.exact[k], strlen(v.exact[k]));
+        buf_addf(sql, " OR (k0.sig_n & %lld) = %lld", (long long)m, (long long)m);
+    }
+    for (int k = 0; k < v.n_skel; k++) {
+        int64_t m = 0;
+        sig_add(&m, 's', v.skel[k], strlen(v.skel[k]));
+        buf_addf(sql, " OR (k0.sig_p & %lld) = %lld", (long long)m, (long long)m);
+    }
+    for (int k = 0; k < v.n_range; k++) {
+        int64_t m = sig_prefix_mask(v.lo[k]);
+        buf_addf(sql, " OR (k0.sig_p & %lld) = %lld", (long long)m, (long long)m);
+    }
+    buf_adds(sql, ")");
+}
+
 /* Walks the index range(s) of the rarest word r of qp, one value or range
  * at a time in index order (name form, then child id: registration order),
  * keeping the children whose keys match every other word (checked per
@@ -1152,6 +1264,9 @@ static int drive_words(struct db *db, const char *org_id, const struct qparse *q
                 j--;
             }
             order[j] = i;
+        }
+        for (int i = 0; i < n; i++) {
+            add_sig_filter(&b->sql, qp, order[i]);
         }
         for (int i = 0; i < n; i++) {
             struct tok_params t;

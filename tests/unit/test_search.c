@@ -819,6 +819,205 @@ static void test_duplicates(void **state)
     json_decref(rec);
 }
 
+/* Asserts that searching q for actor a finds id (found) or not. */
+static void expect_as(const struct actor *a, const char *q, const char *id, bool found)
+{
+    struct child_query cq = query(q);
+    json_t *r = search_as(a, &cq);
+    if (has_id(r, id) != found) {
+        fail_msg("search '%s' %s the child", q, found ? "did not find" : "found");
+    }
+    json_decref(r);
+}
+
+static void test_capped(void **state)
+{
+    (void)state;
+    /* 1,005 children named نور: more than are counted */
+    char org[40];
+    make_org(org);
+    struct actor a;
+    actor_system(&a, org);
+    char id[40], rare[3][40];
+    const char *fathers[] = {"كمال", "جمال", "منير", "هشام", "وليد"};
+    for (int i = 0; i < 1002; i++) {
+        add_kid(org, &(struct kid){.first = "نور", .father = fathers[i % 5],
+                                   .sex = i % 2 ? "F" : "M"}, id);
+    }
+    for (int i = 0; i < 3; i++) {
+        add_kid(org, &(struct kid){.first = "نور", .father = "سليم", .family = "العلي"},
+                rare[i]);
+    }
+    struct child_query q = query("نور");
+    json_t *r = search_as(&a, &q);
+    assert_int_equal(json_integer_value(json_object_get(r, "total")), 1000);
+    assert_true(json_is_true(json_object_get(r, "total_capped")));
+    assert_int_equal(json_array_size(json_object_get(r, "items")), 50);
+    json_decref(r);
+    /* the pages of a capped search follow one order: every child once */
+    q.per_page = 200;
+    size_t seen = 0;
+    char (*ids)[40] = xcalloc(1100, 40);
+    for (q.page = 1; q.page <= 7; q.page++) {
+        r = search_as(&a, &q);
+        json_t *items = json_object_get(r, "items");
+        json_int_t total = json_integer_value(json_object_get(r, "total"));
+        bool capped = json_is_true(json_object_get(r, "total_capped"));
+        if (q.page < 6) {
+            assert_int_equal(json_array_size(items), 200);
+            assert_true(capped);
+            /* more follow: the total stays above what the pages reached (export reads on) */
+            assert_true(total > (json_int_t)q.page * 200 || total == 1000);
+            assert_true(total >= 1000);
+        } else if (q.page == 6) {
+            assert_int_equal(json_array_size(items), 5);
+            assert_false(capped);
+            assert_int_equal(total, 1005);
+        } else {
+            assert_int_equal(json_array_size(items), 0);
+        }
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it) {
+            const char *cid = json_string_value(json_object_get(it, "id"));
+            for (size_t j = 0; j < seen; j++) {
+                if (strcmp(ids[j], cid) == 0) {
+                    fail_msg("child '%s' on two pages", cid);
+                }
+            }
+            snprintf(ids[seen++], 40, "%s", cid);
+        }
+        json_decref(r);
+    }
+    assert_int_equal(seen, 1005);
+    free(ids);
+    /* a filter or a second word brings it under the cap: exact again */
+    q = query("نور سليم");
+    r = search_as(&a, &q);
+    assert_int_equal(json_integer_value(json_object_get(r, "total")), 3);
+    assert_false(json_is_true(json_object_get(r, "total_capped")));
+    for (int i = 0; i < 3; i++) {
+        assert_true(has_id(r, rare[i]));
+    }
+    json_decref(r);
+    q = query("العلي نور");
+    size_t n;
+    int64_t total;
+    count_of(&a, &q, &n, &total);
+    assert_int_equal(total, 3);
+    q = query("نور");
+    q.sex = "F";
+    r = search_as(&a, &q);
+    assert_int_equal(json_integer_value(json_object_get(r, "total")), 501);
+    assert_false(json_is_true(json_object_get(r, "total_capped")));
+    json_decref(r);
+    /* no text: the organization's list is counted the same way */
+    q = query(NULL);
+    r = search_as(&a, &q);
+    assert_int_equal(json_integer_value(json_object_get(r, "total")), 1000);
+    assert_true(json_is_true(json_object_get(r, "total_capped")));
+    json_decref(r);
+    q.per_page = 200;
+    q.page = 6;
+    count_of(&a, &q, &n, &total);
+    assert_int_equal(n, 5);
+    assert_int_equal(total, 1005);
+    /* a small search says its total is exact */
+    q = query("سليم");
+    r = search_as(&a, &q);
+    assert_false(json_is_true(json_object_get(r, "total_capped")));
+    json_decref(r);
+}
+
+static void test_rarest_first(void **state)
+{
+    (void)state;
+    char org[40];
+    make_org(org);
+    struct actor a;
+    actor_system(&a, org);
+    char id[40], target[40], compound[40], other[40];
+    /* many share the common words, one has the whole chain */
+    for (int i = 0; i < 40; i++) {
+        add_kid(org, &(struct kid){.first = "محمد", .father = "أحمد", .grandfather = "علي"}, id);
+    }
+    add_kid(org, &(struct kid){.first = "محمد", .father = "أحمد", .grandfather = "خليل",
+                               .family = "الزعبي"}, target);
+    add_kid(org, &(struct kid){.first = "محمد", .father = "عبدالله", .grandfather = "يوسف",
+                               .family = "الزعبي"}, compound);
+    add_kid(org, &(struct kid){.first = "أحمد", .father = "محمد", .grandfather = "خليل",
+                               .family = "النجار"}, other);
+    struct child_query q = query("محمد أحمد خليل الزعبي");
+    size_t n;
+    int64_t total;
+    count_of(&a, &q, &n, &total);
+    assert_int_equal(total, 1);
+    expect_as(&a, "محمد أحمد خليل الزعبي", target, true);
+    expect_as(&a, "الزعبي خليل أحمد محمد", target, true); /* any order */
+    expect_as(&a, "محمد احمد خليل زعبي", target, true);    /* hamza and article dropped */
+    expect_as(&a, "محمد أحمد علي", target, false);
+    q = query("محمد أحمد علي");
+    count_of(&a, &q, &n, &total);
+    assert_int_equal(total, 40);
+    /* the rarest word is a pair written apart, in the middle of the query */
+    expect_as(&a, "محمد عبد الله يوسف", compound, true);
+    expect_as(&a, "محمد عبد الله الزعبي", compound, true);
+    expect_as(&a, "محمد عبد الله الزعبي", target, false);
+    /* common words in both children, the rare one decides */
+    expect_as(&a, "أحمد محمد خليل", target, true);
+    expect_as(&a, "أحمد محمد خليل", other, true);
+    expect_as(&a, "أحمد محمد خليل النجار", target, false);
+    expect_as(&a, "محمد أحمد خليل الزعبي نبيل", target, false);
+    /* relevance: the whole-word matches first */
+    q = query("محمد أحمد خليل");
+    json_t *r = search_as(&a, &q);
+    json_t *items = json_object_get(r, "items");
+    assert_int_equal(json_array_size(items), 2);
+    json_decref(r);
+    /* rows written before the signatures existed (NULL) are still found */
+    const char *args[] = {target};
+    run("UPDATE child_name_keys SET sig_n = NULL, sig_p = NULL WHERE child_id = $1", 1, args);
+    expect_as(&a, "محمد أحمد خليل الزعبي", target, true);
+    expect_as(&a, "الزعبي أحمد", target, true);
+}
+
+static void test_prefix_typing(void **state)
+{
+    (void)state;
+    char org[40];
+    make_org(org);
+    struct actor a;
+    actor_system(&a, org);
+    char id[40], latin[40];
+    add_kid(org, &(struct kid){.first = "محمد", .father = "أحمد", .grandfather = "خليل",
+                               .family = "الزعبي"}, id);
+    add_kid(org, &(struct kid){.first = "سامي", .father = "كريم", .first_latin = "Sami"},
+            latin);
+    for (int i = 0; i < 20; i++) {
+        char x[40];
+        add_kid(org, &(struct kid){.first = "محمد", .father = "أمين"}, x);
+    }
+    /* the last word grows letter by letter */
+    expect_as(&a, "محمد أحمد خ", id, false); /* one letter is not a prefix */
+    expect_as(&a, "محمد أحمد خل", id, true);
+    expect_as(&a, "محمد أحمد خلي", id, true);
+    expect_as(&a, "محمد أحمد خليل", id, true);
+    expect_as(&a, "محمد أحمد خليلو", id, false);
+    expect_as(&a, "محمد زع", id, true);   /* family name stored without the article */
+    expect_as(&a, "محمد الزع", id, true); /* or typed with it */
+    expect_as(&a, "محمد اح", id, true);
+    expect_as(&a, "مح اح", id, false);    /* only the last word is a prefix */
+    expect_as(&a, "أحمد مح", id, true);
+    expect_as(&a, "sa", latin, true);
+    expect_as(&a, "Sami kar", latin, false); /* Latin prefix of an Arabic-only name */
+    expect_as(&a, "Sami kareem", latin, true); /* its skeleton matches */
+    struct child_query q = query("محمد أم");
+    size_t n;
+    int64_t total;
+    count_of(&a, &q, &n, &total);
+    assert_int_equal(total, 20);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -867,7 +1066,8 @@ int main(void)
         cmocka_unit_test(test_numbers),     cmocka_unit_test(test_filters),
         cmocka_unit_test(test_sort_and_pages), cmocka_unit_test(test_other_org),
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_reindex),
-        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_duplicates),  cmocka_unit_test(test_capped),
+        cmocka_unit_test(test_rarest_first), cmocka_unit_test(test_prefix_typing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
