@@ -144,8 +144,14 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Prints p50, p95, p99 and the mean of n latencies (sorted in place). */
-static void report(const char *what, double *v, size_t n, double results)
+/* Goal of issue 3: search p95 under this many milliseconds at 1M children. */
+#define GOAL_P95_MS 50.0
+
+/* Prints p50, p95, p99 and the mean of n latencies (sorted in place), the
+ * share of capped totals, and the p95 goal beside the figure (goal: apply
+ * it or not). */
+static void report(const char *what, double *v, size_t n, double results, size_t n_capped,
+                   bool goal)
 {
     if (n == 0) {
         return;
@@ -155,10 +161,15 @@ static void report(const char *what, double *v, size_t n, double results)
     for (size_t i = 0; i < n; i++) {
         sum += v[i];
     }
+    double p95 = v[(size_t)((double)n * 0.95)];
     printf("%-34s %6zu queries  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  mean %7.2f ms  "
-           "mean total %.0f\n",
-           what, n, v[n / 2], v[(size_t)((double)n * 0.95)], v[(size_t)((double)n * 0.99)],
-           sum / (double)n, results / (double)n);
+           "mean total %.0f (%.0f%% capped at 1000+)",
+           what, n, v[n / 2], p95, v[(size_t)((double)n * 0.99)], sum / (double)n,
+           results / (double)n, 100.0 * (double)n_capped / (double)n);
+    if (goal) {
+        printf("  goal p95 < %.0f ms: %s", GOAL_P95_MS, p95 < GOAL_P95_MS ? "met" : "missed");
+    }
+    printf("\n");
 }
 
 /* Size of a file in bytes, 0 when missing. */
@@ -169,12 +180,14 @@ static long long file_size(const char *path)
 }
 
 /* Runs the queries of one kind; kind 0 full names with variants, 1 typing
- * as you go (the last word cut to its first letters), 2 file numbers. */
+ * as you go (the last word cut to its first letters), 2 file numbers, 3 a
+ * first name alone. */
 static void run_queries(struct db *db, const struct actor *a, struct kid *kids, size_t n_kids,
                         size_t n_queries, int kind, const char *label)
 {
     double *lat = xcalloc(n_queries, sizeof(double));
     double results = 0;
+    size_t n_capped = 0;
     uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)kind;
     for (size_t i = 0; i < n_queries; i++) {
         seed ^= seed << 13;
@@ -185,6 +198,8 @@ static void run_queries(struct db *db, const struct actor *a, struct kid *kids, 
         struct buf q = BUF_INIT;
         if (kind == 2) {
             buf_addf(&q, "BN-2026-%06zu", (size_t)(k - kids) + 1);
+        } else if (kind == 3) {
+            variant(k->f[1], r, false, &q); /* one word, often a very common name */
         } else {
             variant(k->f[1], r, false, &q);
             buf_addch(&q, ' ');
@@ -225,10 +240,11 @@ static void run_queries(struct db *db, const struct actor *a, struct kid *kids, 
             exit(1);
         }
         results += (double)json_integer_value(json_object_get(res, "total"));
+        n_capped += json_is_true(json_object_get(res, "total_capped"));
         json_decref(res);
         buf_release(&q);
     }
-    report(label, lat, n_queries, results);
+    report(label, lat, n_queries, results, n_capped, kind != 2 && strcmp(label, "warm-up") != 0);
     free(lat);
 }
 
@@ -402,6 +418,7 @@ int main(int argc, char **argv)
     run_queries(db, &a, kids, n, n_queries / 10 + 1, 0, "warm-up");
     run_queries(db, &a, kids, n, n_queries, 0, "name search (variants)");
     run_queries(db, &a, kids, n, n_queries / 4 + 1, 1, "typing (first + 2-letter prefix)");
+    run_queries(db, &a, kids, n, n_queries / 4 + 1, 3, "first name alone");
     run_queries(db, &a, kids, n, n_queries / 4 + 1, 2, "file number");
     db_close(db);
     return 0;

@@ -603,6 +603,11 @@ static int parse_query(const char *q, struct qparse *qp, struct err *e)
  * ("total_capped"), and the page is found by walking the children in the
  * requested order instead of sorting every match. */
 #define COUNT_CAP 1000
+/* Most matches sorted by relevance (each costs a read of the child's row);
+ * beyond, relevance is the order found: the rarest word's whole forms
+ * first, then its skeletons and prefixes, each in registration order. A
+ * sort the user asks for is kept up to COUNT_CAP. */
+#define SORT_CAP 200
 /* Key rows counted per query word to find the rarest word (a capped count:
  * a word more common than this is as good as any other common word). */
 #define ESTIMATE_CAP 4000
@@ -779,65 +784,49 @@ static void tok_exists(struct buf *sql, const char *id, const struct tok_params 
     buf_adds(sql, ")");
 }
 
-/* A name query bound into one statement: the words' parameters and the
- * order in which they are checked (rarest first). */
-struct name_plan {
-    struct tok_params t[Q_MAX_WORDS]; /* per query word */
-    int order[Q_MAX_WORDS];           /* word numbers, rarest first */
-    int n;                            /* words */
-};
-
-/* Binds the words of qp into b (after $1, the organization) and orders
- * them by the estimates in est (NULL: in query order). */
-static void plan_bind(struct sqlb *b, const struct qparse *qp, const int64_t *est,
-                      struct name_plan *p)
-{
-    p->n = qp->n_words;
-    for (int i = 0; i < p->n; i++) {
-        tok_bind(b, qp, i, &p->t[i], false);
-        p->t[i].estimate = est ? est[i] : 0;
-        p->order[i] = i;
-    }
-    /* insertion sort on the estimate, stable: at most Q_MAX_WORDS words */
-    for (int i = 1; i < p->n; i++) {
-        int v = p->order[i], j = i;
-        while (j > 0 && p->t[p->order[j - 1]].estimate > p->t[v].estimate) {
-            p->order[j] = p->order[j - 1];
-            j--;
-        }
-        p->order[j] = v;
-    }
-}
-
 /* Counts, for each word of qp, the key rows of the organization it matches
- * (up to ESTIMATE_CAP each) into est. Returns 0 or -1 with e. */
+ * (up to ESTIMATE_CAP per value or range) into est. One capped count per
+ * value or range: an OR of them would make SQLite walk the organization's
+ * whole index. Returns 0 or -1 with e. */
 static int estimate_words(struct db *db, const char *org_id, const struct qparse *qp,
                           int64_t *est, struct err *e)
 {
     struct sqlb *b = xcalloc(1, sizeof(*b));
     buf_init(&b->sql);
     sq_param(b, org_id);
-    struct name_plan *p = xcalloc(1, sizeof(*p));
-    plan_bind(b, qp, NULL, p);
     buf_adds(&b->sql, "SELECT ");
-    for (int i = 0; i < p->n; i++) {
-        buf_addf(&b->sql, "%s(SELECT COUNT(*) FROM (SELECT 1 FROM child_name_keys k WHERE "
-                          "k.org_id = $1 AND ", i ? ", " : "");
-        tok_cond(&b->sql, "k", &p->t[i], false);
-        buf_addf(&b->sql, " LIMIT %d) t%d)", ESTIMATE_CAP, i);
+    int t = 0;
+    for (int i = 0; i < qp->n_words; i++) {
+        struct tok_values v;
+        tok_values_of(qp, i, &v);
+        buf_adds(&b->sql, i ? ", " : "");
+        int n_comp = v.n_exact + v.n_skel + v.n_range;
+        for (int c = 0; c < n_comp; c++) {
+            buf_addf(&b->sql, "%s(SELECT COUNT(*) FROM (SELECT 1 FROM child_name_keys k WHERE "
+                              "k.org_id = $1 AND ", c ? " + " : "");
+            if (c < v.n_exact) {
+                buf_addf(&b->sql, "k.norm = $%d", sq_param(b, v.exact[c]));
+            } else if (c < v.n_exact + v.n_skel) {
+                buf_addf(&b->sql, "k.skel = $%d", sq_param(b, v.skel[c - v.n_exact]));
+            } else {
+                int k = c - v.n_exact - v.n_skel;
+                int lo = sq_param(b, v.lo[k]), hi = sq_param(b, v.hi[k]);
+                buf_addf(&b->sql, "k.norm >= $%d AND k.norm < $%d", lo, hi);
+            }
+            buf_addf(&b->sql, " LIMIT %d) t%d)", ESTIMATE_CAP, t++);
+        }
     }
     int rc = -1;
     struct db_stmt *s = sq_prepare(db, b, e);
     if (s) {
         rc = db_step(s, e);
-        for (int i = 0; rc == 1 && i < p->n; i++) {
+        for (int i = 0; rc == 1 && i < qp->n_words; i++) {
             est[i] = db_col_int64(s, i);
         }
         db_done(s);
     }
     buf_release(&b->sql);
     free(b);
-    free(p);
     return rc == 1 ? 0 : -1;
 }
 
@@ -1166,14 +1155,18 @@ static void idset_release(struct idset *set)
     memset(set, 0, sizeof(*set));
 }
 
-/* Appends "c.id IN (the ids of the JSON array $k)" for the engine of db. */
+/* Appends " FROM (the ids of the JSON array json_ids) JOIN children c WHERE
+ * c.org_id = $1", for the engine of db. The ids lead the join: SQLite would
+ * rather walk every child of the organization and test the list. */
 static void add_id_list(struct db *db, struct sqlb *b, const char *json_ids)
 {
     int k = sq_param(b, json_ids);
     if (db_backend_of(db) == DB_POSTGRES) {
-        buf_addf(&b->sql, "c.id IN (SELECT json_array_elements_text($%d::json))", k);
+        buf_addf(&b->sql, " FROM json_array_elements_text($%d::json) AS j(value) JOIN children c "
+                          "ON c.id = j.value WHERE c.org_id = $1", k);
     } else {
-        buf_addf(&b->sql, "c.id IN (SELECT value FROM json_each($%d))", k);
+        buf_addf(&b->sql, " FROM json_each($%d) AS j CROSS JOIN children c ON c.id = j.value "
+                          "WHERE c.org_id = $1", k);
     }
 }
 
@@ -1311,7 +1304,7 @@ static int fetch_ids(struct db *db, const char *org_id, char **ids, size_t from,
     buf_init(&b->sql);
     sq_param(b, org_id);
     char *list = ids_json(ids, from, to);
-    buf_adds(&b->sql, "SELECT " SUMMARY_COLS " FROM children c WHERE c.org_id = $1 AND ");
+    buf_adds(&b->sql, "SELECT " SUMMARY_COLS);
     add_id_list(db, b, list);
     json_t *by_id = json_object();
     int rc = -1;
@@ -1337,12 +1330,13 @@ static int fetch_ids(struct db *db, const char *org_id, char **ids, size_t from,
 }
 
 /* The page of a name search into items, with its total. The children are
- * found from the rarest word (see drive_words). At most COUNT_CAP match:
- * all of them are sorted as asked (relevance: how many words matched
- * whole, then name). More: the pages follow the order found (name form,
- * then registration) so that no page sorts every match, and the total is a
- * lower bound (*capped): COUNT_CAP, or one more than the page reached when
- * more follow. Returns 0 or -1 with e. */
+ * found from the rarest word (see drive_words). At most SORT_CAP match (or
+ * COUNT_CAP when a sort is asked for): all of them are sorted as asked
+ * (relevance: how many words matched whole, then name). More: the pages
+ * follow the order found (name form, then registration) so that no page
+ * reads every match; past COUNT_CAP the total is a lower bound (*capped):
+ * COUNT_CAP, or one more than the page reached when more follow. Returns 0
+ * or -1 with e. */
 static int search_words(struct db *db, const char *org_id, const struct qparse *qp,
                         const struct child_query *q, const char *order, json_t *items,
                         int64_t *total, bool *capped, struct err *e)
@@ -1362,7 +1356,7 @@ static int search_words(struct db *db, const char *org_id, const struct qparse *
     size_t need = (end + 1 > COUNT_CAP ? end + 1 : COUNT_CAP) + 1;
     struct idset set = {0};
     int rc = drive_words(db, org_id, qp, est, r, q, need, &set, e);
-    if (rc == 0 && set.n <= COUNT_CAP) {
+    if (rc == 0 && set.n <= (order ? COUNT_CAP : SORT_CAP)) {
         /* every match is known: sort them all */
         *total = (int64_t)set.n;
         *capped = false;
@@ -1382,7 +1376,6 @@ static int search_words(struct db *db, const char *org_id, const struct qparse *
             }
             buf_adds(&b->sql, ") AS rel");
         }
-        buf_adds(&b->sql, " FROM children c WHERE c.org_id = $1 AND ");
         add_id_list(db, b, list);
         add_order_page(b, order, !order, q);
         bool more;
