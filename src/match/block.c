@@ -48,6 +48,8 @@ void match_block_keys(const struct match_set *set, size_t i, uint64_t keys[MATCH
     const char *father = match_set_skel(set, i, MF_FATHER);
     const char *family = match_set_skel(set, i, MF_FAMILY);
     const char *mother = match_set_skel(set, i, MF_MOTHER);
+    const char *grandfather = match_set_skel(set, i, MF_GRANDFATHER);
+    size_t ngf = r->name[MF_GRANDFATHER].n_skel;
     size_t nfi = r->name[MF_FIRST].n_skel, nfa = r->name[MF_FATHER].n_skel;
     size_t nfm = r->name[MF_FAMILY].n_skel, nmo = r->name[MF_MOTHER].n_skel;
     uint64_t dob = r->dob.y ? (uint64_t)r->dob.y * 10000 + r->dob.m * 100 + r->dob.d : 0;
@@ -55,19 +57,26 @@ void match_block_keys(const struct match_set *set, size_t i, uint64_t keys[MATCH
     for (int k = 0; k < MATCH_N_KEYS; k++) {
         keys[k] = 0;
     }
-    /* 0: first and father's names in either order (clerks swap them) */
+    /* the first and father's names in either order (clerks swap them) */
+    uint64_t pair = 0;
     if (nfi && nfa) {
         int c = strcmp(first, father);
         const char *x = c <= 0 ? first : father, *y = c <= 0 ? father : first;
-        keys[0] = mix(mix(base + 0, x, strlen(x)), y, strlen(y));
+        pair = mix(mix(base, x, strlen(x)), y, strlen(y));
     }
-    /* 1: first and family names */
-    if (nfi && nfm) {
-        keys[1] = mix(mix(base + 1, first, nfi), family, nfm);
+    /* With national name frequencies (محمد, أحمد) two names alone make
+     * blocks of thousands, so every key has three parts. */
+    /* 0: first and father's names, family name */
+    if (pair && nfm) {
+        keys[0] = mix(pair + 0, family, nfm);
     }
-    /* 2: first name and birth year */
-    if (nfi && r->dob.y) {
-        keys[2] = mix_int(mix(base + 2, first, nfi), (uint64_t)r->dob.y);
+    /* 1: first and father's names, birth year */
+    if (pair && r->dob.y) {
+        keys[1] = mix_int(pair + 1, (uint64_t)r->dob.y);
+    }
+    /* 2: first and family names, birth year */
+    if (nfi && nfm && r->dob.y) {
+        keys[2] = mix_int(mix(mix(base + 2, first, nfi), family, nfm), (uint64_t)r->dob.y);
     }
     /* 3: father's name and birth date (typos in the first name) */
     if (nfa && dob) {
@@ -77,13 +86,21 @@ void match_block_keys(const struct match_set *set, size_t i, uint64_t keys[MATCH
     if (nfm && dob) {
         keys[4] = mix_int(mix(base + 4, family, nfm), dob);
     }
-    /* 5: first and mother's names */
-    if (nfi && nmo) {
-        keys[5] = mix(mix(base + 5, first, nfi), mother, nmo);
+    /* 5: first and father's names, mother's name (family missing, date off) */
+    if (pair && nmo) {
+        keys[5] = mix(pair + 5, mother, nmo);
     }
     /* 6: father, family and birth year (typos in the first name, day unknown) */
     if (nfa && nfm && r->dob.y) {
         keys[6] = mix_int(mix(mix(base + 6, father, nfa), family, nfm), (uint64_t)r->dob.y);
+    }
+    /* 7: first name and birth date (the household written differently) */
+    if (nfi && dob) {
+        keys[7] = mix_int(mix(base + 7, first, nfi), dob);
+    }
+    /* 8: first and father's names, grandfather's name */
+    if (pair && ngf) {
+        keys[8] = mix(pair + 8, grandfather, ngf);
     }
 }
 
@@ -120,9 +137,17 @@ struct block_run {
     int keys_done;               /* keys finished (atomic) */
 };
 
-/* Secondary order: the family and first skeletons' first bytes. */
-static uint64_t secondary(const struct match_set *set, size_t i)
+/* Secondary order inside a large block: the birth date for keys without
+ * one (the same child's records carry close dates), else the family and
+ * first skeletons' first bytes. */
+static uint64_t secondary(const struct match_set *set, size_t i, int key)
 {
+    if (key == 0 || key == 5 || key == 8) {
+        const struct match_date d = set->rec[i].dob;
+        return ((uint64_t)d.y * 400 + (uint64_t)d.m * 32 + d.d) << 24 |
+               (uint64_t)(unsigned char)match_set_skel(set, i, MF_FAMILY)[0] << 16 |
+               (uint64_t)(unsigned char)match_set_skel(set, i, MF_FIRST)[0] << 8;
+    }
     const char *fam = match_set_skel(set, i, MF_FAMILY);
     const char *fi = match_set_skel(set, i, MF_FIRST);
     uint64_t v = 0;
@@ -203,7 +228,7 @@ static void *block_thread(void *arg)
                 }
             } else {
                 for (size_t x = s; x < t; x++) {
-                    e[x].sec = secondary(br->set, e[x].i);
+                    e[x].sec = secondary(br->set, e[x].i, key);
                 }
                 qsort(e + s, len, sizeof(*e), entry_cmp);
                 for (size_t x = s; x < t; x++) {

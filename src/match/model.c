@@ -16,6 +16,10 @@
 
 const int match_field_levels[MF_COUNT] = {4, 4, 4, 4, 4, 4, 4, 2, 5};
 
+/* Share of the household kept when the first names are only similar and the
+ * birth dates differ (see match_score_cmp). */
+#define SIBLING_GUARD 0.5
+
 /* Household fields: together they identify a family, not a child. */
 static const bool is_household[MF_COUNT] = {
     false, true, true, true, true, true, true, false, false,
@@ -422,7 +426,7 @@ static double tf_adjust(const struct match_model *model, int f, uint32_t freq, u
 double match_score_cmp(const struct match_model *model, const struct match_set *set, size_t a,
                        size_t b, const struct match_cmp *cmp, struct match_explain *ex)
 {
-    double house = 0, child = 0;
+    double house = 0, house_tf = 0, child = 0;
     const struct match_prec *ra = &set->rec[a];
     const struct match_prec *rb = &set->rec[b];
     for (int f = 0; f < MF_COUNT; f++) {
@@ -444,7 +448,8 @@ double match_score_cmp(const struct match_model *model, const struct match_set *
             w += adj;
         }
         if (is_household[f]) {
-            house += w;
+            house += w - adj;
+            house_tf += adj;
         } else {
             child += w;
         }
@@ -454,8 +459,24 @@ double match_score_cmp(const struct match_model *model, const struct match_set *
             ex->term[f].tf_adjust = adj;
         }
     }
+    /* The cap bounds what a shared household says; a common household
+     * (محمد, الأحمد) says less, so negative term-frequency adjustments count
+     * after the cap. */
     double used = house > model->household_cap ? model->household_cap : house;
+    if (house_tf < 0) {
+        used += house_tf;
+    }
+    house += house_tf;
     bool guard = false;
+    /* Siblings have similar names (محمد, محمود; نور, نورة) and other birth
+     * dates; the same child with a misspelt name and a wrong date at once is
+     * rare. Without an exact first name, a clearly different date halves
+     * the household. */
+    if (cmp->level[MF_FIRST] >= 0 && cmp->level[MF_FIRST] < MATCH_NAME_EXACT &&
+        cmp->level[MF_DOB] >= 0 && cmp->level[MF_DOB] <= MATCH_DATE_NEAR && used > 0) {
+        used *= SIBLING_GUARD;
+        guard = true;
+    }
     /* Siblings and twins share every household field; only the child's own
      * name tells them apart. Without agreement on it, the household says
      * nothing about whether this is the same child. */
