@@ -316,7 +316,7 @@ static int check_times(int64_t start, int64_t end, bool check_past, struct err *
                        "the session must end after it starts");
     }
     if (end - start > SESSION_MAX_MINUTES * MS_PER_MIN) {
-        return err_set(e, ERR_INVALID, "too_long", "ends_at",
+        return err_set(e, ERR_INVALID, "session_too_long", "ends_at",
                        "a session lasts at most %d hours", SESSION_MAX_MINUTES / 60);
     }
     return 0;
@@ -1104,7 +1104,7 @@ int session_cancel(struct db *db, const struct actor *a, const char *id, const c
     }
     if (reason && (!utf8_valid(reason, strlen(reason)) ||
                    utf8_length(reason, strlen(reason)) > 500)) {
-        return err_set(e, ERR_INVALID, "invalid_text", "reason",
+        return err_set(e, ERR_INVALID, "too_long", "reason",
                        "'reason' must be valid text of at most 500 characters");
     }
     if (db_begin(db, false, e) < 0) {

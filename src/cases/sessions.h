@@ -136,4 +136,9 @@ int calendar_feed_status(struct db *db, const struct actor *a, char created_at[3
  * (or an inactive owner), -1 on error. Opens its own read transaction. */
 int calendar_feed_render(struct db *db, const char *token, struct buf *out, struct err *e);
 
+/* Adds the routes of sessions_web.c: /api/v1/sessions..., /api/v1/calendar/feed...,
+ * the pages /calendar, /sessions/new, /sessions/{id} and their forms, and the
+ * public feed GET /calendar/feed/{token}.ics. */
+void sessions_register(void);
+
 #endif

@@ -275,7 +275,7 @@ static void test_schedule_rules(void **state)
                         "ends_before_start");
     /* over 8 hours; exactly 8 hours is fine */
     assert_string_equal(create_code(&worker, individual(base, 481, "phone"), NULL, field),
-                        "too_long");
+                        "session_too_long");
     assert_string_equal(create_code(&worker, individual(base, 480, "in_person"), id, NULL), "");
     /* unknown mode, kind, member; bad times */
     assert_string_equal(create_code(&worker, individual(base + 500, 30, "carrier_pigeon"), NULL,
