@@ -349,7 +349,9 @@ static int parse_bands(const struct parse_ctx *p, json_t *obj, struct instrument
             }
         }
     }
-    qsort(s->bands, s->n_bands, sizeof(*s->bands), band_cmp);
+    if (s->n_bands > 1) {
+        qsort(s->bands, s->n_bands, sizeof(*s->bands), band_cmp);
+    }
     for (size_t i = 0; i < s->n_bands; i++) {
         int want = i ? s->bands[i - 1].max + 1 : s->min;
         if (s->bands[i].min != want) {
@@ -791,7 +793,9 @@ static int load_dir(struct instrument ***set, size_t *n, const char *dir, struct
         }
     }
     closedir(d);
-    qsort(names, n_names, sizeof(*names), str_cmp);
+    if (n_names > 1) {
+        qsort(names, n_names, sizeof(*names), str_cmp);
+    }
     int rc = 0;
     for (size_t i = 0; i < n_names; i++) {
         struct buf path = BUF_INIT, text = BUF_INIT;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include <sodium.h>
 #include <stdio.h>
@@ -32,6 +33,10 @@
 #include "core/uuid.h"
 #include "db/db.h"
 #include "db/db_util.h"
+#include "http/http.h"
+#include "http/http_internal.h"
+#include "web/i18n.h"
+#include "web/tmpl.h"
 #include "keys/keys.h"
 
 static char dir[64];
@@ -779,6 +784,260 @@ static void test_critical(void **state)
                      1);
 }
 
+
+/* ---- HTTP: the API and the pages, through the real server ---- */
+
+static int port;
+/* The actor the test auth hook gives every request, chosen by X-Test-Role. */
+static __thread struct actor hook_actor;
+
+/* Stands in for the real auth hook: the actor of org1 with the role named by
+ * the X-Test-Role header, and the route's permission checked the same way. */
+static int test_auth(struct http_req *r)
+{
+    const char *role = http_header(r, "X-Test-Role");
+    hook_actor = actor_of(org1, user1, role ? role : "supervisor");
+    r->actor = &hook_actor;
+    r->csrf_token = "csrf-test";
+    if (r->route && r->route->perm && !actor_can(r->actor, r->route->perm)) {
+        struct err e;
+        err_set(&e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed");
+        http_reply_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* One response as the client saw it. */
+struct resp {
+    long status;     /* status code */
+    struct buf body; /* the body */
+    char location[512]; /* the Location header, "" when none */
+};
+
+/* Collects body bytes. */
+static size_t collect(char *p, size_t size, size_t n, void *userdata)
+{
+    buf_add(userdata, p, size * n);
+    return size * n;
+}
+
+/* Sends method path with body (may be NULL) of content type ctype as role. */
+static void request(struct resp *out, const char *method, const char *path, const char *ctype,
+                    const char *body, const char *role, const char *lang)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[512], h1[96], h2[96], h3[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    buf_init(&out->body);
+    struct curl_slist *hl = NULL;
+    snprintf(h1, sizeof(h1), "X-Test-Role: %s", role);
+    snprintf(h2, sizeof(h2), "Content-Type: %s", ctype ? ctype : "text/plain");
+    snprintf(h3, sizeof(h3), "Accept-Language: %s", lang);
+    hl = curl_slist_append(hl, h1);
+    hl = curl_slist_append(hl, h2);
+    hl = curl_slist_append(hl, h3);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    char *loc = NULL;
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc);
+    snprintf(out->location, sizeof(out->location), "%s", loc ? loc : "");
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+}
+
+/* Counts the occurrences of needle in hay. */
+static int occurrences(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+static void test_web(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    struct actor sup = actor_of(org1, user1, "supervisor");
+    char bd[11], child[40], kase[40], path[256];
+    born(10, bd);
+    new_case(&sup, bd, child, kase);
+    struct resp r;
+
+    request(&r, "GET", "/api/v1/instruments", NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "\"psc17\""));
+    assert_non_null(strstr(r.body.buf, "\"who5\""));
+    buf_release(&r.body);
+    request(&r, "GET", "/api/v1/instruments/who5", NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "At no time"));
+    buf_release(&r.body);
+    request(&r, "GET", "/api/v1/instruments/nope", NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 404);
+    buf_release(&r.body);
+    request(&r, "GET", "/api/v1/instruments", NULL, NULL, "finance_officer", "en");
+    assert_int_equal(r.status, 403);
+    buf_release(&r.body);
+
+    /* the API records, refuses with the item named, and lists scores */
+    snprintf(path, sizeof(path), "/api/v1/cases/%s/responses", kase);
+    request(&r, "POST", path, "application/json",
+            "{\"instrument\":\"who5\",\"answers\":{\"1\":3,\"2\":3,\"3\":3,\"4\":3,\"5\":9}}",
+            "case_worker", "en");
+    assert_int_equal(r.status, 422 == r.status ? 422 : 400);
+    assert_non_null(strstr(r.body.buf, "answers.5"));
+    buf_release(&r.body);
+    request(&r, "POST", path, "application/json",
+            "{\"instrument\":\"who5\",\"answers\":{\"1\":3,\"2\":3,\"3\":3,\"4\":3,\"5\":1},"
+            "\"extra\":1}",
+            "case_worker", "en");
+    assert_int_equal(r.status / 100, 4);
+    buf_release(&r.body);
+    request(&r, "POST", path, "application/json",
+            "{\"instrument\":\"who5\",\"answers\":{\"1\":3,\"2\":3,\"3\":3,\"4\":3,\"5\":1}}",
+            "case_worker", "en");
+    assert_int_equal(r.status, 201);
+    json_t *j = json_loads(r.body.buf, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "total")), 52);
+    char rid[40];
+    snprintf(rid, sizeof(rid), "%s", json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    buf_release(&r.body);
+    snprintf(path, sizeof(path), "/api/v1/children/%s/scores?instrument=who5", child);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 200);
+    assert_true(strstr(r.body.buf, "\"total\": 52") || strstr(r.body.buf, "\"total\":52"));
+    assert_null(strstr(r.body.buf, "answers"));
+    buf_release(&r.body);
+    snprintf(path, sizeof(path), "/api/v1/children/%s/scores?instrument=zzz", child);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status / 100, 4);
+    buf_release(&r.body);
+    snprintf(path, sizeof(path), "/api/v1/responses/%s", rid);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 403);
+    buf_release(&r.body);
+    request(&r, "GET", path, NULL, NULL, "psychosocial_specialist", "en");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "\"answers\""));
+    buf_release(&r.body);
+
+    /* the pages: the list with the chart, the form, a refusal next to its item, a save */
+    snprintf(path, sizeof(path), "/cases/%s/instruments", kase);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "ar");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "<svg"));
+    assert_non_null(strstr(r.body.buf, "direction=\"rtl\""));
+    assert_non_null(strstr(r.body.buf, "حدّ الفصل 50"));
+    assert_non_null(strstr(r.body.buf, "\xe2\x80\x8e" "52</text>"));
+    assert_non_null(strstr(r.body.buf, "قائمة أعراض الأطفال"));
+    assert_null(strstr(r.body.buf, "/instrument-responses/")); /* no psych.notes */
+    buf_release(&r.body);
+    request(&r, "GET", path, NULL, NULL, "psychosocial_specialist", "en");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "/instrument-responses/"));
+    assert_non_null(strstr(r.body.buf, "Cut-off 28"));
+    buf_release(&r.body);
+    snprintf(path, sizeof(path), "/cases/%s/instruments/psc17/new", kase);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(occurrences(r.body.buf, "type=\"radio\""), 17 * 4);
+    assert_non_null(strstr(r.body.buf, "Fidgety, unable to sit still"));
+    buf_release(&r.body);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "ar");
+    assert_non_null(strstr(r.body.buf, "يتشتت انتباهه بسهولة"));
+    buf_release(&r.body);
+    snprintf(path, sizeof(path), "/cases/%s/instruments/psc17", kase);
+    struct buf form = BUF_INIT;
+    for (int i = 1; i <= 17; i++) {
+        buf_addf(&form, "%sq_%d=%s", i > 1 ? "&" : "", i, i == 3 ? "7" : "1");
+    }
+    request(&r, "POST", path, "application/x-www-form-urlencoded", form.buf, "case_worker", "en");
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body.buf, "id=\"q-3-error\""));
+    assert_non_null(strstr(r.body.buf, "Choose one of the answers shown"));
+    assert_non_null(strstr(r.body.buf, "name=\"q_1\" value=\"1\" checked"));
+    buf_release(&r.body);
+    buf_reset(&form);
+    for (int i = 1; i <= 17; i++) {
+        buf_addf(&form, "%sq_%d=%s", i > 1 ? "&" : "", i, i <= 4 ? "" : "1");
+    }
+    request(&r, "POST", path, "application/x-www-form-urlencoded", form.buf, "case_worker", "en");
+    assert_int_equal(r.status, 422);
+    assert_int_equal(occurrences(r.body.buf, "too many are left unanswered"), 4);
+    buf_release(&r.body);
+    buf_reset(&form);
+    for (int i = 1; i <= 17; i++) {
+        buf_addf(&form, "%sq_%d=%s", i > 1 ? "&" : "", i, i == 2 ? "" : "1");
+    }
+    request(&r, "POST", path, "application/x-www-form-urlencoded", form.buf, "case_worker", "en");
+    assert_int_equal(r.status, 303);
+    assert_non_null(strstr(r.location, "flash.instrument_recorded"));
+    buf_release(&r.body);
+    buf_release(&form);
+    snprintf(path, sizeof(path), "/instrument-responses/%s", rid);
+    request(&r, "GET", path, NULL, NULL, "psychosocial_specialist", "en");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "More than half of the time"));
+    buf_release(&r.body);
+    request(&r, "GET", path, NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 403);
+    buf_release(&r.body);
+    snprintf(path, sizeof(path), "/cases/%s/instruments", "00000000-0000-7000-8000-000000000000");
+    request(&r, "GET", path, NULL, NULL, "case_worker", "en");
+    assert_int_equal(r.status, 404);
+    buf_release(&r.body);
+}
+
+/* Starts the server with the instrument routes and the test auth hook. */
+static int web_setup(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    free(g_config.listen);
+    g_config.listen = strdup("127.0.0.1:0");
+    g_config.threads = 2;
+    if (i18n_init(&e) < 0 || tmpl_init(&e) < 0) {
+        fprintf(stderr, "web setup: %s\n", e.msg);
+        return -1;
+    }
+    instruments_register();
+    http_set_auth_hook(test_auth);
+    curl_global_init(CURL_GLOBAL_ALL);
+    if (http_server_start(&e) < 0) {
+        fprintf(stderr, "start: %s\n", e.msg);
+        return -1;
+    }
+    port = http_server_port();
+    return port > 0 ? 0 : -1;
+}
+
+/* Stops the server. */
+static int web_teardown(void **state)
+{
+    (void)state;
+    http_server_stop();
+    curl_global_cleanup();
+    tmpl_shutdown();
+    i18n_shutdown();
+    return 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -799,6 +1058,7 @@ static int setup(void **state)
     snprintf(key_path, sizeof(key_path), "%s/sanad.key", dir);
     snprintf(db_path, sizeof(db_path), "sqlite:%s/t.db", dir);
     const char *url = getenv("SANAD_TEST_DB");
+    db_set_url(url && *url ? url : db_path);
     if (keys_create_master(key_path, &e) < 0 || keys_load_master(key_path, &e) < 0 ||
         db_open(url && *url ? url : db_path, &db, &e) < 0 || db_migrate(db, &e) < 0) {
         fprintf(stderr, "setup: %s\n", e.msg);
@@ -830,6 +1090,7 @@ static int teardown(void **state)
 {
     (void)state;
     instruments_shutdown();
+    db_thread_close();
     keys_shutdown();
     db_close(db);
     char cmd[200];
@@ -845,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_malformed), cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_dir),       cmocka_unit_test(test_service),
         cmocka_unit_test(test_critical),
+        cmocka_unit_test_setup_teardown(test_web, web_setup, web_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
