@@ -22,6 +22,7 @@
 #include "keys/keys.h"
 #include "children/children_web.h"
 #include "cases/cases_web.h"
+#include "cases/sessions.h"
 #include "children/children.h"
 #include "children/demo.h"
 #include "children/dedup.h"
@@ -213,6 +214,7 @@ int cli_serve(int argc, char **argv)
     children_dedup_register();
     children_api_register();
     cases_api_register();
+    sessions_register();
     children_import_register();
     children_documents_register();
     children_pages_register();
