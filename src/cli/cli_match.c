@@ -541,6 +541,7 @@ static int cmd_explain(int argc, char **argv)
         struct match_model model;
         match_model_init(&model);
         match_model_train(&model, &set, 0x5a4ad5eedULL);
+        match_model_default_threshold(&model);
         struct buf out = BUF_INIT;
         match_explain_text(&model, &set, (size_t)a, (size_t)b, &out);
         fputs(out.buf, stdout);

@@ -77,6 +77,18 @@ static void score_pair(void *arg, int thread, uint32_t a, uint32_t b)
     l->n++;
 }
 
+/* Raises the threshold for low prior odds; see match.h. */
+void match_model_default_threshold(struct match_model *model)
+{
+    if (model->em_used && model->lambda > 0 && model->lambda < MATCH_LAMBDA_REF) {
+        /* Fewer duplicates among the candidates (a larger or cleaner set)
+         * mean lower prior odds: raise the bar by the log-ratio of the
+         * priors, as Fellegi-Sunter's decision rule asks. */
+        double up = log2(MATCH_LAMBDA_REF / model->lambda);
+        model->threshold += up > 6.0 ? 6.0 : up;
+    }
+}
+
 /* Runs dedup; see match.h. */
 int match_dedup_run(struct match_dedup *d, const struct match_set *set)
 {
@@ -84,12 +96,8 @@ int match_dedup_run(struct match_dedup *d, const struct match_set *set)
     match_model_train(&d->model, set, d->seed);
     if (!isnan(d->threshold)) {
         d->model.threshold = d->threshold;
-    } else if (d->model.em_used && d->model.lambda > 0 && d->model.lambda < MATCH_LAMBDA_REF) {
-        /* Fewer duplicates among the candidates (a larger or cleaner set)
-         * mean lower prior odds: raise the bar by the log-ratio of the
-         * priors, as Fellegi-Sunter's decision rule asks. */
-        double up = log2(MATCH_LAMBDA_REF / d->model.lambda);
-        d->model.threshold += up > 6.0 ? 6.0 : up;
+    } else {
+        match_model_default_threshold(&d->model);
     }
     double threshold = d->model.threshold;
     double t1 = now();

@@ -260,6 +260,13 @@ void match_model_init(struct match_model *model);
  * Returns 0.
  */
 int match_model_train(struct match_model *model, const struct match_set *set, uint64_t seed);
+/*
+ * Sets the decision threshold for a trained model as dedup does by default:
+ * raised by log2(0.05 / lambda) (at most 6 bits) when EM found a smaller
+ * share of duplicates among candidates than in the tuning data. Call once,
+ * after match_model_train.
+ */
+void match_model_default_threshold(struct match_model *model);
 /* Recomputes w from m and u. */
 void match_model_weights(struct match_model *model);
 /*

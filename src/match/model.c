@@ -358,6 +358,34 @@ static void sample_pairs(const struct match_set *set, int which, size_t max_pair
     free(k);
 }
 
+/* Most that EM may put on a clear disagreement of the child's own fields
+ * among matches. Pairs blocked on the household are mostly siblings, and
+ * EM's match class takes some of them in, which makes a different birth
+ * date look common among duplicates (at a million records it weighed -1.5
+ * bits, and namesakes in other families merged). Clerks do write a wholly
+ * wrong date, but rarely. */
+static const double m_disagree_max[MF_COUNT] = {
+    [MF_FIRST] = 0.03, [MF_SEX] = 0.05, [MF_DOB] = 0.04,
+};
+
+/* Bounds m of the DIFF level of the child's fields, giving the excess to the
+ * other levels in proportion. */
+static void bound_disagreement(struct match_model *model)
+{
+    for (int f = 0; f < MF_COUNT; f++) {
+        double mx = m_disagree_max[f];
+        if (mx <= 0 || model->m[f][0] <= mx) {
+            continue;
+        }
+        double rest = 1.0 - model->m[f][0];
+        for (int l = 1; l < match_field_levels[f]; l++) {
+            model->m[f][l] = rest > 0 ? model->m[f][l] / rest * (1.0 - mx)
+                                      : (1.0 - mx) / (match_field_levels[f] - 1);
+        }
+        model->m[f][0] = mx;
+    }
+}
+
 /* Trains the model; see match.h. */
 int match_model_train(struct match_model *model, const struct match_set *set, uint64_t seed)
 {
@@ -379,6 +407,7 @@ int match_model_train(struct match_model *model, const struct match_set *set, ui
                 memcpy(model->m[f], tmp.m[f], sizeof(tmp.m[f]));
             }
         }
+        bound_disagreement(model);
         model->em_used = true;
     }
     s.n = 0;
