@@ -305,8 +305,29 @@ static void api_assessment_notes(struct http_req *r)
     http_reply_json(r, 200, json_pack("{s:s}", "notes", notes));
 }
 
-STEP(api_action, LIST("status", "outcome", NULL), LIST(20, 2000), LIST(true, false),
-     plan_action_update(db, r->actor, r->params[0], v[0], v[1], &e))
+/* POST /api/v1/plan-actions/{id}: {"status", "outcome"}; answers 204. */
+static void api_action(struct http_req *r)
+{
+    static const char *const names[] = {"status", "outcome", NULL};
+    static const size_t max[] = {20, 2000};
+    static const bool req[] = {true, false};
+    const char *v[2];
+    json_t *body = body_fields(r, names, max, req, v);
+    struct db *db = body ? db_or_reply(r) : NULL;
+    if (!db) {
+        json_decref(body);
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    int rc = plan_action_update(db, r->actor, r->params[0], v[0], v[1], &e);
+    json_decref(body);
+    if (rc < 0) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
+}
 
 /* GET /api/v1/providers */
 static void api_providers(struct http_req *r)

@@ -804,6 +804,7 @@ static void profile_page(struct http_req *r, int status, const char *id, json_t 
     }
     bool write = actor_can(r->actor, PERM_CHILDREN_WRITE);
     json_object_set_new(ctx, "can_write", json_boolean(write));
+    json_object_set_new(ctx, "can_cases", json_boolean(actor_can(r->actor, PERM_CASES_WRITE)));
     const char *cur = json_string_value(json_object_get(j, "status"));
     json_object_set_new(ctx, "statuses", options(r, "status", CHILD_STATUSES, cur, NULL));
     json_object_set_new(ctx, "close_reasons",

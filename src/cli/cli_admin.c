@@ -22,6 +22,9 @@
 #include "keys/keys.h"
 #include "children/children_web.h"
 #include "cases/cases_web.h"
+#include "cases/home.h"
+#include "cases/instruments.h"
+#include "cases/reminders.h"
 #include "cases/sessions.h"
 #include "children/children.h"
 #include "children/demo.h"
@@ -213,11 +216,15 @@ int cli_serve(int argc, char **argv)
     auth_web_register();
     children_dedup_register();
     children_api_register();
+    cases_home_register(); /* /cases/home and /cases/dashboard before /cases/{id} */
+    instruments_register();
     cases_api_register();
     sessions_register();
     children_import_register();
     children_documents_register();
     children_pages_register();
+    cases_pages_register();
+    reminders_start();
     pthread_t grad;
     if (pthread_create(&grad, NULL, graduation_loop, NULL) == 0) {
         pthread_detach(grad);

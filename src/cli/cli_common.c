@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "cases/instruments.h"
 #include "db/db.h"
 #include "web/i18n.h"
 #include "web/tmpl.h"
@@ -143,7 +144,9 @@ void cli_start(void)
     }
     struct err e;
     err_clear(&e);
-    if (i18n_init(&e) < 0 || tmpl_init(&e) < 0) {
+    char instruments[4200];
+    snprintf(instruments, sizeof(instruments), "%s/instruments", g_config.data_dir);
+    if (i18n_init(&e) < 0 || tmpl_init(&e) < 0 || instruments_init(instruments, &e) < 0) {
         die("%s", e.msg);
     }
     db_set_url(g_config.db_url);

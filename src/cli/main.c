@@ -7,6 +7,7 @@
 
 #include "children/export.h"
 #include "children/import.h"
+#include "cases/reminders.h"
 #include "cli/cli.h"
 #include "core/banned.h"
 
@@ -33,6 +34,7 @@ static void usage(FILE *f)
           "  import children FILE.csv --org SLUG [--dry-run] [--map COLUMN=field,...]\n"
           "                      [--skip-invalid] [--json]\n"
           "  export children --org SLUG --format csv|xlsx --out FILE [--q TEXT] [--status S]\n"
+          "  remind [--dry-run]  send today's reminder digests now (serve sends them daily)\n"
           "  match dedup|encode|link|explain ...\n"
           "                      the matching engine (see docs/matching.md)\n"
           "  version             print the version\n"
@@ -60,7 +62,7 @@ int main(int argc, char **argv)
         {"org", cli_org},     {"user", cli_user},   {"audit", cli_audit},
         {"match", cli_match},   {"key", cli_key},
         {"import", cli_import}, {"export", cli_export},
-        {"children", cli_children},
+        {"children", cli_children}, {"remind", cli_remind},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, cmd) == 0) {

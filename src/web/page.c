@@ -18,6 +18,7 @@ static const struct {
     {"/", "nav.dashboard", PERM_DASHBOARD},
     {"/children", "nav.children", PERM_CHILDREN_READ},
     {"/children/duplicates", "dup.nav", PERM_CHILDREN_WRITE},
+    {"/cases", "nav.cases", PERM_CASES_READ},
     {"/calendar", "nav.calendar", PERM_CASES_READ},
     {"/users", "nav.users", PERM_USERS_READ},
     {"/tokens", "nav.tokens", PERM_USERS_MANAGE},
