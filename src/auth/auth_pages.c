@@ -278,6 +278,26 @@ static void page_dashboard(struct http_req *r)
     json_object_set_new(ctx, "can_users", json_boolean(actor_can(r->actor, PERM_USERS_MANAGE)));
     json_object_set_new(ctx, "can_audit", json_boolean(actor_can(r->actor, PERM_AUDIT_READ)));
     json_object_set_new(ctx, "needs_mfa", json_boolean(!r->actor->totp_enabled));
+    json_object_set_new(ctx, "can_children", json_boolean(actor_can(r->actor, PERM_CHILDREN_READ)));
+    json_object_set_new(ctx, "can_cases", json_boolean(actor_can(r->actor, PERM_CASES_READ)));
+    json_object_set_new(ctx, "can_dashboard",
+                        json_boolean(actor_can(r->actor, PERM_CASES_APPROVE) ||
+                                     actor_can(r->actor, PERM_AUDIT_READ)));
+    if (db_begin(db, true, &e) == 0) {
+        int found;
+        struct db_stmt *s = db_row(db, &e, &found,
+                                   "SELECT (SELECT COUNT(*) FROM children WHERE org_id = $1"
+                                   " AND status IN ('registered', 'active')),"
+                                   " (SELECT COUNT(*) FROM cases WHERE org_id = $1"
+                                   " AND status = 'open')",
+                                   "t", r->actor->org_id);
+        if (s) {
+            json_object_set_new(ctx, "n_children", json_integer(db_col_int64(s, 0)));
+            json_object_set_new(ctx, "n_cases", json_integer(db_col_int64(s, 1)));
+            db_done(s);
+        }
+        db_rollback(db);
+    }
     page_reply(r, 200, "dashboard", "nav.dashboard", ctx);
 }
 
