@@ -167,6 +167,15 @@ json_t *instrument_response_get(struct db *db, const struct actor *a, const char
 json_t *instrument_history(struct db *db, const struct actor *a, const char *child_id,
                            const char *instrument_id, struct err *e);
 
+struct http_req;
+/* The child's scores drawn over time, one chart per instrument with scored
+ * results, as HTML (figures with captions, every text escaped) for a page in
+ * r's language, allocated in r's arena; "" when there are none. For
+ * {{{...}}} in a template (the child's page). Runs inside the caller's
+ * transaction if one is open. NULL with e on failure (cases.read needed). */
+const char *instruments_charts_html(struct http_req *r, struct db *db, const char *child_id,
+                                    struct err *e);
+
 /* Registers the instrument pages and /api/v1 routes (instruments_web.c). */
 void instruments_register(void);
 

@@ -162,6 +162,92 @@ static void score_chart(struct http_req *r, struct buf *out, const char *title,
     buf_adds(out, "</svg>");
 }
 
+/* Builds in's results from hist (a child's history, every instrument) as
+ * table rows appended to rows (with links to the answers when answers), and
+ * returns its chart (SVG in the arena), or NULL when no result has a score. */
+static const char *chart_of(struct http_req *r, const struct instrument *in, json_t *hist,
+                            bool answers, json_t *rows)
+{
+    size_t n = 0, k;
+    json_t *h;
+    json_array_foreach(hist, k, h)
+    {
+        if (strcmp(json_string_value(json_object_get(h, "instrument")), in->id) == 0) {
+            n++;
+        }
+    }
+    const char **labels = arena_alloc(&r->arena, (n + 1) * sizeof(*labels));
+    int *values = arena_alloc(&r->arena, (n + 1) * sizeof(*values));
+    size_t np = 0;
+    json_array_foreach(hist, k, h)
+    {
+        if (strcmp(json_string_value(json_object_get(h, "instrument")), in->id) != 0) {
+            continue;
+        }
+        const char *at = json_string_value(json_object_get(h, "administered_at"));
+        const char *date = arena_strndup(&r->arena, at ? at : "", 10);
+        const struct instrument_band *b =
+            band_by_id(&in->total, json_string_value(json_object_get(h, "band")));
+        json_t *total = json_object_get(h, "total");
+        if (rows) {
+            json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "id",
+                                    json_string_value(json_object_get(h, "id")), "date", date,
+                                    "total", score_text(r, total), "band",
+                                    b ? pick(r, b->label_ar, b->label_en) : "", "concern",
+                                    b && b->concern, "critical",
+                                    json_is_true(json_object_get(h, "critical")));
+            if (answers) {
+                json_object_set_new(row, "href",
+                                    json_string(arena_printf(
+                                        &r->arena, "/instrument-responses/%s",
+                                        json_string_value(json_object_get(h, "id")))));
+            }
+            json_array_append_new(rows, row);
+        }
+        if (json_is_integer(total)) {
+            labels[np] = date;
+            values[np++] = (int)json_integer_value(total);
+        }
+    }
+    if (np == 0) {
+        return NULL;
+    }
+    struct buf svg = BUF_INIT;
+    score_chart(r, &svg,
+                i18n_format(&r->arena, r->lang, "instr.chart_title", "name",
+                            instrument_name(in, r->lang), NULL),
+                &in->total, labels, values, np);
+    const char *out = arena_strdup(&r->arena, svg.buf);
+    buf_release(&svg);
+    return out;
+}
+
+const char *instruments_charts_html(struct http_req *r, struct db *db, const char *child_id,
+                                    struct err *e)
+{
+    json_t *hist = instrument_history(db, r->actor, child_id, NULL, e);
+    if (!hist) {
+        return NULL;
+    }
+    struct buf out = BUF_INIT;
+    for (size_t i = 0; i < instruments_count(); i++) {
+        const struct instrument *in = instrument_at(i);
+        const char *svg = chart_of(r, in, hist, false, NULL);
+        if (!svg) {
+            continue;
+        }
+        buf_adds(&out, "<figure class=\"chart-figure\"><figcaption>");
+        html_escape(&out, instrument_name(in, r->lang));
+        buf_adds(&out, "</figcaption>");
+        buf_adds(&out, svg);
+        buf_adds(&out, "</figure>");
+    }
+    json_decref(hist);
+    const char *html = arena_strdup(&r->arena, out.buf);
+    buf_release(&out);
+    return html;
+}
+
 /* ---- the API ---- */
 
 /* GET /api/v1/instruments */
@@ -355,55 +441,11 @@ static void page_list(struct http_req *r)
         json_object_set_new(o, "new_href", json_string(arena_printf(
                                                &r->arena, "/cases/%s/instruments/%s/new",
                                                r->params[0], in->id)));
-        /* this instrument's results, oldest first */
         json_t *rows = json_array();
-        size_t n = 0, k;
-        json_t *h;
-        json_array_foreach(hist, k, h)
-        {
-            if (strcmp(json_string_value(json_object_get(h, "instrument")), in->id) == 0) {
-                n++;
-            }
-        }
-        const char **labels = arena_alloc(&r->arena, (n + 1) * sizeof(*labels));
-        int *values = arena_alloc(&r->arena, (n + 1) * sizeof(*values));
-        size_t np = 0;
-        json_array_foreach(hist, k, h)
-        {
-            if (strcmp(json_string_value(json_object_get(h, "instrument")), in->id) != 0) {
-                continue;
-            }
-            const char *at = json_string_value(json_object_get(h, "administered_at"));
-            const char *date = arena_strndup(&r->arena, at ? at : "", 10);
-            const struct instrument_band *b =
-                band_by_id(&in->total, json_string_value(json_object_get(h, "band")));
-            json_t *total = json_object_get(h, "total");
-            json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "id",
-                                    json_string_value(json_object_get(h, "id")), "date", date,
-                                    "total", score_text(r, total), "band",
-                                    b ? pick(r, b->label_ar, b->label_en) : "", "concern",
-                                    b && b->concern, "critical",
-                                    json_is_true(json_object_get(h, "critical")));
-            if (answers) {
-                json_object_set_new(row, "href", json_string(arena_printf(
-                                                     &r->arena, "/instrument-responses/%s",
-                                                     json_string_value(json_object_get(h, "id")))));
-            }
-            json_array_append_new(rows, row);
-            if (json_is_integer(total)) {
-                labels[np] = date;
-                values[np++] = (int)json_integer_value(total);
-            }
-        }
+        const char *svg = chart_of(r, in, hist, answers, rows);
         json_object_set_new(o, "results", rows);
-        if (np > 0) {
-            struct buf svg = BUF_INIT;
-            score_chart(r, &svg,
-                        i18n_format(&r->arena, r->lang, "instr.chart_title", "name",
-                                    instrument_name(in, r->lang), NULL),
-                        &in->total, labels, values, np);
-            json_object_set_new(o, "chart", json_string(svg.buf));
-            buf_release(&svg);
+        if (svg) {
+            json_object_set_new(o, "chart", json_string(svg));
         }
         bool fits = ci.age >= 0 && instrument_age_ok(in, ci.age);
         json_array_append_new(fits ? suited : others, o);

@@ -997,6 +997,26 @@ static void test_web(void **state)
     request(&r, "GET", path, NULL, NULL, "case_worker", "en");
     assert_int_equal(r.status, 403);
     buf_release(&r.body);
+    /* the charts for the child's page */
+    struct http_req fake;
+    memset(&fake, 0, sizeof(fake));
+    arena_init(&fake.arena);
+    fake.lang = "en";
+    struct actor cw = actor_of(org1, user1, "case_worker");
+    fake.actor = &cw;
+    const char *html = instruments_charts_html(&fake, db, child, &e);
+    assert_non_null(html);
+    assert_int_equal(occurrences(html, "<svg"), 2); /* WHO-5 and PSC-17 */
+    assert_non_null(strstr(html, "<figcaption>WHO-5 Well-Being Index</figcaption>"));
+    assert_non_null(strstr(html, "Cut-off 15"));
+    char empty_child[40], empty_case[40];
+    new_case(&sup, bd, empty_child, empty_case);
+    html = instruments_charts_html(&fake, db, empty_child, &e);
+    assert_string_equal(html, "");
+    struct actor fin = actor_of(org1, user1, "finance_officer");
+    fake.actor = &fin;
+    assert_null(instruments_charts_html(&fake, db, child, &e));
+    arena_release(&fake.arena);
     snprintf(path, sizeof(path), "/cases/%s/instruments", "00000000-0000-7000-8000-000000000000");
     request(&r, "GET", path, NULL, NULL, "case_worker", "en");
     assert_int_equal(r.status, 404);
