@@ -69,12 +69,13 @@ static const char *score_text(struct http_req *r, json_t *v)
 
 /* ---- the chart ---- */
 
-#define CH_W 640.0
-#define CH_H 240.0
-#define CH_START 44.0
-#define CH_END 24.0
+/* Narrower than svg.c's charts, so that the numbers stay legible on a 360 px phone. */
+#define CH_W 400.0
+#define CH_H 220.0
+#define CH_START 40.0
+#define CH_END 14.0
 #define CH_TOP 24.0
-#define CH_BOTTOM 40.0
+#define CH_BOTTOM 36.0
 #define LRM "\xe2\x80\x8e"
 
 /* Physical x of logical position u (mirrored for right-to-left). */
@@ -99,7 +100,7 @@ static void score_chart(struct http_req *r, struct buf *out, const char *title,
     buf_addf(out,
              "<svg class=\"chart chart-line chart-score\" xmlns=\"http://www.w3.org/2000/svg\" "
              "viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
-             "direction=\"%s\" font-size=\"14\"><title>",
+             "direction=\"%s\" font-size=\"15\"><title>",
              CH_W, CH_H, CH_W, CH_H, rtl ? "rtl" : "ltr");
     html_escape(out, title);
     buf_adds(out, "</title>");
@@ -137,7 +138,7 @@ static void score_chart(struct http_req *r, struct buf *out, const char *title,
         }
         buf_adds(out, "\"/>");
     }
-    size_t every = n > 8 ? (n + 7) / 8 : 1;
+    size_t every = n > 4 ? (n + 3) / 4 : 1; /* at most about four dates fit */
     for (size_t i = 0; i < n; i++) {
         double u = n > 1 ? CH_START + plot_w * (double)i / (double)(n - 1)
                          : CH_START + plot_w / 2;
@@ -150,7 +151,7 @@ static void score_chart(struct http_req *r, struct buf *out, const char *title,
         buf_addf(out, "<text class=\"chart-value\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                  "fill=\"#1b1f24\">" LRM "%d</text>", cx(u, rtl), Y(values[i]) - 9.0, anchor,
                  values[i]);
-        if (i % every == 0 || i == n - 1) {
+        if ((i % every == 0 && n - 1 - i >= every) || i == n - 1) {
             buf_addf(out, "<text class=\"chart-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                      "fill=\"#1b1f24\">" LRM, cx(u, rtl), CH_H - CH_BOTTOM / 2 + 4.0, anchor);
             html_escape(out, labels[i]);
@@ -236,11 +237,11 @@ const char *instruments_charts_html(struct http_req *r, struct db *db, const cha
         if (!svg) {
             continue;
         }
-        buf_adds(&out, "<figure class=\"chart-figure\"><figcaption>");
+        buf_adds(&out, "<div class=\"chart-figure\"><h3>");
         html_escape(&out, instrument_name(in, r->lang));
-        buf_adds(&out, "</figcaption>");
+        buf_adds(&out, "</h3>");
         buf_adds(&out, svg);
-        buf_adds(&out, "</figure>");
+        buf_adds(&out, "</div>");
     }
     json_decref(hist);
     const char *html = arena_strdup(&r->arena, out.buf);

@@ -1007,7 +1007,7 @@ static void test_web(void **state)
     const char *html = instruments_charts_html(&fake, db, child, &e);
     assert_non_null(html);
     assert_int_equal(occurrences(html, "<svg"), 2); /* WHO-5 and PSC-17 */
-    assert_non_null(strstr(html, "<figcaption>WHO-5 Well-Being Index</figcaption>"));
+    assert_non_null(strstr(html, "<h3>WHO-5 Well-Being Index</h3>"));
     assert_non_null(strstr(html, "Cut-off 15"));
     char empty_child[40], empty_case[40];
     new_case(&sup, bd, empty_child, empty_case);
