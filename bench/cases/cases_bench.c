@@ -95,9 +95,11 @@ int main(int argc, char **argv)
     /* Cases over three years; 70% open, next contacts around today. */
     snprintf(sql, sizeof(sql),
              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
-             " INSERT INTO cases (id, org_id, child_id, case_no, worker_id, stage, status, pending,"
+             " INSERT INTO cases (id, org_id, child_id, case_no, worker_id, specialist_id, stage, status,"
+             " pending,"
              " risk_level, urgent, next_contact, opened_at, plan_approved_at, closed_at, updated_at)"
-             " SELECT 'c' || i, 'org', 'ch' || i, 'C-' || i, 'u' || (1 + i %% %d), 'services',"
+             " SELECT 'c' || i, 'org', 'ch' || i, 'C-' || i, 'u' || (1 + i %% %d),"
+             " CASE WHEN i %% 10 < 3 THEN 'u' || (1 + (i * 3) %% %d) END, 'services',"
              " CASE WHEN i %% 10 < 7 THEN 'open' ELSE 'closed' END,"
              " CASE WHEN i %% 50 = 0 THEN 'plan' END,"
              " CASE i %% 4 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' WHEN 2 THEN 'high' ELSE 'urgent' END,"
@@ -107,7 +109,7 @@ int main(int argc, char **argv)
              " date('%s', (20 - (i * 31) %% 1095) || ' days') || 'T08:00:00.000Z',"
              " CASE WHEN i %% 10 >= 7 THEN date('%s', '-' || ((i * 13) %% 1000) || ' days')"
              " || 'T08:00:00.000Z' END, '2024-01-01' FROM n",
-             nc, WORKERS, today, today, today, today);
+             nc, WORKERS, WORKERS, today, today, today, today);
     run(db, sql);
     /* Sessions over three years, spread over the cases and their workers. */
     snprintf(sql, sizeof(sql),
