@@ -729,9 +729,9 @@ static const int lsh_seg[LSH_N_SRC] = {
 static void lsh_positions(uint16_t pos[LSH_TABLES][LSH_BITS])
 {
     uint64_t s = 0x9E3779B97F4A7C15ULL;
-    static const int pref[] = {LSH_SYM_NORM, LSH_SYM_NORM, LSH_SYM_SKEL, LSH_SYM_SKEL,
-                               LSH_SYM_SKEL, LSH_FAMILY,   LSH_FAMILY,   LSH_GRANDFATHER,
-                               LSH_MOTHER,   LSH_YEAR,     LSH_YEAR,     LSH_MONTH_DAY};
+    static const int pref[] = {LSH_SYM_NORM, LSH_SYM_NORM, LSH_SYM_SKEL,  LSH_SYM_SKEL,
+                               LSH_FAMILY,   LSH_FAMILY,   LSH_GRANDFATHER, LSH_MOTHER,
+                               LSH_MOTHER,   LSH_YEAR,     LSH_MONTH_DAY,   LSH_MONTH_DAY};
     for (int t = 0; t < LSH_TABLES; t++) {
         for (int b = 0; b < LSH_BITS; b++) {
             s ^= s >> 12;
@@ -819,29 +819,39 @@ static double link_tf(const struct link_ctx *c, int f, uint32_t freq)
 static double link_score(const struct link_ctx *c, size_t a, size_t b, const struct match_cmp *cmp)
 {
     const struct match_model *m = c->model;
-    double house = 0, child = 0;
+    double house = 0, house_tf = 0, child = 0;
     for (int f = 0; f < MF_COUNT; f++) {
         int l = cmp->level[f];
         if (l < 0) {
             continue;
         }
-        double w = m->w[f][l];
+        double w = m->w[f][l], adj = 0;
         int tf = f < MATCH_N_NAMES ? f : f == MF_DOB ? MATCH_N_NAMES : -1;
         bool exact = f == MF_DOB ? l == MATCH_DATE_EXACT : l == MATCH_NAME_EXACT;
         if (tf >= 0 && exact && !(cmp->swapped && (f == MF_FIRST || f == MF_FATHER))) {
             uint32_t x = c->fa[a * TF_FIELDS + (size_t)tf], y = c->fb[b * TF_FIELDS + (size_t)tf];
-            w += link_tf(c, tf, x > y ? x : y);
+            adj = link_tf(c, tf, x > y ? x : y);
         }
         if (is_household[f]) {
             house += w;
+            house_tf += adj;
         } else {
-            child += w;
+            child += w + adj;
         }
     }
+    /* as in match_score_cmp: the cap, common households count less, and
+     * the first-name, father's-name and sibling guards */
     double used = house > m->household_cap ? m->household_cap : house;
+    if (house_tf < 0) {
+        used += house_tf;
+    }
     if ((cmp->level[MF_FIRST] == MATCH_NAME_DIFF || cmp->level[MF_FATHER] == MATCH_NAME_DIFF) &&
         used > 0) {
         used = 0;
+    }
+    if (cmp->level[MF_FIRST] >= 0 && cmp->level[MF_FIRST] < MATCH_NAME_EXACT &&
+        cmp->level[MF_DOB] >= 0 && cmp->level[MF_DOB] <= MATCH_DATE_NEAR && used > 0) {
+        used *= MATCH_SIBLING_GUARD;
     }
     return child + used;
 }
@@ -1218,6 +1228,9 @@ int match_link_run(struct match_link *l, const uint64_t *A, size_t na, const uin
         free(jobs[t].cmp);
     }
     bool s1 = link_em_session(model, cmp, n_cmp, 0, 0.3);
+    if (s1) {
+        match_model_bound_disagreement(model);
+    }
     bool s2 = link_em_session(model, cmp, n_cmp, 1, 0.1);
     l->em_used = s1 || s2;
     free(cmp);

@@ -267,6 +267,18 @@ int match_model_train(struct match_model *model, const struct match_set *set, ui
  * after match_model_train.
  */
 void match_model_default_threshold(struct match_model *model);
+/*
+ * Bounds m of a clear disagreement (level 0) of the child's own fields (first
+ * name, sex, birth date) after EM on household-blocked pairs, where siblings
+ * would make it look common among duplicates; the excess goes to the other
+ * levels in proportion. Used by training (dedup and link).
+ */
+void match_model_bound_disagreement(struct match_model *model);
+/*
+ * Share of the household evidence kept when the first names are similar but
+ * not equal and the birth dates clearly differ (the pattern of siblings).
+ */
+#define MATCH_SIBLING_GUARD 0.5
 /* Recomputes w from m and u. */
 void match_model_weights(struct match_model *model);
 /*

@@ -16,10 +16,6 @@
 
 const int match_field_levels[MF_COUNT] = {4, 4, 4, 4, 4, 4, 4, 2, 5};
 
-/* Share of the household kept when the first names are only similar and the
- * birth dates differ (see match_score_cmp). */
-#define SIBLING_GUARD 0.5
-
 /* Household fields: together they identify a family, not a child. */
 static const bool is_household[MF_COUNT] = {
     false, true, true, true, true, true, true, false, false,
@@ -368,9 +364,8 @@ static const double m_disagree_max[MF_COUNT] = {
     [MF_FIRST] = 0.03, [MF_SEX] = 0.05, [MF_DOB] = 0.04,
 };
 
-/* Bounds m of the DIFF level of the child's fields, giving the excess to the
- * other levels in proportion. */
-static void bound_disagreement(struct match_model *model)
+/* Bounds m of the DIFF level of the child's fields; see match.h. */
+void match_model_bound_disagreement(struct match_model *model)
 {
     for (int f = 0; f < MF_COUNT; f++) {
         double mx = m_disagree_max[f];
@@ -407,7 +402,7 @@ int match_model_train(struct match_model *model, const struct match_set *set, ui
                 memcpy(model->m[f], tmp.m[f], sizeof(tmp.m[f]));
             }
         }
-        bound_disagreement(model);
+        match_model_bound_disagreement(model);
         model->em_used = true;
     }
     s.n = 0;
@@ -503,7 +498,7 @@ double match_score_cmp(const struct match_model *model, const struct match_set *
      * the household. */
     if (cmp->level[MF_FIRST] >= 0 && cmp->level[MF_FIRST] < MATCH_NAME_EXACT &&
         cmp->level[MF_DOB] >= 0 && cmp->level[MF_DOB] <= MATCH_DATE_NEAR && used > 0) {
-        used *= SIBLING_GUARD;
+        used *= MATCH_SIBLING_GUARD;
         guard = true;
     }
     /* Siblings and twins share every household field; only the child's own
