@@ -276,6 +276,54 @@ static void test_scoring_hard_negatives(void **state)
     match_set_release(&set);
 }
 
+/* Brothers named محمد and محمود (one edit apart) in one household. */
+static const char *brother_rows[][MATCH_N_COLS] = {
+    {"m1", "محمد", "خالد", "علي", "الخطيب", "فاطمة", "M", "2012-03-04", "حلب"},
+    {"m2", "محمود", "خالد", "علي", "الخطيب", "فاطمة", "M", "2016-09-21", "حلب"},
+    /* the first of them again, misspelt, with the date a few days off */
+    {"m3", "محمدد", "خالد", "علي", "الخطيب", "فاطمة", "M", "2012-03-06", "حلب"},
+};
+
+static void test_sibling_guard(void **state)
+{
+    (void)state;
+    struct match_set set;
+    make_set(&set, brother_rows, 3);
+    struct match_model m;
+    match_model_init(&m);
+    struct match_explain ex;
+    double brothers = match_score(&m, &set, 0, 1, &ex);
+    assert_true(brothers < m.threshold);
+    assert_true(ex.guard);
+    assert_true(ex.household_used <= m.household_cap * MATCH_SIBLING_GUARD + 1e-9);
+    double same = match_score(&m, &set, 0, 2, &ex);
+    assert_true(same >= m.threshold);
+    assert_false(ex.guard);
+    match_set_release(&set);
+}
+
+static void test_bound_disagreement(void **state)
+{
+    (void)state;
+    struct match_model m;
+    match_model_init(&m);
+    /* what EM learns when siblings enter its match class */
+    const double dob[5] = {0.40, 0.10, 0.05, 0.15, 0.30};
+    memcpy(m.m[MF_DOB], dob, sizeof(dob));
+    m.m[MF_FATHER][0] = 0.30; /* household fields are not bounded */
+    match_model_bound_disagreement(&m);
+    assert_true(m.m[MF_DOB][0] <= 0.05);
+    double sum = 0;
+    for (int l = 0; l < match_field_levels[MF_DOB]; l++) {
+        sum += m.m[MF_DOB][l];
+    }
+    assert_true(fabs(sum - 1.0) < 1e-9);
+    assert_true(m.m[MF_DOB][MATCH_DATE_EXACT] > m.m[MF_DOB][MATCH_DATE_CLOSE]); /* order kept */
+    assert_true(fabs(m.m[MF_FATHER][0] - 0.30) < 1e-12);
+    match_model_weights(&m);
+    assert_true(m.w[MF_DOB][MATCH_DATE_DIFF] < -4.0); /* a different date weighs */
+}
+
 static void test_term_frequency(void **state)
 {
     (void)state;
@@ -668,6 +716,38 @@ static void test_generator(void **state)
     assert_int_equal(lines, 201);
     free(d1);
     free(d2);
+    /* national name frequencies: محمد is the most common boy's name, and
+     * the tail is long (hundreds of names) */
+    char *d3 = NULL;
+    size_t n3;
+    FILE *f3 = open_memstream(&d3, &n3);
+    assert_int_equal(match_gen_write(p, 20000, 11, f3, NULL), 0);
+    fclose(f3);
+    size_t mohammed = 0, ahmed = 0, nizar = 0;
+    char seen[64][64];
+    size_t n_seen = 0;
+    for (char *line = strchr(d3, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        const char *first = strchr(line + 1, ',') + 1;
+        size_t len = strcspn(first, ",");
+        mohammed += len == strlen("محمد") && memcmp(first, "محمد", len) == 0;
+        ahmed += len == strlen("أحمد") && memcmp(first, "أحمد", len) == 0;
+        nizar += len == strlen("نزار") && memcmp(first, "نزار", len) == 0;
+        if (n_seen < 64 && len < 64) {
+            bool known = false;
+            for (size_t k = 0; k < n_seen; k++) {
+                known |= strlen(seen[k]) == len && memcmp(seen[k], first, len) == 0;
+            }
+            if (!known) {
+                memcpy(seen[n_seen], first, len);
+                seen[n_seen++][len] = '\0';
+            }
+        }
+    }
+    assert_true(mohammed > ahmed);
+    assert_true(ahmed > nizar);
+    assert_true(mohammed > 20000 / 40); /* several percent of all children */
+    assert_int_equal(n_seen, 64);      /* many distinct first names */
+    free(d3);
 }
 
 int main(void)
@@ -683,6 +763,8 @@ int main(void)
         cmocka_unit_test(test_token_set),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_scoring_hard_negatives),
+        cmocka_unit_test(test_sibling_guard),
+        cmocka_unit_test(test_bound_disagreement),
         cmocka_unit_test(test_term_frequency),
         cmocka_unit_test(test_em_known_parameters),
         cmocka_unit_test(test_cluster_resists_chains),
