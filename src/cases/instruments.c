@@ -169,6 +169,21 @@ static const char *quoted(char *buf, size_t n, const char *s)
     return buf;
 }
 
+/* How many bytes of s to show in a message: at most max, cut at a character
+ * boundary, and none when s is not valid UTF-8 (messages travel in JSON). */
+static int shown(const char *s, int max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (!s || !utf8_valid(s, n)) {
+        return 0;
+    }
+    size_t k = n < (size_t)max ? n : (size_t)max;
+    while (k > 0 && k < n && ((unsigned char)s[k] & 0xc0) == 0x80) {
+        k--;
+    }
+    return (int)k;
+}
+
 /* True when s is 1..INSTRUMENT_ID_MAX characters of [A-Za-z0-9_.-] (lower
  * case letters only when lower). */
 static bool id_ok(const char *s, bool lower)
@@ -201,7 +216,7 @@ static int known(const struct parse_ctx *p, json_t *obj, const char *where,
             found |= strcmp(k, allowed[i]) == 0;
         }
         if (!found) {
-            return bad(p, k, NULL, where, "unknown member '%.40s'", k);
+            return bad(p, k, NULL, where, "unknown member '%.*s'", shown(k, 40), k);
         }
     }
     return 0;
@@ -599,8 +614,8 @@ static int parse_scoring(const struct parse_ctx *p, json_t *doc, struct instrume
             const char *iid = json_string_value(json_array_get(ids, k));
             size_t at = iid ? item_index(in, iid) : in->n_items;
             if (at == in->n_items) {
-                return bad(p, "id", qid, where, "names an unknown item '%.40s'",
-                           iid ? iid : "(not a text)");
+                return bad(p, "id", qid, where, "names an unknown item '%.*s'",
+                           iid ? shown(iid, 40) : 12, iid ? iid : "(not a text)");
             }
             for (size_t j = 0; j < k; j++) {
                 if (d->items[j] == at) {
@@ -965,9 +980,9 @@ int instrument_score(const struct instrument *in, json_t *answers, json_t **resu
     {
         if (item_index(in, k) == in->n_items) {
             char field[64];
-            snprintf(field, sizeof(field), "answers.%.40s", k);
+            snprintf(field, sizeof(field), "answers.%.*s", shown(k, 40), k);
             return err_set(e, ERR_INVALID, "unknown_item", field,
-                           "'%.40s' is not an item of '%s'", k, in->id);
+                           "'%.*s' is not an item of '%s'", shown(k, 40), k, in->id);
         }
     }
     int *vals = xcalloc(in->n_items, sizeof(int));
@@ -1102,7 +1117,8 @@ int instrument_record(struct db *db, const struct actor *a, const char *case_id,
     const struct instrument *in = instrument_find(instrument_id);
     if (!in) {
         return err_set(e, ERR_INVALID, "unknown_instrument", "instrument",
-                       "no instrument '%.40s'", instrument_id ? instrument_id : "");
+                       "no instrument '%.*s'", shown(instrument_id, 40),
+                       instrument_id ? instrument_id : "");
     }
     if (!case_id || !uuid_valid(case_id)) {
         return err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such case");
@@ -1197,7 +1213,8 @@ int instrument_record(struct db *db, const struct actor *a, const char *case_id,
         }
     }
     char detail[96];
-    snprintf(detail, sizeof(detail), "%s%s", in->id, json_array_size(crit) ? " critical" : "");
+    snprintf(detail, sizeof(detail), "%s%s%s", in->id, json_array_size(crit) ? " critical" : "",
+             json_object_get(res, "age_override") ? " age_override" : "");
     if (rc < 0 ||
         actor_audit(db, a, "instrument.record", "instrument_response", id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {

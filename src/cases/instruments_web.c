@@ -320,7 +320,11 @@ static void api_scores(struct http_req *r)
     err_clear(&e);
     const char *inst = http_query(r, "instrument");
     if (inst && *inst && !instrument_find(inst)) {
-        err_set(&e, ERR_INVALID, "unknown_instrument", "instrument", "no instrument '%.40s'",
+        /* echoed only when it is text: the message travels in JSON */
+        err_set(&e, ERR_INVALID, "unknown_instrument", "instrument", "no instrument '%.*s'",
+                utf8_valid(inst, strlen(inst)) && strlen(inst) <= INSTRUMENT_ID_MAX
+                    ? (int)strlen(inst)
+                    : 0,
                 inst);
         http_reply_err(r, &e);
         return;

@@ -28,6 +28,7 @@
 #include "children/children.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/text.h"
 #include "core/time.h"
 #include "core/xalloc.h"
 #include "core/uuid.h"
@@ -300,6 +301,21 @@ static void test_bad_answers(void **state)
     err_clear(&e);
     json_t *res = NULL;
     assert_int_equal(instrument_score(instrument_find("who5"), NULL, &res, &e), -1);
+    /* a long key of three-byte letters is cut at a character boundary in the message */
+    json_t *a = json_pack("{s:i, s:i, s:i, s:i, s:i}", "1", 1, "2", 1, "3", 1, "4", 1, "5", 1);
+    struct buf k = BUF_INIT;
+    for (int i = 0; i < 20; i++) {
+        buf_adds(&k, "\xe2\x82\xac");
+    }
+    json_object_set_new(a, k.buf, json_integer(1));
+    err_clear(&e);
+    assert_int_equal(instrument_score(instrument_find("who5"), a, &res, &e), -1);
+    assert_string_equal(e.code, "unknown_item");
+    assert_true(utf8_valid(e.msg, strlen(e.msg)));
+    assert_true(utf8_valid(e.field, strlen(e.field)));
+    assert_non_null(strstr(e.msg, "\xe2\x82\xac"));
+    buf_release(&k);
+    json_decref(a);
 }
 
 /* ---- files ---- */
