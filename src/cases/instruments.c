@@ -1309,7 +1309,8 @@ json_t *instrument_history(struct db *db, const struct actor *a, const char *chi
         return NULL;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found, "SELECT 1 FROM children WHERE id = $1 AND org_id = $2",
+    struct db_stmt *s = db_row(db, e, &found,
+                               "SELECT 1 FROM children WHERE id = $1 AND org_id = $2",
                                "tt", child_id ? child_id : "", a->org_id);
     if (!s) {
         if (found == 0) {

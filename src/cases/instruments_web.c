@@ -393,7 +393,8 @@ static int case_info_load(struct db *db, const struct actor *a, const char *id,
         ci->age = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
     }
     snprintf(ci->name, sizeof(ci->name), "%s %s %s", db_col_text(s, 4) ? db_col_text(s, 4) : "",
-             db_col_text(s, 5) ? db_col_text(s, 5) : "", db_col_text(s, 6) ? db_col_text(s, 6) : "");
+             db_col_text(s, 5) ? db_col_text(s, 5) : "",
+             db_col_text(s, 6) ? db_col_text(s, 6) : "");
     db_done(s);
     return 0;
 }
