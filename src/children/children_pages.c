@@ -10,6 +10,7 @@
 
 #include "auth/auth_web.h"
 #include "auth/authz.h"
+#include "cases/instruments.h"
 #include "children/children.h"
 #include "children/children_web.h"
 #include "children/search.h"
@@ -763,12 +764,19 @@ static void profile_page(struct http_req *r, int status, const char *id, json_t 
                           ? json_string_value(json_object_get(extra, "tab"))
                           : current_tab(r, health);
     json_t *consents = NULL, *history = NULL, *household = NULL;
+    const char *charts = NULL;
     if (db_begin(db, true, &e) == 0) {
         consents = consent_list(db, r->actor, id, &e);
         history = consents ? child_history(db, r->actor, id, &e) : NULL;
         const char *hh = json_string_value(json_object_get(j, "household_id"));
         if (history && hh) {
             household = household_get(db, r->actor, hh, &e);
+        }
+        /* Instrument scores over time, for those who follow the child's care. */
+        if (history && actor_can(r->actor, PERM_CASES_READ)) {
+            struct err ce;
+            err_clear(&ce);
+            charts = instruments_charts_html(r, db, id, &ce);
         }
         db_rollback(db);
     }
@@ -794,6 +802,9 @@ static void profile_page(struct http_req *r, int status, const char *id, json_t 
                                         "current", !strcmp(tabs[i], tab)));
     }
     json_object_set_new(ctx, "tabs", tablist);
+    if (charts && *charts) {
+        json_object_set_new(ctx, "charts", json_string(charts));
+    }
     json_object_set_new(ctx, "tab_label", json_string(tr2(r, "children.tab", tab)));
     json_object_set_new(ctx, arena_printf(&r->arena, "tab_%s", tab), json_true());
     if (!strcmp(tab, "overview") || !strcmp(tab, "family") || !strcmp(tab, "education") ||
