@@ -619,12 +619,14 @@ static void page_list(struct http_req *r)
     json_object_set_new(ctx, "items", items ? json_incref(items) : json_array());
     json_object_set_new(ctx, "total", json_integer(total));
     json_object_set_new(ctx, "none", json_boolean(total == 0));
+    /* Past the cap the total is a lower bound: "1000+" children, pages without a last one. */
+    bool capped = res && json_is_true(json_object_get(res, "total_capped"));
     json_object_set_new(ctx, "count_text",
                         json_string(i18n_format(&r->arena, r->lang, "children.count", "n",
-                                                arena_printf(&r->arena, "%lld",
-                                                             (long long)total),
+                                                arena_printf(&r->arena, "%lld%s",
+                                                             (long long)total, capped ? "+" : ""),
                                                 NULL)));
-    if (pages > 1) {
+    if (pages > 1 && !capped) {
         json_object_set_new(ctx, "page_text",
                             json_string(i18n_format(&r->arena, r->lang, "children.page_of",
                                                     "page", arena_printf(&r->arena, "%d", q.page),

@@ -324,7 +324,7 @@ int db_sqlite_open(const char *path, struct db **out, struct err *e)
     err_clear(&inner);
     if (sq_exec(&d->base,
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                "PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384",
+                "PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824",
                 &inner) != 0) {
         err_set(e, inner.kind == ERR_INTERNAL ? ERR_UNAVAILABLE : inner.kind,
                 "database_unavailable", "db", "could not set up database '%s': %s", path,
