@@ -8,6 +8,9 @@
 # rates and the database size, with the goal (issue 3: search p95 under 50 ms
 # at 1M children) marked met or missed beside each name search. Measures;
 # never fails on a missed goal. The machine may be shared: run it twice.
+# BENCH_DB_KEEP=PATH keeps the database at PATH and, when it is there from an
+# earlier run with as many children, searches it without loading again
+# (BENCH_REINDEX=1 writes its name keys again, after a change to them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +28,11 @@ gcc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonli
     -o build/release/bench/registry_bench bench/registry/registry_bench.c \
     build/release/libsanad.a $(pkg-config --libs $pkgs) -lm -pthread
 
-tmp=$(mktemp -d /tmp/sanad-bench-registry.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 echo "registry: $n children, $q name searches, SQLite ($(nproc) cores)"
-build/release/bench/registry_bench "$tmp/registry.db" "$n" "$q"
+if [ -n "${BENCH_DB_KEEP:-}" ]; then
+    build/release/bench/registry_bench "$BENCH_DB_KEEP" "$n" "$q"
+else
+    tmp=$(mktemp -d /tmp/sanad-bench-registry.XXXXXX)
+    trap 'rm -rf "$tmp"' EXIT
+    build/release/bench/registry_bench "$tmp/registry.db" "$n" "$q"
+fi
