@@ -41,16 +41,29 @@ static uint64_t mix_int(uint64_t h, uint64_t v)
 }
 
 /* Computes the blocking keys of a record; see match.h. */
+/* The skeleton of name f of record i for keys, or its normal form when the
+ * skeleton is empty (آية, ايه have no consonant left); length in *n. */
+static const char *key_name(const struct match_set *set, size_t i, int f, size_t *n)
+{
+    const struct match_pname *p = &set->rec[i].name[f];
+    if (p->n_skel) {
+        *n = p->n_skel;
+        return match_set_skel(set, i, f);
+    }
+    *n = p->n_norm;
+    return match_set_norm(set, i, f);
+}
+
 void match_block_keys(const struct match_set *set, size_t i, uint64_t keys[MATCH_N_KEYS])
 {
     const struct match_prec *r = &set->rec[i];
-    const char *first = match_set_skel(set, i, MF_FIRST);
-    const char *father = match_set_skel(set, i, MF_FATHER);
+    size_t nfi, nfa;
+    const char *first = key_name(set, i, MF_FIRST, &nfi);
+    const char *father = key_name(set, i, MF_FATHER, &nfa);
     const char *family = match_set_skel(set, i, MF_FAMILY);
     const char *mother = match_set_skel(set, i, MF_MOTHER);
     const char *grandfather = match_set_skel(set, i, MF_GRANDFATHER);
     size_t ngf = r->name[MF_GRANDFATHER].n_skel;
-    size_t nfi = r->name[MF_FIRST].n_skel, nfa = r->name[MF_FATHER].n_skel;
     size_t nfm = r->name[MF_FAMILY].n_skel, nmo = r->name[MF_MOTHER].n_skel;
     uint64_t dob = r->dob.y ? (uint64_t)r->dob.y * 10000 + r->dob.m * 100 + r->dob.d : 0;
     const uint64_t base = 1469598103934665603ULL;
@@ -102,6 +115,13 @@ void match_block_keys(const struct match_set *set, size_t i, uint64_t keys[MATCH
     if (pair && ngf) {
         keys[8] = mix(pair + 8, grandfather, ngf);
     }
+    /* 9: first and father's names, day and month in either order (a year
+     * off, with other household fields missing) */
+    if (pair && r->dob.y && !(r->dob.m == 1 && r->dob.d == 1)) {
+        uint64_t lo = r->dob.m < r->dob.d ? r->dob.m : r->dob.d;
+        uint64_t hi = r->dob.m < r->dob.d ? r->dob.d : r->dob.m;
+        keys[9] = mix_int(pair + 9, lo * 100 + hi);
+    }
 }
 
 /* A record in one key's order. */
@@ -142,7 +162,7 @@ struct block_run {
  * first skeletons' first bytes. */
 static uint64_t secondary(const struct match_set *set, size_t i, int key)
 {
-    if (key == 0 || key == 5 || key == 8) {
+    if (key == 0 || key == 5 || key == 8 || key == 9) {
         const struct match_date d = set->rec[i].dob;
         return ((uint64_t)d.y * 400 + (uint64_t)d.m * 32 + d.d) << 24 |
                (uint64_t)(unsigned char)match_set_skel(set, i, MF_FAMILY)[0] << 16 |

@@ -371,7 +371,7 @@ void match_dedup_release(struct match_dedup *d);
 int match_dedup_run(struct match_dedup *d, const struct match_set *set);
 
 /* Number of blocking keys. */
-#define MATCH_N_KEYS 9
+#define MATCH_N_KEYS 10
 /* Computes record i's blocking keys (0 = no key) into keys[MATCH_N_KEYS]. */
 void match_block_keys(const struct match_set *set, size_t i, uint64_t keys[MATCH_N_KEYS]);
 

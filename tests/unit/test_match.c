@@ -324,6 +324,48 @@ static void test_bound_disagreement(void **state)
     assert_true(m.w[MF_DOB][MATCH_DATE_DIFF] < -4.0); /* a different date weighs */
 }
 
+/* Rows for the blocking keys. */
+static const char *key_rows[][MATCH_N_COLS] = {
+    {"k1", "آية", "فراس", "قصي", "زهران", "ياسمين", "F", "2013-06-05", "البصرة"},
+    /* the same child: first and father's names swapped */
+    {"k2", "فراس", "آية", "قصي", "زهران", "ياسمين", "F", "2013-06-05", ""},
+    /* the same child: a year off, household fields missing */
+    {"k3", "اية", "فراس", "", "", "", "F", "2014-06-05", ""},
+    /* nothing to block on */
+    {"k4", "", "", "", "", "", "", "", ""},
+};
+
+static void test_blocking_keys(void **state)
+{
+    (void)state;
+    struct match_set set;
+    make_set(&set, key_rows, 4);
+    uint64_t k[4][MATCH_N_KEYS];
+    for (int i = 0; i < 4; i++) {
+        match_block_keys(&set, (size_t)i, k[i]);
+    }
+    /* a first name without consonants (آية) still makes keys */
+    assert_true(k[0][0] > 1);
+    /* the swap keeps the keys built on both names */
+    assert_true(k[0][0] == k[1][0]);
+    assert_true(k[0][1] == k[1][1]);
+    /* a year off: first and father's names with day and month */
+    assert_true(k[0][9] > 1 && k[0][9] == k[2][9]);
+    assert_true(k[0][1] != k[2][1]);
+    for (int j = 0; j < MATCH_N_KEYS; j++) {
+        assert_true(k[3][j] == 0);
+    }
+    /* every pair of the same child is a candidate, the empty record none */
+    struct match_dedup d;
+    match_dedup_init(&d);
+    d.n_threads = 2;
+    d.threshold = -1000;
+    assert_int_equal(match_dedup_run(&d, &set), 0);
+    assert_int_equal(d.n_candidates, 3);
+    match_dedup_release(&d);
+    match_set_release(&set);
+}
+
 static void test_term_frequency(void **state)
 {
     (void)state;
@@ -765,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_scoring_hard_negatives),
         cmocka_unit_test(test_sibling_guard),
         cmocka_unit_test(test_bound_disagreement),
+        cmocka_unit_test(test_blocking_keys),
         cmocka_unit_test(test_term_frequency),
         cmocka_unit_test(test_em_known_parameters),
         cmocka_unit_test(test_cluster_resists_chains),
