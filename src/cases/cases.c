@@ -484,12 +484,16 @@ json_t *case_list(struct db *db, const struct actor *a, const struct case_filter
         err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to read cases");
         return NULL;
     }
-    if ((f->status && strcmp(f->status, "open") && strcmp(f->status, "closed")) ||
-        (f->stage && !one_of(CASE_STAGES " closed ", f->stage)) ||
-        (f->risk && !one_of(CASE_RISKS, f->risk))) {
-        err_set(e, ERR_INVALID, "invalid_parameter",
-                f->risk && !one_of(CASE_RISKS, f->risk) ? "risk" : (f->stage ? "stage" : "status"),
-                "unknown filter value");
+    const char *bad = NULL;
+    if (f->status && strcmp(f->status, "open") && strcmp(f->status, "closed")) {
+        bad = "status";
+    } else if (f->stage && !one_of(CASE_STAGES " closed ", f->stage)) {
+        bad = "stage";
+    } else if (f->risk && !one_of(CASE_RISKS, f->risk)) {
+        bad = "risk";
+    }
+    if (bad) {
+        err_set(e, ERR_INVALID, "invalid_parameter", bad, "unknown value of '%s'", bad);
         return NULL;
     }
     int per = f->per_page > 0 && f->per_page <= 200 ? f->per_page : 25;
@@ -1105,10 +1109,9 @@ int assessment_save(struct db *db, const struct actor *a, const char *case_id, j
         return invalid(errors, errors_out, e);
     }
     json_decref(errors);
-    if (notes && json_is_string(notes) && !actor_can(a, PERM_PSYCH_NOTES) &&
-        !actor_can(a, PERM_CASES_WRITE)) {
-        return err_set(e, ERR_FORBIDDEN, "forbidden", "notes", "not allowed to write notes");
-    }
+    /* Whoever works the case writes the assessment's notes; reading them back needs
+     * psych.notes (GET /api/v1/assessments/{id}/notes), so they stay with the
+     * psychosocial specialists and supervisors once written. */
     if (db_begin(db, false, e) < 0) {
         return -1;
     }

@@ -175,7 +175,13 @@ static void api_merge_preview(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    json_t *res = children_merge_preview(db, r->actor, r->params[0], http_query(r, "other"), &e);
+    const char *other = http_query(r, "other");
+    if (!other || !*other) {
+        err_set(&e, ERR_INVALID, "required", "other", "'other' is required");
+        http_reply_err(r, &e);
+        return;
+    }
+    json_t *res = children_merge_preview(db, r->actor, r->params[0], other, &e);
     if (!res) {
         http_reply_err(r, &e);
         return;

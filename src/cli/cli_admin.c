@@ -22,6 +22,7 @@
 #include "keys/keys.h"
 #include "children/children_web.h"
 #include "cases/cases_web.h"
+#include "cases/demo_cases.h"
 #include "cases/home.h"
 #include "cases/instruments.h"
 #include "cases/reminders.h"
@@ -170,6 +171,11 @@ int cli_init(int argc, char **argv)
             die("demo children: %s", e.msg);
         }
         printf("demo: %d children in their households\n", made);
+        int cases = cases_demo(db, &cli, &e);
+        if (cases < 0) {
+            die("demo cases: %s", e.msg);
+        }
+        printf("demo: %d cases with assessments, plans, sessions and scores\n", cases);
         keys_shutdown();
     }
     free(from_stdin);
@@ -215,12 +221,12 @@ int cli_serve(int argc, char **argv)
      * /children/{id} comes after the more specific /children/... routes. */
     auth_web_register();
     children_dedup_register();
+    children_import_register(); /* /api/v1/children/import|export before .../{id} */
     children_api_register();
     cases_home_register(); /* /cases/home and /cases/dashboard before /cases/{id} */
     instruments_register();
     cases_api_register();
     sessions_register();
-    children_import_register();
     children_documents_register();
     children_pages_register();
     cases_pages_register();
@@ -257,8 +263,12 @@ static int org_set(int argc, char **argv)
     const char *slug = cli_opt(argc, argv, "--slug");
     const char *pattern = cli_opt(argc, argv, "--file-pattern");
     const char *limit = cli_opt(argc, argv, "--age-limit");
-    if (!slug || (!pattern && !limit)) {
-        fputs("usage: sanad org set --slug SLUG [--file-pattern PATTERN] [--age-limit YEARS]\n",
+    const char *stages = cli_opt(argc, argv, "--case-stages");
+    const char *meeting = cli_opt(argc, argv, "--meeting-url");
+    if (!slug || (!pattern && !limit && !stages && !meeting)) {
+        fputs("usage: sanad org set --slug SLUG [--file-pattern PATTERN] [--age-limit YEARS]\n"
+              "                     [--case-stages 'assessment plan services follow_up']"
+              " [--meeting-url https://...]\n",
               stderr);
         return 2;
     }
@@ -283,8 +293,11 @@ static int org_set(int argc, char **argv)
     struct actor cli;
     actor_system(&cli, org_id);
     snprintf(cli.org_slug, sizeof(cli.org_slug), "%s", slug);
-    if (children_settings_set(db, &cli, pattern, age, &e) < 0) {
+    if ((pattern || age) && children_settings_set(db, &cli, pattern, age, &e) < 0) {
         die("%s", e.msg);
+    }
+    if ((stages || meeting) && case_settings_set(db, &cli, stages, meeting, &e) < 0) {
+        die("%s: %s", e.field, e.msg);
     }
     printf("settings of '%s' saved\n", slug);
     db_close(db);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
           "  migrate             apply pending database migrations\n"
           "  org add --slug SLUG --name NAME\n"
           "  org set --slug SLUG [--file-pattern PATTERN] [--age-limit YEARS]\n"
+          "          [--case-stages 'assessment plan services follow_up'] [--meeting-url URL]\n"
           "  children graduate [--org SLUG]\n"
           "                      mark children who reached the age limit as graduated\n"
           "                      (serve also does it every hour)\n"
