@@ -831,8 +831,15 @@ static int work_case(struct demo *d, int k, const char *child_id, int age)
     if (t == T_PLAN_SENT) {
         return set_next_contact(d, &c);
     }
-    if (decide(d, &c, true, "خطة مناسبة، يرجى التنسيق مع المدرسة", later(d, &c, 1, 3)) < 0 ||
-        progress_actions(d, &c, plan_id, t != T_SERVICES) < 0) {
+    if (decide(d, &c, true, "خطة مناسبة، يرجى التنسيق مع المدرسة", later(d, &c, 1, 3)) < 0) {
+        return -1;
+    }
+    int64_t plan_at = c.t;
+    int plan_days = (int)((d->midnight - plan_at) / MS_DAY);
+    /* The actions' progress, recorded a week or two into the services. */
+    mark_now(mark);
+    if (progress_actions(d, &c, plan_id, t != T_SERVICES) < 0 ||
+        stamp_case(d, &c, mark, later(d, &c, plan_days > 20 ? 7 : 1, plan_days > 20 ? 14 : 3)) < 0) {
         return -1;
     }
     if (k % 5 == 0 &&
@@ -842,8 +849,6 @@ static int work_case(struct demo *d, int k, const char *child_id, int age)
                  rng_range(&d->g, -3, 6), later(d, &c, 0, 1)) < 0) {
         return -1;
     }
-    int64_t plan_at = c.t;
-    int plan_days = (int)((d->midnight - plan_at) / MS_DAY);
     /* Services, with sessions about weekly. A case still at services has
      * them up to now, except one left without contact for weeks; the others
      * spent two thirds of the time there, then moved to follow-up. */
