@@ -14,15 +14,20 @@
 #include "match/clk.h"
 
 /* The comparison loops are built twice, with and without the POPCNT
- * instruction, and the loader picks one for this CPU. */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#endif
-#endif
-#ifndef POPCNT_CLONES
-#define POPCNT_CLONES
-#endif
+ * instruction (bodies inlined into both), and chosen at run time. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* True when the CPU has POPCNT (checked once; a race is benign). */
+static bool have_popcnt(void)
+{
+    static volatile int known, yes;
+    if (!known) {
+        __builtin_cpu_init();
+        yes = __builtin_cpu_supports("popcnt") != 0;
+        __atomic_store_n(&known, 1, __ATOMIC_RELEASE);
+    }
+    return yes;
+}
 
 /* The segments of an encoding (see clk.h): bit offset and width of each. */
 const struct match_clk_segment match_clk_segments[MATCH_CLK_N_SEGS] = {
@@ -496,8 +501,8 @@ int match_clk_from_base64(const char *s, size_t n, uint64_t *bits)
 
 /* ---- field-by-field comparison ---- */
 
-/* Segment popcounts; see clk.h. */
-POPCNT_CLONES void match_clk_seg_counts(const uint64_t *bits, uint8_t *counts)
+/* Segment popcounts (body of both builds). */
+static ALWAYS_INLINE void seg_counts_body(const uint64_t *bits, uint8_t *counts)
 {
     for (int g = 0; g < MATCH_CLK_N_SEGS; g++) {
         unsigned off = match_clk_segments[g].off, w = match_clk_segments[g].bits;
@@ -513,8 +518,31 @@ POPCNT_CLONES void match_clk_seg_counts(const uint64_t *bits, uint8_t *counts)
     }
 }
 
+/* Segment popcounts with POPCNT. */
+__attribute__((target("popcnt"))) static void seg_counts_popcnt(const uint64_t *bits,
+                                                                uint8_t *counts)
+{
+    seg_counts_body(bits, counts);
+}
+
+/* Segment popcounts without. */
+static void seg_counts_generic(const uint64_t *bits, uint8_t *counts)
+{
+    seg_counts_body(bits, counts);
+}
+
+/* Segment popcounts; see clk.h. */
+void match_clk_seg_counts(const uint64_t *bits, uint8_t *counts)
+{
+    if (have_popcnt()) {
+        seg_counts_popcnt(bits, counts);
+    } else {
+        seg_counts_generic(bits, counts);
+    }
+}
+
 /* |a & b| over segment g. */
-static int seg_and(const uint64_t *a, const uint64_t *b, int g)
+static ALWAYS_INLINE int seg_and(const uint64_t *a, const uint64_t *b, int g)
 {
     unsigned off = match_clk_segments[g].off, w = match_clk_segments[g].bits;
     if (w < 64) {
@@ -529,7 +557,7 @@ static int seg_and(const uint64_t *a, const uint64_t *b, int g)
 }
 
 /* Dice of segment ga of a and segment gb of b (same width); -1 if one is empty. */
-static double seg_dice2(const uint64_t *a, const uint8_t *ca, int ga, const uint64_t *b,
+static ALWAYS_INLINE double seg_dice2(const uint64_t *a, const uint8_t *ca, int ga, const uint64_t *b,
                         const uint8_t *cb, int gb)
 {
     if (!ca[ga] || !cb[gb]) {
@@ -584,7 +612,7 @@ static int name_level(double dn, double ds)
 }
 
 /* Level of name field f of a against field g of b. */
-POPCNT_CLONES static int name_field_level(const uint64_t *a, const uint8_t *ca, int f,
+static ALWAYS_INLINE int name_field_level(const uint64_t *a, const uint8_t *ca, int f,
                                           const uint64_t *b, const uint8_t *cb, int g)
 {
     int na = name_seg[f][0], sa = name_seg[f][1], nb = name_seg[g][0], sb = name_seg[g][1];
@@ -614,9 +642,9 @@ static inline double dice_c(int c, int x, int y)
     return x && y ? 2.0 * c / (double)(x + y) : -1;
 }
 
-/* Compares two encodings; see clk.h. */
-POPCNT_CLONES void match_clk_compare(const uint64_t *a, const uint8_t *ca, const uint64_t *b,
-                                     const uint8_t *cb, struct match_cmp *out)
+/* Field-by-field comparison (body of both builds). */
+static ALWAYS_INLINE void compare_body(const uint64_t *a, const uint8_t *ca, const uint64_t *b,
+                                       const uint8_t *cb, struct match_cmp *out)
 {
     /* common bits per word, then per segment */
     int w[MATCH_CLK_WORDS];
@@ -684,6 +712,34 @@ POPCNT_CLONES void match_clk_compare(const uint64_t *a, const uint8_t *ca, const
         }
     }
     out->level[MF_DOB] = (int8_t)ld;
+}
+
+/* The comparison with POPCNT. */
+__attribute__((target("popcnt"))) static void compare_popcnt(const uint64_t *a,
+                                                             const uint8_t *ca,
+                                                             const uint64_t *b,
+                                                             const uint8_t *cb,
+                                                             struct match_cmp *out)
+{
+    compare_body(a, ca, b, cb, out);
+}
+
+/* The comparison without. */
+static void compare_generic(const uint64_t *a, const uint8_t *ca, const uint64_t *b,
+                            const uint8_t *cb, struct match_cmp *out)
+{
+    compare_body(a, ca, b, cb, out);
+}
+
+/* Compares two encodings; see clk.h. */
+void match_clk_compare(const uint64_t *a, const uint8_t *ca, const uint64_t *b, const uint8_t *cb,
+                       struct match_cmp *out)
+{
+    if (have_popcnt()) {
+        compare_popcnt(a, ca, b, cb, out);
+    } else {
+        compare_generic(a, ca, b, cb, out);
+    }
 }
 
 /* ---- linkage ---- */
@@ -799,6 +855,7 @@ struct link_ctx {
     uint32_t *members;               /* per table, nb indexes of B grouped by key */
     uint16_t (*pos)[LSH_BITS];       /* sampled positions */
     const struct match_model *model; /* weights (NULL while sampling for training) */
+    bool all_pairs;                  /* few records: compare every pair, no LSH */
     double floor_bits;               /* pairs scoring below are dropped */
 };
 
@@ -881,13 +938,23 @@ static void *link_thread(void *arg)
     for (size_t a = j->from; a < j->to; a += j->step) {
         const uint64_t *xa = c->A + a * MATCH_CLK_WORDS;
         const uint8_t *ca = c->ca + a * MATCH_CLK_N_SEGS;
-        for (int t = 0; t < LSH_TABLES; t++) {
-            uint32_t key = lsh_key(xa, c->pos[t]);
-            const uint32_t *st = c->start + (size_t)t * (LSH_KEYS + 1);
-            const uint32_t *mem = c->members + (size_t)t * c->nb;
-            for (uint32_t e = st[key]; e < st[key + 1]; e++) {
-                uint32_t b = mem[e];
+        for (int t = 0; t < (c->all_pairs ? 1 : LSH_TABLES); t++) {
+            uint32_t lo = 0, hi = (uint32_t)c->nb;
+            const uint32_t *mem = NULL;
+            if (!c->all_pairs) {
+                uint32_t key = lsh_key(xa, c->pos[t]);
+                const uint32_t *st = c->start + (size_t)t * (LSH_KEYS + 1);
+                mem = c->members + (size_t)t * c->nb;
+                lo = st[key];
+                hi = st[key + 1];
+            }
+            for (uint32_t e = lo; e < hi; e++) {
+                uint32_t b = mem ? mem[e] : e;
                 j->candidates++;
+                if (c->all_pairs) {
+                    j->seen[b] = (uint32_t)a + 1;
+                    j->hits[b] = LSH_MIN_HITS - 1;
+                }
                 if (j->seen[b] != (uint32_t)a + 1) {
                     j->seen[b] = (uint32_t)a + 1;
                     j->hits[b] = 1;
@@ -1156,6 +1223,8 @@ static int pair_score_cmp(const void *x, const void *y)
  * never below LINK_THRESHOLD_MIN. */
 #define LINK_THRESHOLD_MIN 12.0
 #define LINK_THRESHOLD_OFFSET (-0.5)
+/* Below this many A x B pairs, every pair is compared. */
+#define LINK_ALL_PAIRS 4e6
 /* Records of A sampled for EM on candidate pairs. */
 #define LINK_TRAIN_RECORDS 4000
 
@@ -1180,11 +1249,14 @@ int match_link_run(struct match_link *l, const uint64_t *A, size_t na, const uin
     count_values(&c);
     c.pos = xcalloc(LSH_TABLES, sizeof(*c.pos));
     lsh_positions(c.pos);
+    /* few records: every pair is a candidate (no LSH misses, no tables) */
+    c.all_pairs = (double)na * (double)nb <= LINK_ALL_PAIRS;
     /* tables by counting sort: bucket starts, then members */
-    c.start = xcalloc((size_t)LSH_TABLES * (LSH_KEYS + 1), sizeof(uint32_t));
-    c.members = xcalloc((size_t)LSH_TABLES * (nb ? nb : 1), sizeof(uint32_t));
+    int n_tables = c.all_pairs ? 0 : LSH_TABLES;
+    c.start = xcalloc((size_t)n_tables * (LSH_KEYS + 1) + 1, sizeof(uint32_t));
+    c.members = xcalloc((size_t)n_tables * (nb ? nb : 1) + 1, sizeof(uint32_t));
     uint32_t *keys = xcalloc(nb ? nb : 1, sizeof(uint32_t));
-    for (int t = 0; t < LSH_TABLES; t++) {
+    for (int t = 0; t < n_tables; t++) {
         uint32_t *st = c.start + (size_t)t * (LSH_KEYS + 1);
         uint32_t *mem = c.members + (size_t)t * nb;
         for (size_t i = 0; i < nb; i++) {
