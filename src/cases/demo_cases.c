@@ -837,9 +837,10 @@ static int work_case(struct demo *d, int k, const char *child_id, int age)
     int64_t plan_at = c.t;
     int plan_days = (int)((d->midnight - plan_at) / MS_DAY);
     /* The actions' progress, recorded a week or two into the services. */
+    bool long_ago = plan_days > 20;
     mark_now(mark);
     if (progress_actions(d, &c, plan_id, t != T_SERVICES) < 0 ||
-        stamp_case(d, &c, mark, later(d, &c, plan_days > 20 ? 7 : 1, plan_days > 20 ? 14 : 3)) < 0) {
+        stamp_case(d, &c, mark, later(d, &c, long_ago ? 7 : 1, long_ago ? 14 : 3)) < 0) {
         return -1;
     }
     if (k % 5 == 0 &&
