@@ -5,6 +5,8 @@
  * template and dashboard_query (90 days) + its CSV over repeated runs, and
  * prints p50/p95 beside the goal (issue 4: under 100 ms at p95 each).
  * Usage: cases_bench DB_FILE N_CASES N_SESSIONS RUNS
+ * A DB_FILE that already holds N_CASES cases and N_SESSIONS sessions (kept
+ * from an earlier run the same day) is timed as it is, after migrating it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +40,15 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Prints p50/p95 of n timings (ms) with the goal. */
-static void report(const char *what, double *t, int n)
+/* Prints p50/p95 of n timings (ms) with the goal, and the p50 of the query
+ * alone (q, n timings) beside it. */
+static void report(const char *what, double *t, double *q, int n)
 {
     qsort(t, (size_t)n, sizeof(double), cmp);
+    qsort(q, (size_t)n, sizeof(double), cmp);
     double p50 = t[n / 2], p95 = t[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1];
-    printf("  %-44s p50 %7.2f ms  p95 %7.2f ms  (goal p95 < 100 ms: %s)\n", what, p50, p95,
-           p95 < 100 ? "met" : "missed");
+    printf("  %-44s p50 %7.2f ms  p95 %7.2f ms  (goal p95 < 100 ms: %s; query alone p50 %.2f)\n",
+           what, p50, p95, p95 < 100 ? "met" : "missed", q[n / 2]);
 }
 
 int main(int argc, char **argv)
@@ -74,6 +78,18 @@ int main(int argc, char **argv)
     snprintf(from, sizeof(from), "%04d-%02d-%02d", y, m, d);
     int64_t t0 = time_mono_ns();
     char sql[4096];
+    int found = 0;
+    struct db_stmt *st = db_row(db, &e, &found,
+                                "SELECT (SELECT COUNT(*) FROM cases), (SELECT COUNT(*) FROM"
+                                " sessions_care)", "");
+    bool kept = st && db_col_int64(st, 0) == nc && db_col_int64(st, 1) == ns;
+    if (st) {
+        db_done(st);
+    }
+    if (kept) {
+        printf("  kept database: %ld cases, %ld sessions\n", nc, ns);
+        goto timed;
+    }
     run(db, "BEGIN");
     run(db, "INSERT INTO organizations (id, slug, name, created_at) VALUES ('org', 'bench', 'Bench',"
             " '2024-01-01')");
@@ -139,6 +155,7 @@ int main(int argc, char **argv)
     run(db, "ANALYZE");
     printf("  generated %ld cases, %ld sessions, %ld instrument answers in %.1f s\n", nc, ns,
            nc / 2, (double)(time_mono_ns() - t0) / 1e9);
+timed:;
     struct actor sup, worker;
     memset(&sup, 0, sizeof(sup));
     snprintf(sup.user_id, sizeof(sup.user_id), "u0");
@@ -149,6 +166,7 @@ int main(int argc, char **argv)
     snprintf(worker.user_id, sizeof(worker.user_id), "u7");
     snprintf(worker.role, sizeof(worker.role), "case_worker");
     double *t = calloc((size_t)runs, sizeof(double));
+    double *tq = calloc((size_t)runs, sizeof(double));
     const struct {
         const char *what;     /* printed name */
         struct actor *a;      /* who asks */
@@ -162,18 +180,22 @@ int main(int argc, char **argv)
             struct buf out = BUF_INIT;
             db_begin(db, true, &e);
             json_t *j;
+            int64_t qs = 0;
             if (cases[c].kind < 2) {
                 j = home_query(db, cases[c].a, today, cases[c].kind == 1, &e);
+                qs = time_mono_ns();
                 if (j) {
                     tmpl_render("home", j, "ar", &out, &e);
                 }
             } else {
                 struct dash_query q = {from, today, NULL};
                 j = dashboard_query(db, cases[c].a, &q, today, &e);
+                qs = time_mono_ns();
                 if (j) {
                     dashboard_csv(j, "ar", &out);
                 }
             }
+            tq[i] = (double)(qs - s) / 1e6;
             db_rollback(db);
             if (!j) {
                 fprintf(stderr, "cases_bench: %s\n", e.msg);
@@ -183,9 +205,10 @@ int main(int argc, char **argv)
             buf_release(&out);
             t[i] = (double)(time_mono_ns() - s) / 1e6;
         }
-        report(cases[c].what, t, runs);
+        report(cases[c].what, t, tq, runs);
     }
     free(t);
+    free(tq);
     tmpl_shutdown();
     i18n_shutdown();
     db_close(db);

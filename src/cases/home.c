@@ -348,12 +348,13 @@ static int home_workers(struct db *db, const struct actor *a, const char *today,
         json_decref(by_id);
         return -1;
     }
+    /* From the summary of open cases (0013_case_summaries.sql): a row per
+     * worker, risk level and next-contact date instead of a row per case. */
     s = db_query(db, e,
-                 "SELECT worker_id, COUNT(*),"
-                 " SUM(CASE WHEN next_contact < $2 THEN 1 ELSE 0 END),"
-                 " SUM(CASE WHEN urgent = 1 THEN 1 ELSE 0 END),"
-                 " SUM(CASE WHEN pending IS NOT NULL THEN 1 ELSE 0 END)"
-                 " FROM cases WHERE org_id = $1 AND status = 'open' GROUP BY worker_id",
+                 "SELECT worker_id, SUM(n_open),"
+                 " SUM(CASE WHEN has_next = 1 AND next_contact < $2 THEN n_open ELSE 0 END),"
+                 " SUM(n_urgent), SUM(n_pending)"
+                 " FROM case_open_days WHERE org_id = $1 GROUP BY worker_id",
                  "tt", a->org_id, today);
     while (s && (rc = db_step(s, e)) == 1) {
         json_t *w = json_object_get(by_id, db_col_text(s, 0));
@@ -447,8 +448,8 @@ static int dash_risk(struct db *db, const char *org, const char *wid, json_t *d,
                              0);
     json_object_set_new(d, "open_by_risk", risk);
     struct db_stmt *s = db_query(db, e,
-                                 "SELECT risk_level, COUNT(*) FROM cases WHERE org_id = $1"
-                                 " AND status = 'open' AND ($2 = '' OR worker_id = $2)"
+                                 "SELECT risk_level, SUM(n_open) FROM case_open_days"
+                                 " WHERE org_id = $1 AND ($2 = '' OR worker_id = $2)"
                                  " GROUP BY risk_level",
                                  "tt", org, wid);
     if (!s) {
@@ -528,10 +529,15 @@ static int dash_flow(struct db *db, const char *org, const char *wid, const char
  * has a held session (sessions_care.status 'held') or a case event dated on
  * or before the end of that date and no earlier than the contact interval of
  * the case's risk level before it (urgent 1, high 7, medium 14, low 30 days:
- * case_contact_days), so that the contact belongs to this follow-up. As the
- * cases keep only their current next-contact date, a case contacted and given
- * a new date inside the period is judged on that new date (the contact that
- * set it lies in its window), and a case never contacted keeps its missed date.
+ * case_contact_days, copied in case_contact_windows), so that the contact
+ * belongs to this follow-up. As the cases keep only their current
+ * next-contact date, a case contacted and given a new date inside the period
+ * is judged on that new date (the contact that set it lies in its window),
+ * and a case never contacted keeps its missed date.
+ *
+ * Whether each case is on time is kept in case_followups by triggers on
+ * cases, sessions_care and case_events (0013_case_summaries.sql), so this
+ * counts index entries instead of probing sessions and events per case.
  */
 static int dash_followups(struct db *db, const char *org, const char *wid, const char *from,
                           const char *to, const char *today, json_t *d, struct err *e)
@@ -541,29 +547,17 @@ static int dash_followups(struct db *db, const char *org, const char *wid, const
     if (strcmp(to, last) < 0) {
         snprintf(last, sizeof(last), "%s", to);
     }
-    /* The window's first day, per engine: date arithmetic is not shared SQL. */
-    const char *lo = db_backend_of(db) == DB_SQLITE
-                         ? "date(c.next_contact, '-' || (CASE c.risk_level WHEN 'urgent' THEN $5"
-                           " WHEN 'high' THEN $6 WHEN 'low' THEN $8 ELSE $7 END) || ' days')"
-                         : "CAST(CAST(c.next_contact AS date) - CAST(CASE c.risk_level"
-                           " WHEN 'urgent' THEN $5 WHEN 'high' THEN $6 WHEN 'low' THEN $8"
-                           " ELSE $7 END AS integer) AS text)";
-    char sql[2048];
-    snprintf(sql, sizeof(sql),
-             "SELECT COUNT(*), SUM(CASE WHEN EXISTS (SELECT 1 FROM sessions_care s"
-             " WHERE s.case_id = c.id AND s.status = 'held' AND s.starts_at >= %s"
-             " AND s.starts_at <= c.next_contact || 'T99') OR EXISTS (SELECT 1 FROM case_events v"
-             " WHERE v.case_id = c.id AND v.at >= %s AND v.at <= c.next_contact || 'T99')"
-             " THEN 1 ELSE 0 END) FROM cases c WHERE c.org_id = $1 AND c.next_contact >= $2"
-             " AND c.next_contact <= $3 AND ($4 = '' OR c.worker_id = $4)",
-             lo, lo);
     int64_t due = 0, on_time = 0;
     if (strcmp(from, last) <= 0) {
-        struct db_stmt *s = db_query(db, e, sql, "ttttiiii", org, from, last, wid,
-                                     (int64_t)case_contact_days("urgent"),
-                                     (int64_t)case_contact_days("high"),
-                                     (int64_t)case_contact_days("medium"),
-                                     (int64_t)case_contact_days("low"));
+        struct db_stmt *s =
+            *wid ? db_query(db, e,
+                            "SELECT COUNT(*), SUM(on_time) FROM case_followups WHERE org_id = $1"
+                            " AND next_contact >= $2 AND next_contact <= $3 AND worker_id = $4",
+                            "tttt", org, from, last, wid)
+                 : db_query(db, e,
+                            "SELECT COUNT(*), SUM(on_time) FROM case_followups WHERE org_id = $1"
+                            " AND next_contact >= $2 AND next_contact <= $3",
+                            "ttt", org, from, last);
         if (!s) {
             return -1;
         }
@@ -586,54 +580,44 @@ static int dash_followups(struct db *db, const char *org, const char *wid, const
 }
 
 /* Sessions held in person and remote, and remote sessions missed for want of
- * a device or a connection. */
+ * a device or a connection, from the per-day, per-worker counts that triggers
+ * keep in session_days (0013_case_summaries.sql): a day is the first ten
+ * characters of starts_at, so days from..to are starts_at in [from, to + 1). */
 static int dash_sessions(struct db *db, const char *org, const char *wid, const char *from,
-                         const char *to_next, json_t *d, struct err *e)
+                         const char *to, json_t *d, struct err *e)
 {
-    struct db_stmt *s = db_query(db, e,
-                                 "SELECT mode, status, missed_reason, COUNT(*) FROM sessions_care"
-                                 " WHERE org_id = $1 AND starts_at >= $2 AND starts_at < $3"
-                                 " AND status IN ('held', 'missed') AND ($4 = '' OR worker_id = $4)"
-                                 " GROUP BY mode, status, missed_reason",
-                                 "tttt", org, from, to_next, wid);
+    static const char *const sums =
+        "SELECT SUM(held_in_person), SUM(held_phone), SUM(held_video), SUM(held_chat),"
+        " SUM(held_remote_other), SUM(missed_remote), SUM(missed_no_device),"
+        " SUM(missed_no_connection) FROM session_days WHERE org_id = $1 AND day >= $2"
+        " AND day <= $3";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "%s%s", sums, *wid ? " AND worker_id = $4" : "");
+    struct db_stmt *s = *wid ? db_query(db, e, sql, "tttt", org, from, to, wid)
+                             : db_query(db, e, sql, "ttt", org, from, to);
     if (!s) {
         return -1;
     }
-    json_t *held = json_pack("{s:i, s:i, s:i, s:i}", "in_person", 0, "phone", 0, "video", 0,
-                             "chat", 0);
-    json_t *missed = json_pack("{s:i, s:i}", "no_device", 0, "no_connection", 0);
-    int64_t in_person = 0, remote = 0, remote_missed = 0;
-    int rc;
-    while ((rc = db_step(s, e)) == 1) {
-        const char *mode = db_col_text(s, 0), *status = db_col_text(s, 1);
-        const char *why = db_col_text(s, 2);
-        int64_t n = db_col_int64(s, 3);
-        bool is_remote = mode && strcmp(mode, "in_person") != 0;
-        if (status && strcmp(status, "held") == 0) {
-            if (is_remote) {
-                remote += n;
-            } else {
-                in_person += n;
-            }
-            json_t *v = mode ? json_object_get(held, mode) : NULL;
-            if (v) {
-                json_object_set_new(held, mode, json_integer(json_integer_value(v) + n));
-            }
-        } else if (is_remote) {
-            remote_missed += n;
-            json_t *v = why ? json_object_get(missed, why) : NULL;
-            if (v) {
-                json_object_set_new(missed, why, json_integer(json_integer_value(v) + n));
-            }
-        }
+    int rc = db_step(s, e);
+    int64_t v[8] = {0};
+    for (int i = 0; rc == 1 && i < 8; i++) {
+        v[i] = db_col_int64(s, i);
     }
     db_done(s);
+    if (rc < 0) {
+        return -1;
+    }
+    json_t *held = json_pack("{s:I, s:I, s:I, s:I}", "in_person", (json_int_t)v[0], "phone",
+                             (json_int_t)v[1], "video", (json_int_t)v[2], "chat",
+                             (json_int_t)v[3]);
     json_object_set_new(d, "sessions",
-                        json_pack("{s:I, s:I, s:o}", "in_person", (json_int_t)in_person, "remote",
-                                  (json_int_t)remote, "by_mode", held));
-    json_object_set_new(missed, "all_remote_missed", json_integer(remote_missed));
-    json_object_set_new(d, "missed_remote", missed);
-    return rc < 0 ? -1 : 0;
+                        json_pack("{s:I, s:I, s:o}", "in_person", (json_int_t)v[0], "remote",
+                                  (json_int_t)(v[1] + v[2] + v[3] + v[4]), "by_mode", held));
+    json_object_set_new(d, "missed_remote",
+                        json_pack("{s:I, s:I, s:I}", "no_device", (json_int_t)v[6],
+                                  "no_connection", (json_int_t)v[7], "all_remote_missed",
+                                  (json_int_t)v[5]));
+    return 0;
 }
 
 /* Children whose scores improved: per child and instrument, the last total of
@@ -765,7 +749,7 @@ json_t *dashboard_query(struct db *db, const struct actor *a, const struct dash_
     const char *org = a->org_id;
     if (dash_risk(db, org, wid, d, e) < 0 || dash_flow(db, org, wid, q->from, to_next, d, e) < 0 ||
         dash_followups(db, org, wid, q->from, q->to, today, d, e) < 0 ||
-        dash_sessions(db, org, wid, q->from, to_next, d, e) < 0 ||
+        dash_sessions(db, org, wid, q->from, q->to, d, e) < 0 ||
         dash_scores(db, org, wid, q->from, to_next, d, e) < 0) {
         json_decref(d);
         return NULL;
