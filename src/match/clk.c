@@ -922,8 +922,8 @@ struct link_job {
     size_t n, cap;          /* used, allocated */
     struct match_cmp *cmp;  /* comparisons kept for training (owned), when model is NULL */
     size_t n_cmp, cap_cmp;  /* used, allocated */
-    uint32_t *seen;         /* last A record that met each B record, plus one */
-    uint8_t *hits;          /* in how many tables it met it */
+    uint32_t *seen;         /* per B record: (last A record that met it + 1) << 8, and in
+                               the low byte in how many tables it met it */
     size_t candidates;      /* candidates seen */
     size_t compared;        /* pairs compared */
 };
@@ -934,34 +934,50 @@ static void *link_thread(void *arg)
     struct link_job *j = arg;
     struct link_ctx *c = j->c;
     j->seen = xcalloc(c->nb ? c->nb : 1, sizeof(uint32_t));
-    j->hits = xcalloc(c->nb ? c->nb : 1, 1);
+    uint32_t keys[LSH_TABLES], lo_t[LSH_TABLES], hi_t[LSH_TABLES];
     for (size_t a = j->from; a < j->to; a += j->step) {
         const uint64_t *xa = c->A + a * MATCH_CLK_WORDS;
         const uint8_t *ca = c->ca + a * MATCH_CLK_N_SEGS;
+        if (!c->all_pairs) {
+            /* the bucket lookups miss the cache: issue them all first */
+            for (int t = 0; t < LSH_TABLES; t++) {
+                keys[t] = lsh_key(xa, c->pos[t]);
+                __builtin_prefetch(c->start + (size_t)t * (LSH_KEYS + 1) + keys[t]);
+            }
+            for (int t = 0; t < LSH_TABLES; t++) {
+                const uint32_t *st = c->start + (size_t)t * (LSH_KEYS + 1);
+                lo_t[t] = st[keys[t]];
+                hi_t[t] = st[keys[t] + 1];
+                __builtin_prefetch(c->members + (size_t)t * c->nb + lo_t[t]);
+            }
+        }
         for (int t = 0; t < (c->all_pairs ? 1 : LSH_TABLES); t++) {
             uint32_t lo = 0, hi = (uint32_t)c->nb;
             const uint32_t *mem = NULL;
             if (!c->all_pairs) {
-                uint32_t key = lsh_key(xa, c->pos[t]);
-                const uint32_t *st = c->start + (size_t)t * (LSH_KEYS + 1);
                 mem = c->members + (size_t)t * c->nb;
-                lo = st[key];
-                hi = st[key + 1];
+                lo = lo_t[t];
+                hi = hi_t[t];
             }
             for (uint32_t e = lo; e < hi; e++) {
                 uint32_t b = mem ? mem[e] : e;
+                if (mem && e + 8 < hi) {
+                    __builtin_prefetch(j->seen + mem[e + 8], 1);
+                }
                 j->candidates++;
+                /* one word per B record: the A record that last met it
+                 * (plus one) above, the tables that agreed below (the tag
+                 * wraps after 2^24 records of A, which can at worst compare
+                 * a pair twice or miss one; the assignment drops repeats) */
+                uint32_t tag = ((uint32_t)a + 1) << 8, st = j->seen[b];
+                uint32_t hits = (st & ~0xffu) == tag ? (st & 0xffu) + 1 : 1;
                 if (c->all_pairs) {
-                    j->seen[b] = (uint32_t)a + 1;
-                    j->hits[b] = LSH_MIN_HITS - 1;
+                    hits = LSH_MIN_HITS;
                 }
-                if (j->seen[b] != (uint32_t)a + 1) {
-                    j->seen[b] = (uint32_t)a + 1;
-                    j->hits[b] = 1;
-                } else if (j->hits[b] < 255) {
-                    j->hits[b]++;
+                if (hits <= 255) {
+                    j->seen[b] = tag | hits;
                 }
-                if (j->hits[b] != LSH_MIN_HITS) {
+                if (hits != LSH_MIN_HITS) {
                     continue; /* too few tables agree yet, or compared already */
                 }
                 j->compared++;
@@ -989,9 +1005,7 @@ static void *link_thread(void *arg)
         }
     }
     free(j->seen);
-    free(j->hits);
     j->seen = NULL;
-    j->hits = NULL;
     return NULL;
 }
 
