@@ -59,6 +59,12 @@ CREATE TABLE case_open_days (
     PRIMARY KEY (org_id, worker_id, risk_level, has_next, next_contact)
 );
 
+-- Cases waiting for a decision, in the order the home lists them: a partial
+-- index, as "pending IS NOT NULL" cannot narrow (org_id, pending) and SQLite
+-- would scan every case of the organization.
+CREATE INDEX cases_pending_list ON cases (org_id, updated_at, case_no, worker_id, specialist_id)
+    WHERE pending IS NOT NULL;
+
 -- @sqlite
 -- Whether each case's follow-up is on time, as the dashboard defined it
 -- before this summary (the triggers copy one case's row into case_followups).
