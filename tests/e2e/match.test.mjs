@@ -171,3 +171,58 @@ test('explain prints the field-by-field reasoning', () => {
   assert.notEqual(r.code, 0);
   assert.match(r.err, /no record with record_id 'zz'/);
 });
+
+test('link finds the same children across two organizations from encodings alone', () => {
+  const d = dir();
+  let r = run(['gen', '--records', '3000', '--seed', '21', '--out', join(d, 'g.csv'), '--truth', join(d, 't.csv')]);
+  assert.equal(r.code, 0, r.err);
+  const g = readFileSync(join(d, 'g.csv'), 'utf8').trim().split('\n');
+  const ent = new Map(readCsv(join(d, 't.csv')).rows.map(([id, e]) => [id, e]));
+  // one record of each child to A, another (if any) to B
+  const seen = new Map();
+  const a = [g[0]];
+  const b = [g[0]];
+  const truth = new Set();
+  for (const line of g.slice(1)) {
+    const id = line.slice(0, line.indexOf(','));
+    const e = ent.get(id);
+    if (!seen.has(e)) {
+      seen.set(e, id);
+      a.push(line);
+    } else if (seen.get(e) !== null) {
+      b.push(line);
+      truth.add(`${seen.get(e)} ${id}`);
+      seen.set(e, null);
+    }
+  }
+  write(d, 'a.csv', a.join('\n') + '\n');
+  write(d, 'b.csv', b.join('\n') + '\n');
+  const key = write(d, 'key', Buffer.alloc(32, 3));
+  for (const side of ['a', 'b']) {
+    r = run(['encode', join(d, `${side}.csv`), '--secret-file', key, '--out', join(d, `e${side}.csv`)]);
+    assert.equal(r.code, 0, r.err);
+  }
+  r = run(['link', join(d, 'ea.csv'), join(d, 'eb.csv'), '--pairs', join(d, 'p.csv')]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /candidate pairs/);
+  const p = readCsv(join(d, 'p.csv'));
+  assert.equal(p.header, 'record_id_a,record_id_b,score');
+  let correct = 0;
+  for (const [x, y, s] of p.rows) {
+    const score = Number(s);
+    assert.ok(score >= 0.5 && score <= 1, `score ${s} is a probability at or above the threshold`);
+    correct += truth.has(`${x} ${y}`) ? 1 : 0;
+  }
+  const precision = correct / p.rows.length;
+  const recall = correct / truth.size;
+  assert.ok(precision > 0.97, `precision ${precision}`);
+  assert.ok(recall > 0.85, `recall ${recall}`);
+  // a stricter threshold keeps fewer pairs
+  r = run(['link', join(d, 'ea.csv'), join(d, 'eb.csv'), '--pairs', join(d, 'p2.csv'), '--threshold', '0.999']);
+  assert.equal(r.code, 0, r.err);
+  assert.ok(readCsv(join(d, 'p2.csv')).rows.length <= p.rows.length);
+  // the threshold is a probability
+  r = run(['link', join(d, 'ea.csv'), join(d, 'eb.csv'), '--pairs', join(d, 'p3.csv'), '--threshold', '1.5']);
+  assert.equal(r.code, 2);
+  assert.ok(!existsSync(join(d, 'p3.csv')));
+});
