@@ -17,13 +17,17 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "cases/cases.h"
 #include "cases/home.h"
 #include "cases/reminders.h"
+#include "cases/sessions.h"
 #include "children/children.h"
+#include "core/time.h"
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "keys/keys.h"
 #include "web/i18n.h"
+#include "core/banned.h"
 
 static char dir[64];
 static struct db *db;
@@ -488,13 +492,263 @@ static void test_digest(void **state)
     json_decref(empty);
 }
 
+/* One integer from a one-row query with text parameters (a read transaction). */
+static int64_t sql_int(const char *q, const char *types, ...)
+{
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(db_begin(db, true, &e), 0);
+    struct db_stmt *s = db_prepare(db, q, &e);
+    if (!s) {
+        fail_msg("sql_int: %s", e.msg);
+    }
+    va_list ap;
+    va_start(ap, types);
+    for (int i = 0; types[i]; i++) {
+        db_bind_text(s, i + 1, va_arg(ap, const char *));
+    }
+    va_end(ap);
+    int rc = db_step(s, &e);
+    if (rc < 0) {
+        fail_msg("sql_int: %s", e.msg);
+    }
+    int64_t v = rc == 1 ? db_col_int64(s, 0) : -1;
+    db_done(s);
+    db_rollback(db);
+    return v;
+}
+
+/* Each summary of 0013_case_summaries.sql, computed afresh from its tables. */
+static const char *const fresh_followups =
+    "SELECT case_id, org_id, worker_id, next_contact, on_time FROM case_followup_state";
+static const char *const kept_followups =
+    "SELECT case_id, org_id, worker_id, next_contact, on_time FROM case_followups";
+static const char *const fresh_sessions =
+    "SELECT org_id, substr(starts_at, 1, 10), worker_id,"
+    " SUM(CASE WHEN status = 'held' AND mode = 'in_person' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'held' AND mode = 'phone' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'held' AND mode = 'video' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'held' AND mode = 'chat' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'held' AND mode NOT IN ('in_person', 'phone', 'video', 'chat')"
+    " THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'missed' AND mode <> 'in_person' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'missed' AND mode <> 'in_person' AND missed_reason = 'no_device'"
+    " THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN status = 'missed' AND mode <> 'in_person' AND missed_reason = 'no_connection'"
+    " THEN 1 ELSE 0 END)"
+    " FROM sessions_care WHERE status IN ('held', 'missed')"
+    " GROUP BY org_id, substr(starts_at, 1, 10), worker_id";
+static const char *const kept_sessions =
+    "SELECT org_id, day, worker_id, held_in_person, held_phone, held_video, held_chat,"
+    " held_remote_other, missed_remote, missed_no_device, missed_no_connection FROM session_days"
+    " WHERE held_in_person <> 0 OR held_phone <> 0 OR held_video <> 0 OR held_chat <> 0"
+    " OR held_remote_other <> 0 OR missed_remote <> 0 OR missed_no_device <> 0"
+    " OR missed_no_connection <> 0";
+static const char *const fresh_open =
+    "SELECT org_id, worker_id, risk_level, CASE WHEN next_contact IS NULL THEN 0 ELSE 1 END,"
+    " COALESCE(next_contact, ''), COUNT(*), SUM(CASE WHEN urgent = 1 THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN pending IS NOT NULL THEN 1 ELSE 0 END) FROM cases WHERE status = 'open'"
+    " GROUP BY org_id, worker_id, risk_level, CASE WHEN next_contact IS NULL THEN 0 ELSE 1 END,"
+    " COALESCE(next_contact, '')";
+static const char *const kept_open =
+    "SELECT org_id, worker_id, risk_level, has_next, next_contact, n_open, n_urgent, n_pending"
+    " FROM case_open_days WHERE n_open <> 0 OR n_urgent <> 0 OR n_pending <> 0";
+
+/* Rows of a that are not in b (SQL EXCEPT, both engines). */
+static int64_t rows_missing(const char *a, const char *b)
+{
+    char q[4096];
+    snprintf(q, sizeof(q), "SELECT COUNT(*) FROM (%s EXCEPT %s) x", a, b);
+    return sql_int(q, "");
+}
+
+/* Asserts that every summary equals its fresh computation, at line. */
+static void summaries_agree(int line)
+{
+    const char *pairs[][2] = {{fresh_followups, kept_followups},
+                              {fresh_sessions, kept_sessions},
+                              {fresh_open, kept_open}};
+    for (size_t i = 0; i < 3; i++) {
+        int64_t missing = rows_missing(pairs[i][0], pairs[i][1]);
+        int64_t extra = rows_missing(pairs[i][1], pairs[i][0]);
+        if (missing != 0 || extra != 0) {
+            fail_msg("line %d: summary %zu: %lld rows missing, %lld extra", line, i,
+                     (long long)missing, (long long)extra);
+        }
+    }
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM session_days WHERE held_in_person < 0"
+                             " OR held_phone < 0 OR held_video < 0 OR held_chat < 0"
+                             " OR held_remote_other < 0 OR missed_remote < 0"
+                             " OR missed_no_device < 0 OR missed_no_connection < 0", ""),
+                     0);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM case_open_days WHERE n_open < 0"
+                             " OR n_urgent < 0 OR n_pending < 0", ""),
+                     0);
+}
+
+/* The stored on-time flag of a case's follow-up (-1 without a row). */
+static int64_t on_time_of(const char *case_id)
+{
+    return sql_int("SELECT on_time FROM case_followups WHERE case_id = $1", "t", case_id);
+}
+
+/* The windows of the trigger are the service's contact intervals. */
+static void test_contact_windows(void **state)
+{
+    (void)state;
+    const char *levels[] = {"urgent", "high", "medium", "low"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(sql_int("SELECT days FROM case_contact_windows WHERE risk_level = $1",
+                                 "t", levels[i]),
+                         case_contact_days(levels[i]));
+    }
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM case_contact_windows", ""), 4);
+}
+
+/* The summaries follow every write: the setup's SQL, then cases and sessions
+ * through their services (open, session created, held, missed, moved,
+ * cancelled, deleted, reassigned, urgent raised and resolved), and SQL that
+ * moves dates, even to a malformed one. */
+static void test_summaries_follow_writes(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    summaries_agree(__LINE__);
+    /* On PostgreSQL the date arithmetic must not depend on the session's
+     * DateStyle (a cast of a date to text would write 27/05/2030). */
+    bool pg = db_backend_of(db) == DB_POSTGRES;
+    if (pg) {
+        assert_int_equal(db_exec(db, "SET DateStyle = 'SQL, DMY'", &e), 0);
+    }
+    /* A followed-up case (held session 06-08 in the 14 days before 06-10) and
+     * a late one (only missed sessions). */
+    assert_int_equal(on_time_of(case_a), 1);
+    assert_int_equal(on_time_of(case_c), 0);
+    assert_int_equal(on_time_of(case_d), -1); /* no next contact */
+    char child3[40], cid[40], cno[32];
+    make_child(&w1, "مريم", "العلي", child3);
+    assert_int_equal(case_open(db, &w1, child3, w1.user_id, NULL, cid, cno, &e), 0);
+    summaries_agree(__LINE__);
+    assert_int_equal(on_time_of(cid), 1); /* opened today, due in 14 days */
+    json_t *h = home(&sup, true);
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(h, "workers"), i, w)
+    {
+        if (strcmp(json_string_value(json_object_get(w, "id")), w1.user_id) == 0) {
+            assert_int_equal(num(w, "open"), 3);
+        }
+    }
+    json_decref(h);
+    /* A next contact far ahead: the opening is no longer in its window. */
+    sql("UPDATE cases SET next_contact = '2031-01-10' WHERE id = $1", "t", cid);
+    assert_int_equal(on_time_of(cid), 0);
+    summaries_agree(__LINE__);
+    /* A session scheduled in that window counts only once held. */
+    char sid[40];
+    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "individual", "mode", "video",
+                           "case_id", cid, "starts_at", "2031-01-05T10:00:00.000Z", "ends_at",
+                           "2031-01-05T10:45:00.000Z");
+    if (session_create(db, &w1, in, sid, &e) < 0) {
+        fail_msg("session_create: %s", e.msg);
+    }
+    json_decref(in);
+    assert_int_equal(on_time_of(cid), 0);
+    summaries_agree(__LINE__);
+    /* Held today (outcomes need a started session): counted on today. */
+    char start[32], day[11];
+    time_format_iso(time_now_ms() / 86400000 * 86400000, start, sizeof(start));
+    snprintf(day, sizeof(day), "%.10s", start);
+    sql("UPDATE sessions_care SET starts_at = $2, ends_at = $2 WHERE id = $1", "tt", sid, start);
+    in = json_pack("{s:s, s:{s:b}}", "status", "held", "attendance", child3, 1);
+    if (session_outcome(db, &w1, sid, in, &e) < 0) {
+        fail_msg("session_outcome: %s", e.msg);
+    }
+    json_decref(in);
+    summaries_agree(__LINE__);
+    assert_int_equal(sql_int("SELECT held_video FROM session_days WHERE org_id = $1 AND day = $2"
+                             " AND worker_id = $3",
+                             "ttt", w1.org_id, day, w1.user_id),
+                     1);
+    assert_int_equal(on_time_of(cid), 0); /* today is not in the window of 2031-01-10 */
+    /* Moved into the window: on time; then missed: late again. */
+    sql("UPDATE sessions_care SET starts_at = '2031-01-05T10:00:00.000Z' WHERE id = $1", "t", sid);
+    assert_int_equal(on_time_of(cid), 1);
+    summaries_agree(__LINE__);
+    sql("UPDATE sessions_care SET status = 'missed', missed_reason = 'no_connection' WHERE id = $1",
+        "t", sid);
+    assert_int_equal(on_time_of(cid), 0);
+    assert_int_equal(sql_int("SELECT missed_no_connection FROM session_days WHERE org_id = $1"
+                             " AND day = '2031-01-05' AND worker_id = $2",
+                             "tt", w1.org_id, w1.user_id),
+                     1);
+    summaries_agree(__LINE__);
+    /* A dashboard over that day sees exactly the summary. */
+    json_t *d = dash(&sup, "2031-01-01", "2031-01-31", NULL);
+    assert_int_equal(num(json_object_get(d, "missed_remote"), "no_connection"), 1);
+    assert_int_equal(num(json_object_get(d, "missed_remote"), "all_remote_missed"), 1);
+    assert_int_equal(num(json_object_get(d, "sessions"), "remote"), 0);
+    json_decref(d);
+    /* Held again, then deleted. */
+    sql("UPDATE sessions_care SET status = 'held', missed_reason = NULL WHERE id = $1", "t", sid);
+    assert_int_equal(on_time_of(cid), 1);
+    summaries_agree(__LINE__);
+    sql("DELETE FROM session_children WHERE session_id = $1", "t", sid);
+    sql("DELETE FROM sessions_care WHERE id = $1", "t", sid);
+    assert_int_equal(on_time_of(cid), 0);
+    summaries_agree(__LINE__);
+    /* Created and cancelled: nothing counted. */
+    in = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "individual", "mode", "phone", "case_id",
+                   cid, "starts_at", "2031-01-06T10:00:00.000Z", "ends_at",
+                   "2031-01-06T10:30:00.000Z");
+    assert_int_equal(session_create(db, &w1, in, sid, &e), 0);
+    json_decref(in);
+    assert_int_equal(session_cancel(db, &w1, sid, "travelling", &e), 0);
+    summaries_agree(__LINE__);
+    /* Reassigned to w2: the case's counts and follow-up move with it. */
+    assert_int_equal(case_assign(db, &sup, cid, w2.user_id, NULL, "leave", &e), 0);
+    summaries_agree(__LINE__);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM case_followups WHERE case_id = $1"
+                             " AND worker_id = $2",
+                             "tt", cid, w2.user_id),
+                     1);
+    /* Urgent: next contact today, the flag's event in its window. */
+    assert_int_equal(db_begin(db, false, &e), 0);
+    assert_int_equal(case_raise_urgent_tx(db, &sup, cid, "critical answer", &e), 0);
+    assert_int_equal(db_commit(db, &e), 0);
+    summaries_agree(__LINE__);
+    assert_int_equal(on_time_of(cid), 1);
+    assert_int_equal(sql_int("SELECT SUM(n_urgent) FROM case_open_days WHERE org_id = $1"
+                             " AND worker_id = $2",
+                             "tt", w2.org_id, w2.user_id),
+                     1);
+    assert_int_equal(case_resolve_urgent(db, &w2, cid, "called the guardian", &e), 0);
+    summaries_agree(__LINE__);
+    /* A malformed next contact: not on time, and no write fails. */
+    sql("UPDATE cases SET next_contact = 'soon' WHERE id = $1", "t", cid);
+    assert_int_equal(on_time_of(cid), 0);
+    sql("UPDATE cases SET next_contact = NULL, status = 'closed' WHERE id = $1", "t", cid);
+    assert_int_equal(on_time_of(cid), -1);
+    summaries_agree(__LINE__);
+    /* The figures of test_dashboard still hold: nothing here touched May-June 2030. */
+    d = dash(&sup, "2030-05-01", "2030-06-30", NULL);
+    assert_int_equal(num(json_object_get(d, "followups"), "due"), 2);
+    assert_int_equal(num(json_object_get(d, "followups"), "on_time"), 1);
+    json_decref(d);
+    if (pg) {
+        assert_int_equal(db_exec(db, "SET DateStyle = 'ISO, MDY'", &e), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_home),  cmocka_unit_test(test_supervisor_home),
         cmocka_unit_test(test_home_refusals), cmocka_unit_test(test_dashboard),
         cmocka_unit_test(test_dashboard_refusals), cmocka_unit_test(test_directions),
-        cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_digest), cmocka_unit_test(test_contact_windows),
+        cmocka_unit_test(test_summaries_follow_writes),
     };
     if (sodium_init() < 0) {
         return 1;
