@@ -143,8 +143,9 @@ static int read_cases(struct db_stmt *s, json_t *arr, const char *today, struct 
     while ((rc = db_step(s, e)) == 1) {
         int64_t nc = day_number(db_col_text(s, 4));
         json_array_append_new(
-            arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:I}", "case_id",
-                           col_str(s, 0), "case_no", col_str(s, 1), "child", child_name(s, 2), "child_first", col_str(s, 2),
+            arr, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:I}",
+                           "case_id", col_str(s, 0), "case_no", col_str(s, 1), "child",
+                           child_name(s, 2), "child_first", col_str(s, 2),
                            "next_contact", col_str(s, 4), "risk", col_str(s, 5), "urgent",
                            db_col_int64(s, 6) != 0, "pending", col_str(s, 7), "stage",
                            col_str(s, 8), "worker_name", col_str(s, 9), "worker_id",
@@ -655,8 +656,8 @@ static int dash_scores(struct db *db, const char *org, const char *wid, const ch
                                   "improved", 0);
                     json_object_set_new(by, inst, o);
                 }
-                json_object_set_new(o, "measured",
-                                    json_integer(json_integer_value(json_object_get(o, "measured")) + 1));
+                json_int_t measured = json_integer_value(json_object_get(o, "measured"));
+                json_object_set_new(o, "measured", json_integer(measured + 1));
                 json_object_set(measured_children, child, json_true());
                 if ((last - first) * dir > 0) {
                     json_object_set_new(
@@ -785,7 +786,8 @@ void dashboard_csv(json_t *d, const char *lang, struct buf *out)
     buf_adds(out, "\xEF\xBB\xBF");
     csv_row(out, i18n_get(lang, "dash.csv.indicator"), i18n_get(lang, "dash.csv.key"),
             i18n_get(lang, "dash.csv.value"));
-    csv_row(out, i18n_get(lang, "dash.from"), "from", json_string_value(json_object_get(d, "from")));
+    csv_row(out, i18n_get(lang, "dash.from"), "from",
+            json_string_value(json_object_get(d, "from")));
     csv_row(out, i18n_get(lang, "dash.to"), "to", json_string_value(json_object_get(d, "to")));
     csv_row(out, i18n_get(lang, "dash.worker"), "worker_id",
             json_string_value(json_object_get(d, "worker_id")));
