@@ -9,7 +9,11 @@
  * When DB_PATH already holds the "bench" organization with N_CHILDREN
  * children (a database kept from an earlier run), loading is skipped; with
  * BENCH_REINDEX=1 in the environment its name keys are written again
- * (after a change to how they are written).
+ * (after a change to how they are written). BENCH_TRACE=1 prints the
+ * slowest 1% of each kind of name search with what the search did: the
+ * capped key count of each word (* the one walked), values walked, children
+ * found, rows of children read for the page, time per phase, and, replayed
+ * untimed, the key rows walked and those the signatures let through.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -149,6 +153,12 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Tracing of name searches in src/children/search.c (for benches; not in
+ * search.h): level 0 off, 1 phase times, 2 also the walk replayed and
+ * counted; the last search's trace as one line. */
+void children_search_trace_set(int level);
+const char *children_search_trace(void);
+
 /* Goal of issue 3: search p95 under this many milliseconds at 1M children. */
 #define GOAL_P95_MS 50.0
 
@@ -191,6 +201,7 @@ static void run_queries(struct db *db, const struct actor *a, struct kid *kids, 
                         size_t n_queries, int kind, const char *label)
 {
     double *lat = xcalloc(n_queries, sizeof(double));
+    char **texts = xcalloc(n_queries, sizeof(char *));
     double results = 0;
     size_t n_capped = 0;
     uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)kind;
@@ -244,12 +255,65 @@ static void run_queries(struct db *db, const struct actor *a, struct kid *kids, 
             fprintf(stderr, "registry_bench: query '%s': %s\n", q.buf, e.msg);
             exit(1);
         }
+        texts[i] = xstrdup(q.buf);
         results += (double)json_integer_value(json_object_get(res, "total"));
         n_capped += json_is_true(json_object_get(res, "total_capped"));
         json_decref(res);
         buf_release(&q);
     }
+    bool traced = kind != 2 && strcmp(label, "warm-up") != 0 && getenv("BENCH_TRACE") &&
+                  strcmp(getenv("BENCH_TRACE"), "1") == 0;
+    size_t *slow = NULL, n_slow = 0;
+    if (traced) {
+        /* the slowest 1% (at least one), slowest first, by index */
+        n_slow = n_queries / 100 + 1;
+        slow = xcalloc(n_slow, sizeof(size_t));
+        bool *taken = xcalloc(n_queries, sizeof(bool));
+        for (size_t k = 0; k < n_slow; k++) {
+            size_t best = 0;
+            bool any = false;
+            for (size_t i = 0; i < n_queries; i++) {
+                if (!taken[i] && (!any || lat[i] > lat[best])) {
+                    best = i;
+                    any = true;
+                }
+            }
+            taken[best] = true;
+            slow[k] = best;
+        }
+        free(taken);
+    }
+    double *slow_ms = xcalloc(n_slow + 1, sizeof(double));
+    for (size_t k = 0; k < n_slow; k++) {
+        slow_ms[k] = lat[slow[k]];
+    }
     report(label, lat, n_queries, results, n_capped, kind != 2 && strcmp(label, "warm-up") != 0);
+    for (size_t k = 0; k < n_slow; k++) {
+        /* run again with the walk replayed and counted (untimed figures) */
+        struct child_query cq = {texts[slow[k]], NULL, NULL, -1, -1, NULL, NULL, -1, NULL, 1, 20};
+        struct err e;
+        err_clear(&e);
+        children_search_trace_set(2);
+        int64_t t0 = time_mono_ns();
+        if (db_begin(db, true, &e) != 0) {
+            die("begin", &e);
+        }
+        json_t *res = children_search(db, a, &cq, &e);
+        db_rollback(db);
+        double again = ms_since(t0);
+        printf("  slow %7.1f ms (again %6.1f ms incl. replay)  total %-5lld '%s'  %s\n",
+               slow_ms[k], again,
+               res ? (long long)json_integer_value(json_object_get(res, "total")) : -1LL,
+               texts[slow[k]], children_search_trace());
+        children_search_trace_set(1);
+        json_decref(res);
+    }
+    free(slow_ms);
+    free(slow);
+    for (size_t i = 0; i < n_queries; i++) {
+        free(texts[i]);
+    }
+    free(texts);
     free(lat);
 }
 
@@ -471,6 +535,7 @@ int main(int argc, char **argv)
     }
     struct actor a;
     actor_system(&a, org);
+    children_search_trace_set(1);
     run_queries(db, &a, kids, n, n_queries / 10 + 1, 0, "warm-up");
     run_queries(db, &a, kids, n, n_queries, 0, "name search (variants)");
     run_queries(db, &a, kids, n, n_queries / 4 + 1, 1, "typing (first + 2-letter prefix)");

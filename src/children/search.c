@@ -317,6 +317,92 @@ static void index_value(const struct name_field *f, const char *v, size_t n,
     }
 }
 
+/* Appends the full-text term of s (tag 'n' a normalized form, 's' a
+ * skeleton): the tag and the lower-case hex of its bytes (migration 0012). */
+static void fts_term(struct buf *out, char tag, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_addch(out, tag);
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        buf_addch(out, hex[*u >> 4]);
+        buf_addch(out, hex[*u & 15]);
+    }
+}
+
+/* Runs one statement of a few text parameters (NULL binds NULL) that
+ * returns no row. Returns 0 or -1 with e. */
+static int exec_texts(struct db *db, const char *sql, const char *const *v, int n, struct err *e)
+{
+    struct db_stmt *s = db_prepare(db, sql, e);
+    if (!s) {
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        db_bind_text(s, i + 1, v[i]);
+    }
+    int rc = db_step(s, e);
+    db_done(s);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Replaces the full-text document of a child (SQLite, migration 0012) with
+ * the terms of its nk keys: removes the old terms from the index, rewrites
+ * the document and indexes it again. Returns 0 or -1 with e. */
+static int fts_write(struct db *db, const char *org_id, const char *child_id,
+                     const struct pending_key *keys, size_t nk, struct err *e)
+{
+    struct db_stmt *s = db_prepare(db, "SELECT doc, terms FROM child_name_docs WHERE child_id = $1",
+                                   e);
+    if (!s) {
+        return -1;
+    }
+    db_bind_text(s, 1, child_id);
+    int rc = db_step(s, e);
+    char doc[32] = "";
+    char *old = NULL;
+    if (rc == 1) {
+        snprintf(doc, sizeof(doc), "%lld", (long long)db_col_int64(s, 0));
+        old = xstrdup(db_col_text(s, 1) ? db_col_text(s, 1) : "");
+    }
+    db_done(s);
+    if (rc < 0) {
+        return -1;
+    }
+    struct buf terms = BUF_INIT;
+    for (size_t i = 0; i < nk; i++) {
+        fts_term(&terms, 'n', keys[i].k.norm);
+        buf_addch(&terms, ' ');
+        if (keys[i].k.skel[0]) {
+            fts_term(&terms, 's', keys[i].k.skel);
+            buf_addch(&terms, ' ');
+        }
+    }
+    const char *text = terms.buf ? terms.buf : "";
+    rc = 0;
+    if (old) {
+        const char *del[] = {doc, old};
+        rc = exec_texts(db, "INSERT INTO child_name_fts (child_name_fts, rowid, terms) VALUES "
+                            "('delete', CAST($1 AS INTEGER), $2)", del, 2, e);
+        const char *upd[] = {doc, text};
+        if (rc == 0) {
+            rc = exec_texts(db, "UPDATE child_name_docs SET terms = $2 WHERE doc = "
+                                "CAST($1 AS INTEGER)", upd, 2, e);
+        }
+    } else {
+        const char *ins[] = {org_id, child_id, text};
+        rc = exec_texts(db, "INSERT INTO child_name_docs (org_id, child_id, terms) VALUES "
+                            "($1, $2, $3)", ins, 3, e);
+    }
+    if (rc == 0) {
+        const char *add[] = {child_id};
+        rc = exec_texts(db, "INSERT INTO child_name_fts (rowid, terms) SELECT doc, terms FROM "
+                            "child_name_docs WHERE child_id = $1", add, 1, e);
+    }
+    free(old);
+    buf_release(&terms);
+    return rc;
+}
+
 /* Replaces the name keys of a child; see search.h. */
 int children_index_names(struct db *db, const char *org_id, const char *child_id, json_t *rec,
                          struct err *e)
@@ -350,6 +436,9 @@ int children_index_names(struct db *db, const char *org_id, const char *child_id
     rc = 0;
     for (size_t i = 0; i < nk && rc == 0; i++) {
         rc = key_insert(db, org_id, child_id, &keys[i], sig_n, sig_p, e);
+    }
+    if (rc == 0 && db_backend_of(db) == DB_SQLITE) {
+        rc = fts_write(db, org_id, child_id, keys, nk, e);
     }
     free(keys);
     return rc;
@@ -613,6 +702,34 @@ static int parse_query(const char *q, struct qparse *qp, struct err *e)
 #define ESTIMATE_CAP 4000
 /* Most normalized forms one query word is matched on whole. */
 #define TOK_MAX_EXACT 6
+
+/* What the last name search did, for the registry bench (see
+ * children_search_trace); filled only while tracing is on. */
+static struct {
+    int level;                 /* 0 off, 1 phases, 2 also the walk replayed and counted */
+    int n_words;               /* words of the query */
+    int64_t est[Q_MAX_WORDS];  /* capped key counts per word */
+    int rarest;                /* the word walked */
+    int comps;                 /* values or ranges of the rarest word walked */
+    size_t found;              /* children found by the walk */
+    size_t fetched;            /* children rows read for the page */
+    int64_t ns_count;          /* estimate_words */
+    int64_t ns_walk;           /* drive_words: walk and checks */
+    int64_t ns_fetch;          /* the page (sort or fetch by id) */
+    int64_t walked;            /* level 2: key rows walked until the walk stopped */
+    int64_t checked;           /* level 2: of them, rows the signatures let through */
+    int64_t ns_walk_only;      /* level 2: the same walk without the probes */
+    char last_id[TOK_MAX_EXACT + 4][40]; /* per value or range walked: last child found */
+    bool stopped;              /* the walk stopped early (enough found) */
+} trace;
+
+/* Turns tracing of name searches on (1: phase times; 2: also replays the
+ * walk untimed to count rows) or off (0). For benches; not thread-safe. */
+void children_search_trace_set(int level);
+void children_search_trace_set(int level)
+{
+    trace.level = level;
+}
 
 /* Parameter numbers ($n) of one query word's values in a statement. A key
  * row matches the word when its norm is one of exact (the word as a given
@@ -1207,6 +1324,27 @@ static void add_sig_filter(struct buf *sql, const struct qparse *qp, int i)
     buf_adds(sql, ")");
 }
 
+/* Appends " WHERE" and the index range of value or range `comp` of the
+ * word values v (its whole forms, then skeletons, then prefix ranges) for
+ * key row k0 of organization $1; returns the ORDER BY that walks it in
+ * index order. */
+static const char *drive_range(struct sqlb *b, const struct tok_values *v, int comp)
+{
+    if (comp < v->n_exact) {
+        buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.norm = $%d", sq_param(b, v->exact[comp]));
+        return " ORDER BY k0.norm, k0.child_id";
+    }
+    if (comp < v->n_exact + v->n_skel) {
+        buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.skel = $%d",
+                 sq_param(b, v->skel[comp - v->n_exact]));
+        return " ORDER BY k0.skel, k0.child_id";
+    }
+    int k = comp - v->n_exact - v->n_skel;
+    int lo = sq_param(b, v->lo[k]), hi = sq_param(b, v->hi[k]);
+    buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.norm >= $%d AND k0.norm < $%d", lo, hi);
+    return " ORDER BY k0.norm, k0.child_id";
+}
+
 /* Walks the index range(s) of the rarest word r of qp, one value or range
  * at a time in index order (name form, then child id: registration order),
  * keeping the children whose keys match every other word (checked per
@@ -1220,6 +1358,19 @@ static int drive_words(struct db *db, const char *org_id, const struct qparse *q
     tok_values_of(qp, r, &v);
     int n_comp = v.n_exact + v.n_skel + v.n_range;
     bool filters = has_filters(q);
+    /* the other words, rarest first: most children fail the first check */
+    int order[Q_MAX_WORDS], n = 0;
+    for (int i = 0; i < qp->n_words; i++) {
+        if (i == r) {
+            continue;
+        }
+        int j = n++;
+        while (j > 0 && est[order[j - 1]] > est[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
     for (int comp = 0; comp < n_comp && set->n < need; comp++) {
         struct sqlb *b = xcalloc(1, sizeof(*b));
         struct filter_bufs fb;
@@ -1229,35 +1380,7 @@ static int drive_words(struct db *db, const char *org_id, const struct qparse *q
         if (filters) {
             buf_adds(&b->sql, " JOIN children c ON c.id = k0.child_id");
         }
-        const char *ord;
-        if (comp < v.n_exact) {
-            buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.norm = $%d",
-                     sq_param(b, v.exact[comp]));
-            ord = " ORDER BY k0.norm, k0.child_id";
-        } else if (comp < v.n_exact + v.n_skel) {
-            buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.skel = $%d",
-                     sq_param(b, v.skel[comp - v.n_exact]));
-            ord = " ORDER BY k0.skel, k0.child_id";
-        } else {
-            int k = comp - v.n_exact - v.n_skel;
-            int lo = sq_param(b, v.lo[k]), hi = sq_param(b, v.hi[k]);
-            buf_addf(&b->sql, " WHERE k0.org_id = $1 AND k0.norm >= $%d AND k0.norm < $%d", lo,
-                     hi);
-            ord = " ORDER BY k0.norm, k0.child_id";
-        }
-        /* the other words, rarest first: most children fail the first check */
-        int order[Q_MAX_WORDS], n = 0;
-        for (int i = 0; i < qp->n_words; i++) {
-            if (i == r) {
-                continue;
-            }
-            int j = n++;
-            while (j > 0 && est[order[j - 1]] > est[i]) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = i;
-        }
+        const char *ord = drive_range(b, &v, comp);
         for (int i = 0; i < n; i++) {
             add_sig_filter(&b->sql, qp, order[i]);
         }
@@ -1277,12 +1400,19 @@ static int drive_words(struct db *db, const char *org_id, const struct qparse *q
         if (s) {
             while ((rc = db_step(s, e)) == 1) {
                 const char *id = db_col_text(s, 0);
-                if (id && idset_add(set, id) && set->n >= need) {
-                    break;
+                if (id && idset_add(set, id)) {
+                    if (trace.level && comp < (int)(sizeof(trace.last_id) / 40)) {
+                        snprintf(trace.last_id[comp], 40, "%s", id);
+                    }
+                    if (set->n >= need) {
+                        trace.stopped = true;
+                        break;
+                    }
                 }
             }
             db_done(s);
         }
+        trace.comps = comp + 1;
         buf_release(&b->sql);
         free(b);
         if (rc < 0) {
@@ -1290,6 +1420,82 @@ static int drive_words(struct db *db, const char *org_id, const struct qparse *q
         }
     }
     return 0;
+}
+
+/* Writes into out the FTS5 expression of qp: per word, its whole forms,
+ * skeletons and prefixes as terms ORed (see tok_values_of), the words
+ * ANDed. Every term is quoted hex: no user text reaches the syntax. */
+static void fts_expr(const struct qparse *qp, struct buf *out)
+{
+    for (int i = 0; i < qp->n_words; i++) {
+        struct tok_values v;
+        tok_values_of(qp, i, &v);
+        buf_adds(out, i ? " AND (" : "(");
+        int n = 0;
+        for (int k = 0; k < v.n_exact; k++) {
+            if (v.exact[k][0]) {
+                buf_adds(out, n++ ? " OR \"" : "\"");
+                fts_term(out, 'n', v.exact[k]);
+                buf_adds(out, "\"");
+            }
+        }
+        for (int k = 0; k < v.n_skel; k++) {
+            buf_adds(out, n++ ? " OR \"" : "\"");
+            fts_term(out, 's', v.skel[k]);
+            buf_adds(out, "\"");
+        }
+        for (int k = 0; k < v.n_range; k++) {
+            buf_adds(out, n++ ? " OR \"" : "\"");
+            fts_term(out, 'n', v.lo[k]);
+            buf_adds(out, "\" *");
+        }
+        if (n == 0) {
+            buf_adds(out, "\"x\""); /* no term is "x": matches nothing */
+        }
+        buf_adds(out, ")");
+    }
+}
+
+/* drive_words on SQLite: the children of the organization whose full-text
+ * document (migration 0012) holds every word of qp, that pass the filters
+ * of q, in registration order, until set holds `need`. Returns 0 or -1
+ * with e. */
+static int drive_fts(struct db *db, const char *org_id, const struct qparse *qp,
+                     const struct child_query *q, size_t need, struct idset *set, struct err *e)
+{
+    struct buf expr = BUF_INIT;
+    fts_expr(qp, &expr);
+    struct sqlb *b = xcalloc(1, sizeof(*b));
+    struct filter_bufs fb;
+    buf_init(&b->sql);
+    sq_param(b, org_id);
+    bool filters = has_filters(q);
+    buf_addf(&b->sql, "SELECT d.child_id FROM child_name_fts f CROSS JOIN child_name_docs d "
+                      "ON d.doc = f.rowid%s WHERE child_name_fts MATCH $%d AND d.org_id = $1",
+             filters ? " CROSS JOIN children c ON c.id = d.child_id" : "",
+             sq_param(b, expr.buf));
+    if (filters) {
+        buf_adds(&b->sql, " AND c.org_id = $1");
+        add_filters(b, q, fb.age_lo, fb.age_hi, fb.need_pat);
+    }
+    buf_adds(&b->sql, " ORDER BY f.rowid");
+    struct db_stmt *s = sq_prepare(db, b, e);
+    int rc = -1;
+    if (s) {
+        while ((rc = db_step(s, e)) == 1) {
+            const char *id = db_col_text(s, 0);
+            if (id && idset_add(set, id) && set->n >= need) {
+                trace.stopped = true;
+                break;
+            }
+        }
+        db_done(s);
+    }
+    trace.comps = 1;
+    buf_release(&b->sql);
+    free(b);
+    buf_release(&expr);
+    return rc < 0 ? -1 : 0;
 }
 
 /* Appends the summaries of the children ids[from..to) in that order to
@@ -1329,6 +1535,78 @@ static int fetch_ids(struct db *db, const char *org_id, char **ids, size_t from,
     return rc < 0 ? -1 : 0;
 }
 
+/* Replays the walk of the last name search (trace level 2), untimed by the
+ * caller: counts the key rows walked until the walk stopped and those the
+ * signatures let through to the probes, and times the walk alone. */
+static void trace_replay(struct db *db, const char *org_id, const struct qparse *qp, int r)
+{
+    struct tok_values v;
+    tok_values_of(qp, r, &v);
+    trace.walked = trace.checked = 0;
+    int64_t t0 = time_mono_ns();
+    for (int comp = 0; comp < trace.comps && comp < (int)(sizeof(trace.last_id) / 40); comp++) {
+        struct sqlb *b = xcalloc(1, sizeof(*b));
+        buf_init(&b->sql);
+        sq_param(b, org_id);
+        buf_adds(&b->sql, "SELECT k0.child_id, (1 = 1");
+        for (int i = 0; i < qp->n_words; i++) {
+            if (i != r) {
+                add_sig_filter(&b->sql, qp, i);
+            }
+        }
+        buf_adds(&b->sql, ") FROM child_name_keys k0");
+        const char *ord = drive_range(b, &v, comp);
+        buf_adds(&b->sql, ord);
+        struct err e;
+        err_clear(&e);
+        struct db_stmt *s = sq_prepare(db, b, &e);
+        bool last = trace.stopped && comp == trace.comps - 1;
+        while (s && db_step(s, &e) == 1) {
+            trace.walked++;
+            trace.checked += db_col_int64(s, 1) != 0;
+            const char *id = db_col_text(s, 0);
+            if (last && id && strcmp(id, trace.last_id[comp]) == 0) {
+                break;
+            }
+        }
+        if (s) {
+            db_done(s);
+        }
+        buf_release(&b->sql);
+        free(b);
+    }
+    trace.ns_walk_only = time_mono_ns() - t0;
+}
+
+/* What the last name search did while tracing was on, as one line of text
+ * (a static buffer, overwritten by the next call); "" when none. */
+const char *children_search_trace(void);
+const char *children_search_trace(void)
+{
+    static char out[512];
+    if (!trace.level || trace.n_words == 0) {
+        return "";
+    }
+    int n = snprintf(out, sizeof(out), "est");
+    for (int i = 0; i < trace.n_words && n < (int)sizeof(out); i++) {
+        n += snprintf(out + n, sizeof(out) - (size_t)n, "%s%lld%s", i ? "," : "=",
+                      (long long)trace.est[i], i == trace.rarest ? "*" : "");
+    }
+    if (n < (int)sizeof(out)) {
+        n += snprintf(out + n, sizeof(out) - (size_t)n,
+                      " comps=%d found=%zu%s fetched=%zu count=%.1fms walk=%.1fms fetch=%.1fms",
+                      trace.comps, trace.found, trace.stopped ? "(stop)" : "", trace.fetched,
+                      (double)trace.ns_count / 1e6, (double)trace.ns_walk / 1e6,
+                      (double)trace.ns_fetch / 1e6);
+    }
+    if (trace.level > 1 && n < (int)sizeof(out)) {
+        snprintf(out + n, sizeof(out) - (size_t)n, " walked=%lld checked=%lld walk_only=%.1fms",
+                 (long long)trace.walked, (long long)trace.checked,
+                 (double)trace.ns_walk_only / 1e6);
+    }
+    return out;
+}
+
 /* The page of a name search into items, with its total. The children are
  * found from the rarest word (see drive_words). At most SORT_CAP match (or
  * COUNT_CAP when a sort is asked for): all of them are sorted as asked
@@ -1342,7 +1620,9 @@ static int search_words(struct db *db, const char *org_id, const struct qparse *
                         int64_t *total, bool *capped, struct err *e)
 {
     int64_t est[Q_MAX_WORDS] = {0};
-    if (qp->n_words > 1 && estimate_words(db, org_id, qp, est, e) != 0) {
+    int64_t t0 = trace.level ? time_mono_ns() : 0;
+    bool fts = db_backend_of(db) == DB_SQLITE;
+    if (!fts && qp->n_words > 1 && estimate_words(db, org_id, qp, est, e) != 0) {
         return -1;
     }
     int r = 0;
@@ -1351,11 +1631,25 @@ static int search_words(struct db *db, const char *org_id, const struct qparse *
             r = i;
         }
     }
+    int64_t t1 = trace.level ? time_mono_ns() : 0;
     size_t off = (size_t)(q->page - 1) * (size_t)q->per_page;
     size_t end = off + (size_t)q->per_page;
     size_t need = (end + 1 > COUNT_CAP ? end + 1 : COUNT_CAP) + 1;
     struct idset set = {0};
-    int rc = drive_words(db, org_id, qp, est, r, q, need, &set, e);
+    trace.stopped = false;
+    trace.comps = 0;
+    int rc = fts ? drive_fts(db, org_id, qp, q, need, &set, e)
+                 : drive_words(db, org_id, qp, est, r, q, need, &set, e);
+    int64_t t2 = trace.level ? time_mono_ns() : 0;
+    if (trace.level) {
+        trace.n_words = qp->n_words;
+        memcpy(trace.est, est, sizeof(est));
+        trace.rarest = r;
+        trace.found = set.n;
+        trace.ns_count = t1 - t0;
+        trace.ns_walk = t2 - t1;
+        trace.fetched = set.n <= (order ? COUNT_CAP : SORT_CAP) ? set.n : (size_t)q->per_page;
+    }
     if (rc == 0 && set.n <= (order ? COUNT_CAP : SORT_CAP)) {
         /* every match is known: sort them all */
         *total = (int64_t)set.n;
@@ -1397,6 +1691,12 @@ static int search_words(struct db *db, const char *org_id, const struct qparse *
         }
     }
     idset_release(&set);
+    if (trace.level) {
+        trace.ns_fetch = time_mono_ns() - t2;
+        if (trace.level > 1 && rc == 0 && !fts) {
+            trace_replay(db, org_id, qp, r);
+        }
+    }
     return rc;
 }
 

@@ -1018,6 +1018,69 @@ static void test_prefix_typing(void **state)
     assert_int_equal(total, 20);
 }
 
+/* Query text that would be syntax to a full-text engine (quotes, stars,
+ * operators, parentheses, column filters) is only ever name text: it
+ * never fails and never matches more than its names; prefixes of two,
+ * three and four letters (Arabic and Latin) and a name indexed again and
+ * again find exactly the current names. */
+static void test_fulltext_syntax(void **state)
+{
+    (void)state;
+    char id[40], other[40];
+    add_kid(g_org, &(struct kid){.first = "نزار", .father = "قبطان", .family = "الزعتري",
+                                 .first_latin = "Nizar"}, id);
+    add_kid(g_org_b, &(struct kid){.first = "نزار", .father = "قبطان"}, other);
+    static const char *const nasty[] = {
+        "\"", "\"\"", "*", "نزار*", "\"نزار\"", "نزار OR قبطان", "NEAR(نزار قبطان)",
+        "terms:نزار", "^نزار", "نزار -قبطان", "(نزار", "نزار)", "NOT", "AND OR", "x\" OR \"y",
+        "{terms}: نزار", "نزار + قبطان", "n6e", "s6e7a72",
+    };
+    for (size_t i = 0; i < sizeof(nasty) / sizeof(nasty[0]); i++) {
+        struct child_query q = query(nasty[i]);
+        json_t *r = search_as(&g_a, &q);
+        assert_false(has_id(r, other)); /* never the other organization's child */
+        json_decref(r);
+    }
+    expect("نزار OR", id, false);   /* "OR" is a word the child does not have */
+    expect("نزار قبطان", id, true);
+    expect("نز", id, true);         /* two letters */
+    expect("نزا", id, true);        /* three */
+    expect("نزار قبط", id, true);   /* four, after a whole word */
+    expect("الزع", id, true);       /* the article typed, then two letters */
+    expect("Ni", id, true);         /* Latin: two, three and four letters */
+    expect("Niz", id, true);
+    expect("Niza", id, true);
+    expect("Nizar", id, true);
+    expect("قبطان نزار", id, true); /* any order */
+    expect("نزار قبطانن", id, false);
+    /* indexed again several times: only the last names are found */
+    static const char *const fathers[] = {"سليمان", "يونس", "قبطان"};
+    for (int k = 0; k < 3; k++) {
+        struct err e;
+        err_clear(&e);
+        assert_int_equal(db_begin(g_db, false, &e), 0);
+        json_t *rec = json_pack("{s:s, s:s}", "first_name", "نزار", "father_name", fathers[k]);
+        assert_int_equal(children_index_names(g_db, g_org, id, rec, &e), 0);
+        json_decref(rec);
+        assert_int_equal(db_commit(g_db, &e), 0);
+    }
+    expect("نزار قبطان", id, true);
+    expect("نزار سليمان", id, false);
+    expect("نزار يونس", id, false);
+    expect("الزعتري", id, false); /* the family name is gone */
+    expect("Nizar", id, true);    /* the Arabic name's skeleton still answers a Latin query */
+    /* a rolled back index leaves the names as they were */
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(db_begin(g_db, false, &e), 0);
+    json_t *rec = json_pack("{s:s, s:s}", "first_name", "نزار", "father_name", "يونس");
+    assert_int_equal(children_index_names(g_db, g_org, id, rec, &e), 0);
+    json_decref(rec);
+    db_rollback(g_db);
+    expect("نزار قبطان", id, true);
+    expect("نزار يونس", id, false);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -1068,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_reindex),
         cmocka_unit_test(test_duplicates),  cmocka_unit_test(test_capped),
         cmocka_unit_test(test_rarest_first), cmocka_unit_test(test_prefix_typing),
+        cmocka_unit_test(test_fulltext_syntax),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,30 @@
+-- Name search on SQLite through a full-text index (src/children/search.c).
+--
+-- At a million children a query of common names (محمد خالد) made the key
+-- walk of 0008 read hundreds of thousands of index entries. On SQLite each
+-- child now also has one document listing its name keys as terms: "n" and
+-- the lower-case hex of each normalized form, "s" and the hex of each
+-- skeleton (hex keeps the terms ASCII, so the ascii tokenizer takes them
+-- whole, and a prefix of a form is a prefix of its term). A query is one
+-- FTS5 expression (each word: its forms, skeletons or prefixes ORed; the
+-- words ANDed), answered by merging posting lists. Prefix indexes serve
+-- typing as you go: 2 and 3 Latin letters (5, 7 characters) and 2 and 3
+-- Arabic letters (9, 13). The documents' org_id keeps organizations apart.
+-- PostgreSQL keeps the key walk of 0008.
+-- @sqlite
+CREATE TABLE child_name_docs (
+    doc       INTEGER PRIMARY KEY,
+    org_id    TEXT NOT NULL,
+    child_id  TEXT NOT NULL UNIQUE REFERENCES children(id),
+    terms     TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE child_name_fts USING fts5(terms, content='child_name_docs',
+    content_rowid='doc', tokenize='ascii', prefix='5 7 9 13', detail=none, columnsize=0);
+INSERT INTO child_name_docs (org_id, child_id, terms)
+    SELECT org_id, child_id, group_concat(t, ' ') FROM (
+        SELECT org_id, child_id, 'n' || lower(hex(norm)) AS t FROM child_name_keys
+        UNION
+        SELECT org_id, child_id, 's' || lower(hex(skel)) FROM child_name_keys WHERE skel <> ''
+    ) GROUP BY org_id, child_id ORDER BY child_id;
+INSERT INTO child_name_fts (child_name_fts) VALUES ('rebuild');
+-- @all
