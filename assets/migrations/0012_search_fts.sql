@@ -20,11 +20,14 @@ CREATE TABLE child_name_docs (
 );
 CREATE VIRTUAL TABLE child_name_fts USING fts5(terms, content='child_name_docs',
     content_rowid='doc', tokenize='ascii', prefix='5 7 9 13', detail=none, columnsize=0);
+-- Existing keys: one pass over the (child_id, norm, skel) index of 0008 in
+-- order (no sort, no temporary table); a norm twice in a document is
+-- harmless.
 INSERT INTO child_name_docs (org_id, child_id, terms)
-    SELECT org_id, child_id, group_concat(t, ' ') FROM (
-        SELECT org_id, child_id, 'n' || lower(hex(norm)) AS t FROM child_name_keys
-        UNION
-        SELECT org_id, child_id, 's' || lower(hex(skel)) FROM child_name_keys WHERE skel <> ''
-    ) GROUP BY org_id, child_id ORDER BY child_id;
+    SELECT c.org_id, k.child_id, k.terms FROM (
+        SELECT child_id, group_concat('n' || lower(hex(norm)) ||
+            CASE WHEN skel <> '' THEN ' s' || lower(hex(skel)) ELSE '' END, ' ') AS terms
+        FROM child_name_keys GROUP BY child_id
+    ) k CROSS JOIN children c ON c.id = k.child_id;
 INSERT INTO child_name_fts (child_name_fts) VALUES ('rebuild');
 -- @all

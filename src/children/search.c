@@ -13,8 +13,10 @@
  * the article), its skeleton (Latin words only, to find Arabic names), or, for the
  * last word, a prefix of a normalized form (typing as you go). Two adjacent
  * words also match as one (عبد الله finds عبدالله and the other way round).
- * The per-word matches are one UNION ALL grouped by child, so the database
- * walks the (org_id, norm) and (org_id, skel) indexes once per word.
+ * On SQLite the children holding every word are found by one FTS5 query
+ * over a document of each child's keys (migration 0012: posting lists
+ * merged, whatever how common the names are); on PostgreSQL by walking the
+ * index range of the rarest word and probing each child for the others.
  */
 #include <stdint.h>
 #include <stdio.h>
