@@ -13,18 +13,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The actor as the API shows it. */
 static json_t *actor_json(const struct actor *a)
 {

@@ -50,18 +50,6 @@ static const char *next_path(const char *next)
     return next;
 }
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The slug of the only organization, when there is exactly one (to prefill the form). */
 static const char *single_org(struct http_req *r, struct db *db)
 {

@@ -16,18 +16,6 @@
 
 #define AUDIT_PAGE 50
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The roles as options for a <select>, with selected marked. */
 static json_t *role_options(struct http_req *r, const char *selected)
 {

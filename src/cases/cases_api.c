@@ -13,18 +13,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* Replies 422 with every problem listed, or the plain error. Takes errors. */
 static void reply_problems(struct http_req *r, const struct err *e, json_t *errors)
 {

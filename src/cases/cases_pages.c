@@ -41,18 +41,6 @@ static const char *const digital_keys[] = {"device", "connection", "electricity"
 #define MAX_GOALS 50
 #define MAX_ACTIONS 30
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The string member key of obj, or NULL. */
 static const char *jstr(json_t *obj, const char *key)
 {

@@ -851,18 +851,6 @@ void dashboard_csv(json_t *d, const char *lang, struct buf *out)
 
 /* ---- pages and API ---- */
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* Today's UTC date as "YYYY-MM-DD" into out (11 bytes). */
 static void today_utc(char out[11])
 {

@@ -17,18 +17,6 @@
 #include "web/tmpl.h"
 #include "core/banned.h"
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The text of lang from an ar/en pair. */
 static const char *pick(const struct http_req *r, const char *ar, const char *en)
 {

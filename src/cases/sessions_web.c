@@ -17,18 +17,6 @@
 #define MS_PER_MIN 60000LL
 #define MS_PER_DAY 86400000LL
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* GET /api/v1/sessions?from=&to=&worker_id=&case_id= */
 static void api_list(struct http_req *r)
 {

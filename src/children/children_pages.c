@@ -35,18 +35,6 @@ static const char *const sections[] = {"overview", "family", "education", "healt
 /* The list's sort orders. */
 #define SORTS " name -name file_no -file_no age -age created -created "
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The catalog text of "<prefix>.<name>" in r's language (static string). */
 static const char *tr2(struct http_req *r, const char *prefix, const char *name)
 {

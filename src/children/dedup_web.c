@@ -18,18 +18,6 @@
 /* Pairs on one page of /children/duplicates. */
 #define PAGE_PAIRS 20
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* Reads the integer query parameter name (dflt when absent or empty) within
  * lo..hi into *out. Returns 0, or -1 with e naming it. */
 static int query_int(struct http_req *r, const char *name, int lo, int hi, int dflt, int *out,

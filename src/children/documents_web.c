@@ -11,18 +11,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* The documents of child id as JSON (read-only transaction), or NULL with e. */
 static json_t *list_docs(struct db *db, struct http_req *r, const char *id, struct err *e)
 {

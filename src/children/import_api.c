@@ -31,18 +31,6 @@
 
 #define STASH_MAX_AGE_S (24 * 3600)
 
-/* The calling thread's database, or NULL after replying 503. */
-static struct db *db_or_reply(struct http_req *r)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db = db_thread(&e);
-    if (!db) {
-        http_reply_err(r, &e);
-    }
-    return db;
-}
-
 /* True when a query or form flag is set ("1", "true", "on"). */
 static bool flag(const char *v)
 {

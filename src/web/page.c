@@ -112,6 +112,17 @@ void page_reply(struct http_req *r, int status, const char *tmpl, const char *ti
     http_reply_html(r, status, &html);
 }
 
+struct db *db_or_reply(struct http_req *r)
+{
+    struct err e;
+    err_clear(&e);
+    struct db *db = db_thread(&e);
+    if (!db) {
+        http_reply_err(r, &e);
+    }
+    return db;
+}
+
 const char *page_err_text(struct http_req *r, const struct err *e)
 {
     char key[80];

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "db/db.h"
 #include "http/http.h"
 
 /* Renders templates/<tmpl>.html with ctx inside the layout and replies with
@@ -22,6 +23,9 @@ const char *page_err_text(struct http_req *r, const struct err *e);
 /* Puts e into a form's context: "error" (the message) and
  * "errors": {"<field>": message}, so a template shows it next to the field. */
 void page_ctx_error(struct http_req *r, json_t *ctx, const struct err *e);
+/* The calling thread's database connection, or NULL after replying 503
+ * (the database is down): handlers start with it. */
+struct db *db_or_reply(struct http_req *r);
 /* Reads a JSON object's string member key. Absent or null gives *out = NULL
  * (an error when required); another type, invalid UTF-8 or more than
  * max_chars characters is an error naming key. Returns 0 or -1. */
