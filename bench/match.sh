@@ -126,4 +126,5 @@ $PY "$HERE/eval_link.py" "$W/links.csv" "$W/LP.csv" "privacy-preserving (CLK)" |
 $PY "$HERE/eval_link.py" "$W/links.csv" "$W/ABp.csv" "plaintext engine" "$W/A.csv" | tee "$W/lplain"
 f_clk=$(sed -n 's/.* F1 \([0-9.]*\) .*/\1/p' "$W/lclk")
 f_plain=$(sed -n 's/.* F1 \([0-9.]*\) .*/\1/p' "$W/lplain")
-$PY "$HERE/goal.py" within "$f_clk" "$f_plain" 2 "privacy-preserving F1 within 2 points of plaintext"
+$PY "$HERE/goal.py" within "$f_clk" "$f_plain" 2 \
+    "privacy-preserving F1 within 2 points of plaintext"

@@ -557,8 +557,8 @@ static ALWAYS_INLINE int seg_and(const uint64_t *a, const uint64_t *b, int g)
 }
 
 /* Dice of segment ga of a and segment gb of b (same width); -1 if one is empty. */
-static ALWAYS_INLINE double seg_dice2(const uint64_t *a, const uint8_t *ca, int ga, const uint64_t *b,
-                        const uint8_t *cb, int gb)
+static ALWAYS_INLINE double seg_dice2(const uint64_t *a, const uint8_t *ca, int ga,
+                                      const uint64_t *b, const uint8_t *cb, int gb)
 {
     if (!ca[ga] || !cb[gb]) {
         return -1;
@@ -1173,7 +1173,11 @@ static void link_estimate_u(struct match_model *model, const struct link_ctx *c)
     }
 }
 
-/* Runs one EM session on the comparisons that pass `keep`, learning `learn`. */
+/* Runs one EM session of training on the comparisons it selects: session 0
+ * takes pairs that share the household (father and family close or exact)
+ * and learns the child's fields, session 1 pairs that share the child (first
+ * name close, birth year) and learns the household's. Starts from lambda0.
+ * Returns whether there were enough pairs to run it. */
 static bool link_em_session(struct match_model *model, const struct match_cmp *cmp, size_t n,
                             int session, double lambda0)
 {
