@@ -318,21 +318,16 @@ static void api_action(struct http_req *r)
 }
 
 /* GET /api/v1/providers */
+/* Adapts provider_list to page_read_fn (it takes no argument). */
+static json_t *provider_list_read(struct db *db, const struct actor *a, const char *arg, struct err *e)
+{
+    (void)arg;
+    return provider_list(db, a, e);
+}
+
 static void api_providers(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *list = db_begin(db, true, &e) == 0 ? provider_list(db, r->actor, &e) : NULL;
-    db_rollback(db);
-    if (!list) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, json_pack("{s:o}", "items", list));
+    reply_read(r, provider_list_read, NULL, "items");
 }
 
 /* POST /api/v1/providers */
@@ -357,21 +352,16 @@ static void api_provider_create(struct http_req *r)
 }
 
 /* GET /api/v1/tasks: the actor's open tasks */
+/* Adapts task_list_mine to page_read_fn (it takes no argument). */
+static json_t *task_list_mine_read(struct db *db, const struct actor *a, const char *arg, struct err *e)
+{
+    (void)arg;
+    return task_list_mine(db, a, e);
+}
+
 static void api_tasks(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *list = db_begin(db, true, &e) == 0 ? task_list_mine(db, r->actor, &e) : NULL;
-    db_rollback(db);
-    if (!list) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, json_pack("{s:o}", "items", list));
+    reply_read(r, task_list_mine_read, NULL, "items");
 }
 
 /* POST /api/v1/tasks/{id}/done: {"outcome"} */

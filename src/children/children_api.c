@@ -353,23 +353,7 @@ static void api_status(struct http_req *r)
 /* GET /api/v1/children/{id}/history */
 static void api_history(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    if (db_begin(db, true, &e) < 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    json_t *h = child_history(db, r->actor, r->params[0], &e);
-    db_rollback(db);
-    if (!h) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, h);
+    reply_read(r, child_history, r->params[0], NULL);
 }
 
 /* POST /api/v1/children/{id}/guardian: {"guardian_id", "reason"} */
@@ -438,45 +422,13 @@ static void api_guardian_create(struct http_req *r)
 /* GET /api/v1/households/{id} */
 static void api_household_get(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    if (db_begin(db, true, &e) < 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    json_t *h = household_get(db, r->actor, r->params[0], &e);
-    db_rollback(db);
-    if (!h) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, h);
+    reply_read(r, household_get, r->params[0], NULL);
 }
 
 /* GET /api/v1/children/{id}/consents */
 static void api_consents(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    if (db_begin(db, true, &e) < 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    json_t *list = consent_list(db, r->actor, r->params[0], &e);
-    db_rollback(db);
-    if (!list) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, json_pack("{s:o}", "items", list));
+    reply_read(r, consent_list, r->params[0], "items");
 }
 
 /* POST /api/v1/children/{id}/consents */

@@ -123,6 +123,23 @@ struct db *db_or_reply(struct http_req *r)
     return db;
 }
 
+void reply_read(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap)
+{
+    struct db *db = db_or_reply(r);
+    if (!db) {
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    json_t *v = db_begin(db, true, &e) == 0 ? fn(db, r->actor, arg, &e) : NULL;
+    db_rollback(db);
+    if (!v) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, wrap ? json_pack("{s:o}", wrap, v) : v);
+}
+
 const char *page_err_text(struct http_req *r, const struct err *e)
 {
     char key[80];

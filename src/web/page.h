@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "auth/auth.h"
 #include "db/db.h"
 #include "http/http.h"
 
@@ -26,6 +27,13 @@ void page_ctx_error(struct http_req *r, json_t *ctx, const struct err *e);
 /* The calling thread's database connection, or NULL after replying 503
  * (the database is down): handlers start with it. */
 struct db *db_or_reply(struct http_req *r);
+/* A read of one record or list: fn(db, actor, arg, e) returns a new JSON value
+ * or NULL with e. */
+typedef json_t *(*page_read_fn)(struct db *db, const struct actor *a, const char *arg,
+                                struct err *e);
+/* Runs fn in a read-only transaction and replies 200 with its value, wrapped
+ * as {"<wrap>": value} when wrap is not NULL, or with the failure. */
+void reply_read(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap);
 /* Reads a JSON object's string member key. Absent or null gives *out = NULL
  * (an error when required); another type, invalid UTF-8 or more than
  * max_chars characters is an error naming key. Returns 0 or -1. */
