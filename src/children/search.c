@@ -723,6 +723,7 @@ static struct {
     int64_t ns_walk_only;      /* level 2: the same walk without the probes */
     char last_id[TOK_MAX_EXACT + 4][40]; /* per value or range walked: last child found */
     bool stopped;              /* the walk stopped early (enough found) */
+    bool fts;                  /* found by the full-text index (SQLite): no estimate, no walk */
 } trace;
 
 /* Turns tracing of name searches on (1: phase times; 2: also replays the
@@ -1589,8 +1590,8 @@ const char *children_search_trace(void)
     if (!trace.level || trace.n_words == 0) {
         return "";
     }
-    int n = snprintf(out, sizeof(out), "est");
-    for (int i = 0; i < trace.n_words && n < (int)sizeof(out); i++) {
+    int n = snprintf(out, sizeof(out), "%s", trace.fts ? "fts" : "est");
+    for (int i = 0; !trace.fts && i < trace.n_words && n < (int)sizeof(out); i++) {
         n += snprintf(out + n, sizeof(out) - (size_t)n, "%s%lld%s", i ? "," : "=",
                       (long long)trace.est[i], i == trace.rarest ? "*" : "");
     }
@@ -1601,7 +1602,7 @@ const char *children_search_trace(void)
                       (double)trace.ns_count / 1e6, (double)trace.ns_walk / 1e6,
                       (double)trace.ns_fetch / 1e6);
     }
-    if (trace.level > 1 && n < (int)sizeof(out)) {
+    if (trace.level > 1 && !trace.fts && n < (int)sizeof(out)) {
         snprintf(out + n, sizeof(out) - (size_t)n, " walked=%lld checked=%lld walk_only=%.1fms",
                  (long long)trace.walked, (long long)trace.checked,
                  (double)trace.ns_walk_only / 1e6);
@@ -1645,6 +1646,7 @@ static int search_words(struct db *db, const char *org_id, const struct qparse *
     int64_t t2 = trace.level ? time_mono_ns() : 0;
     if (trace.level) {
         trace.n_words = qp->n_words;
+        trace.fts = fts;
         memcpy(trace.est, est, sizeof(est));
         trace.rarest = r;
         trace.found = set.n;
