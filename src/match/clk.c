@@ -750,7 +750,7 @@ static const bool is_household[MF_COUNT] = {
 };
 
 /* LSH tables and bits sampled per table. */
-#define LSH_TABLES 128
+#define LSH_TABLES 192
 #define LSH_BITS 16
 /* A pair is compared once it meets in this many tables: true pairs agree on
  * most sampled bits and meet in many, chance pairs in one. */
