@@ -23,8 +23,8 @@
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "keys/keys.h"
+#include "testlib.h"
 
-static char dir[64];
 static struct db *db;
 static struct actor worker;   /* case_worker of org A */
 static struct actor officer;  /* sponsorship_officer of org A */
@@ -44,37 +44,21 @@ static void make_actor(struct actor *a, const char *role, const char *org_id, co
     a->mfa_ok = true;
 }
 
-/* Creates an organization as the command line would. */
+static struct testenv env;
+
+/* Creates an organization with a random slug. */
 static void make_org(char id[40], char slug[32])
 {
-    struct actor cli;
-    actor_system(&cli, "");
-    unsigned char r[4];
-    randombytes_buf(r, sizeof(r));
-    snprintf(slug, 32, "t%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    struct err e;
-    err_clear(&e);
-    assert_int_equal(org_create(db, &cli, slug, "Test org", id, &e), 0);
+    testenv_org(&env, id, slug);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    struct err e;
-    err_clear(&e);
-    snprintf(dir, sizeof(dir), "/tmp/sanad-children-XXXXXX");
-    if (!mkdtemp(dir)) {
+    if (testenv_open(&env, "children") < 0) {
         return -1;
     }
-    char key[128], url[160];
-    snprintf(key, sizeof(key), "%s/sanad.key", dir);
-    snprintf(url, sizeof(url), "sqlite:%s/t.db", dir);
-    const char *env = getenv("SANAD_TEST_DB");
-    if (keys_create_master(key, &e) < 0 || keys_load_master(key, &e) < 0 ||
-        db_open(env && *env ? env : url, &db, &e) < 0 || db_migrate(db, &e) < 0) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
+    db = env.db;
     char a[40], b[40], sa[32], sb[32];
     make_org(a, sa);
     make_org(b, sb);
@@ -87,11 +71,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    keys_shutdown();
-    db_close(db);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testenv_close(&env);
 }
 
 /* A valid child, as the API would send it. */
@@ -485,11 +465,6 @@ static void test_settings_and_graduation(void **state)
 
 int main(void)
 {
-    if (sodium_init() < 0) {
-        return 1;
-    }
-    config_defaults();
-    config_finish();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_create_read_update),

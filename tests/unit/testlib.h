@@ -26,7 +26,7 @@ struct testenv {
 };
 
 /* Makes the folder, the master key and the database. Returns 0 or -1 (printed). */
-static int testenv_open(struct testenv *t, const char *name)
+static inline int testenv_open(struct testenv *t, const char *name)
 {
     struct err e;
     err_clear(&e);
@@ -52,7 +52,7 @@ static int testenv_open(struct testenv *t, const char *name)
 }
 
 /* Closes the database, forgets the keys and removes the folder. */
-static int testenv_close(struct testenv *t)
+static inline int testenv_close(struct testenv *t)
 {
     keys_shutdown();
     db_close(t->db);
@@ -62,7 +62,7 @@ static int testenv_close(struct testenv *t)
 }
 
 /* Creates an organization with a random slug as the command line would. */
-static void testenv_org(struct testenv *t, char id[40], char slug[32])
+static inline void testenv_org(struct testenv *t, char id[40], char slug[32])
 {
     struct actor cli;
     actor_system(&cli, "");
@@ -75,7 +75,7 @@ static void testenv_org(struct testenv *t, char id[40], char slug[32])
 }
 
 /* Creates a user of role in the organization and fills the actor for them. */
-static void testenv_user(struct testenv *t, struct actor *a, const char *role, const char *org_id,
+static inline void testenv_user(struct testenv *t, struct actor *a, const char *role, const char *org_id,
                          const char *slug)
 {
     struct actor cli;
@@ -102,7 +102,7 @@ static void testenv_user(struct testenv *t, struct actor *a, const char *role, c
 }
 
 /* Registers a child (given first name and birth date) for actor a. */
-static void testenv_child(struct testenv *t, const struct actor *a, const char *first,
+static inline void testenv_child(struct testenv *t, const struct actor *a, const char *first,
                           const char *birth, char id[40])
 {
     json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "first_name", first,
