@@ -161,6 +161,19 @@ static int record_failure(struct db *db, const char *acct_key, const char *addr_
     return 0;
 }
 
+/* Marks step as the last TOTP step used by user_id, inside the caller's
+ * transaction, only if no login has used it or a later one since it was read:
+ * two requests racing with one code cannot both pass. Returns 1 claimed,
+ * 0 already used, -1 with e. */
+static int claim_totp_step(struct db *db, const char *user_id, int64_t step, struct err *e)
+{
+    int64_t n = db_run(db, e,
+                       "UPDATE users SET totp_last_step = $1 WHERE id = $2"
+                       " AND COALESCE(totp_last_step, -1) < $1",
+                       "it", step, user_id);
+    return n < 0 ? -1 : n > 0;
+}
+
 /* Creates a session for a in a write transaction with its audit entry. */
 static int session_create(struct db *db, struct actor *a, bool mfa_ok, char token[64],
                           const char *action, struct err *e)
@@ -285,11 +298,17 @@ int auth_login(struct db *db, const char *org_slug, const char *username, const 
         if (db_begin(db, false, e) < 0) {
             return -1;
         }
-        if (db_run(db, e, "UPDATE users SET totp_last_step = $1 WHERE id = $2", "it", step,
-                   a.user_id) < 0 ||
-            db_commit(db, e) < 0) {
+        int claimed = claim_totp_step(db, a.user_id, step, e);
+        if (claimed < 0 || (claimed == 1 && db_commit(db, e) < 0)) {
             db_rollback(db);
             return -1;
+        }
+        if (claimed == 0) {
+            db_rollback(db);
+            if (record_failure(db, acct_key, addr_key, &who, "second factor reused", e) < 0) {
+                return -1;
+            }
+            return err_set(e, ERR_UNAUTH, "invalid_totp", "totp", "the code is wrong or used");
         }
         mfa_ok = true;
     } else if (a.totp_enabled && !mfa_later) {
@@ -369,8 +388,15 @@ int auth_login_mfa(struct db *db, struct actor *a, const char *code, struct err 
     if (db_begin(db, false, e) < 0) {
         return -1;
     }
-    if (db_run(db, e, "UPDATE users SET totp_last_step = $1 WHERE id = $2", "it", step,
-               a->user_id) < 0 ||
+    int claimed = claim_totp_step(db, a->user_id, step, e);
+    if (claimed == 0) {
+        db_rollback(db);
+        if (record_failure(db, acct_key, addr_key, a, "second factor reused", e) < 0) {
+            return -1;
+        }
+        return err_set(e, ERR_UNAUTH, "invalid_totp", "totp", "the code is wrong or used");
+    }
+    if (claimed < 0 ||
         db_run(db, e, "UPDATE sessions SET mfa_ok = 1 WHERE token_hash = $1", "t",
                a->session_hash) < 0 ||
         actor_audit(db, a, "auth.mfa", "session", NULL, "ok", NULL, e) < 0 ||
