@@ -613,7 +613,7 @@ static int dash_sessions(struct db *db, const char *org, const char *wid, const 
                              (json_int_t)v[3]);
     json_object_set_new(d, "sessions",
                         json_pack("{s:I, s:I, s:o}", "in_person", (json_int_t)v[0], "remote",
-                                  (json_int_t)(v[1] + v[2] + v[3] + v[4]), "by_mode", held));
+                                  (json_int_t)v[1] + v[2] + v[3] + v[4], "by_mode", held));
     json_object_set_new(d, "missed_remote",
                         json_pack("{s:I, s:I, s:I}", "no_device", (json_int_t)v[6],
                                   "no_connection", (json_int_t)v[7], "all_remote_missed",

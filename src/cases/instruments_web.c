@@ -488,7 +488,7 @@ static void form_page(struct http_req *r, int status, const struct instrument *i
         }
         const char *err = json_string_value(json_object_get(errors, it->id));
         json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:b}", "id", it->id, "text",
-                              pick(r, it->text_ar, it->text_en), "n", (json_int_t)(i + 1),
+                              pick(r, it->text_ar, it->text_en), "n", (json_int_t)i + 1,
                               "choices", choices, "skipped", !v || !*v);
         if (err) {
             json_object_set_new(o, "error", json_string(err));
@@ -669,7 +669,7 @@ static void page_response(struct http_req *r)
             critical |= strcmp(json_string_value(c), it->id) == 0;
         }
         json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:O, s:b}", "n",
-                                               (json_int_t)(i + 1), "text",
+                                               (json_int_t)i + 1, "text",
                                                pick(r, it->text_ar, it->text_en), "answer", label,
                                                "value", a ? a : json_null(), "critical",
                                                critical));

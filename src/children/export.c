@@ -354,7 +354,7 @@ int children_export(struct db *db, const struct actor *a, const struct child_que
     }
     int n;
     const struct child_field **fields = visible_fields(a, &n);
-    const char **head = xcalloc((size_t)(n + 2), sizeof(char *));
+    const char **head = xcalloc((size_t)n + 2, sizeof(char *));
     struct buf csv = BUF_INIT;
     struct sink sk = {fmt, &csv, NULL, NULL, NULL, NULL, 0, 0};
     char tmp[4096] = "";

@@ -380,7 +380,6 @@ static int fts_write(struct db *db, const char *org_id, const char *child_id,
         }
     }
     const char *text = terms.buf ? terms.buf : "";
-    rc = 0;
     if (old) {
         const char *del[] = {doc, old};
         rc = exec_texts(db, "INSERT INTO child_name_fts (child_name_fts, rowid, terms) VALUES "

@@ -106,11 +106,7 @@ static void allow_add(char *allow, size_t cap, const char *method)
     if (len + ml + 3 > cap) {
         return;
     }
-    if (len) {
-        memcpy(allow + len, ", ", 2);
-        len += 2;
-    }
-    memcpy(allow + len, method, ml + 1);
+    snprintf(allow + len, cap - len, "%s%s", len ? ", " : "", method);
 }
 
 void http_router_match(struct arena *a, const char *method, const char *raw_path,

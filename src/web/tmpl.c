@@ -321,7 +321,6 @@ static int parse(struct parser *p, const char *self_name, struct node **root)
         const char *open = memmem(p->src + text_start, p->len - text_start, "{{", 2);
         size_t tag_start = open ? (size_t)(open - p->src) : p->len;
         size_t text_end = tag_start;
-        size_t after = tag_start;
         if (!open) {
             if (text_end > text_start) {
                 struct node *t = node_new(p, N_TEXT, parser_line(p, text_start));
@@ -341,7 +340,7 @@ static int parse(struct parser *p, const char *self_name, struct node **root)
         }
         size_t cend = (size_t)(close - p->src);
         size_t tag_end = cend + (triple ? 3 : 2);
-        after = tag_end;
+        size_t after = tag_end;
 
         /* the tag's kind and its argument, without surrounding white space */
         char sigil = 0;
