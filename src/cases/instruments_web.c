@@ -502,6 +502,7 @@ static void form_page(struct http_req *r, int status, const struct instrument *i
     json_object_set_new(ctx, "action", json_string(arena_printf(
                                            &r->arena, "/cases/%s/instruments/%s", r->params[0],
                                            in->id)));
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): err_set returned -1
     bool out = ci->age < 0 || !instrument_age_ok(in, ci->age);
     json_object_set_new(ctx, "out_of_range", json_boolean(out));
     if (out) {

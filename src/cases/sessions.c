@@ -1206,6 +1206,7 @@ int session_outcome(struct db *db, const struct actor *a, const char *id, json_t
         notes_allowed(a, notes, e) < 0) {
         return -1;
     }
+    // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): set, or err_set returned -1
     bool held = strcmp(status, "held") == 0, missed = strcmp(status, "missed") == 0;
     bool cancelled = strcmp(status, "cancelled") == 0;
     if (!held && !missed && !cancelled) {

@@ -684,6 +684,7 @@ static int check_pair(struct db *db, const struct actor *a, const char *id_a, co
     if (child_state(db, a, id_a, sa, e) < 0 || child_state(db, a, id_b, sb, e) < 0) {
         return -1;
     }
+    // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch): set, or err_set returned -1
     if (sa->merged || sb->merged) {
         return err_set(e, ERR_CONFLICT, "already_merged", "id",
                        "record '%s' was merged already", sa->merged ? sa->file_no : sb->file_no);

@@ -831,7 +831,7 @@ int document_delete(struct db *db, const struct actor *a, const char *doc_id, st
     if (db_begin(db, false, e) < 0) {
         return -1;
     }
-    char child[40], kind[32], filename[512], stored[40], ctype[32], at[32];
+    char child[40], kind[32], filename[512], stored[40] = "", ctype[32], at[32];
     if (load_doc(db, a, doc_id, child, kind, filename, sizeof(filename), stored, ctype, e) < 0) {
         return fail(db);
     }

@@ -1849,6 +1849,7 @@ json_t *children_search(struct db *db, const struct actor *a, const struct child
     } else {
         rc = qp->n_words > 0
                  ? search_words(db, a->org_id, qp, q, order, items, &total, &capped, e)
+                 // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): set, or err_set returned -1
                  : search_list(db, a->org_id, q, order, items, &total, &capped, e);
     }
     if (rc != 0) {

@@ -29,6 +29,7 @@ const char *cli_opt(int argc, char **argv, const char *name)
 {
     size_t n = strlen(name);
     for (int i = 1; i < argc; i++) {
+        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i] is not NULL for i < argc
         if (strcmp(argv[i], name) == 0) {
             if (i + 1 >= argc) {
                 die("option '%s' needs a value", name);
@@ -104,6 +105,7 @@ int cli_config(int argc, char **argv)
         const char *val = NULL;
         for (size_t k = 0; k < sizeof(config_flags) / sizeof(config_flags[0]); k++) {
             size_t n = strlen(config_flags[k].flag);
+            // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i] is not NULL for i < argc
             if (strcmp(argv[i], config_flags[k].flag) == 0 && i + 1 < argc) {
                 key = config_flags[k].key;
                 val = argv[++i];
@@ -115,6 +117,7 @@ int cli_config(int argc, char **argv)
                 break;
             }
         }
+        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i] is not NULL for i < argc
         if (!key && strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
             i++;
             continue;

@@ -171,6 +171,7 @@ int http_parse_urlencoded(struct arena *a, const char *s, size_t n, struct http_
             if (decode_part(a, pair, nlen, raw_name, &name, e) < 0) {
                 return -1;
             }
+            // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): set, or err_set returned -1
             const char *fname = field_name(a, name, strlen(name));
             if (eq) {
                 if (decode_part(a, eq + 1, plen - nlen - 1, fname, &value, e) < 0) {
@@ -179,6 +180,7 @@ int http_parse_urlencoded(struct arena *a, const char *s, size_t n, struct http_
             } else {
                 value = arena_strdup(a, "");
             }
+            // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): set, or err_set returned -1
             http_kvs_add(a, out, name, value);
         }
         i = end + 1;

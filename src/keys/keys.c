@@ -265,6 +265,7 @@ char *keys_seal(struct db *db, struct arena *a, const char *org_id, const char *
     sodium_memzero(key, sizeof(key));
     size_t b64 = sodium_base64_ENCODED_LEN(blen, sodium_base64_VARIANT_ORIGINAL);
     char *out = arena_alloc(a, b64 + 24);
+    // NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): set, or err_set returned -1
     int k = snprintf(out, 24, "v1.%d.", version);
     sodium_bin2base64(out + k, b64, buf, blen, sodium_base64_VARIANT_ORIGINAL);
     return out;
