@@ -386,10 +386,10 @@ static uint64_t rnd(uint64_t *s)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-/* Uniform in [0, n). */
+/* Uniform in [0, n); 0 when n is 0 (an empty choice, e.g. a one-letter name to misspell). */
 static size_t pick(uint64_t *s, size_t n)
 {
-    return (size_t)(rnd(s) % n);
+    return n ? (size_t)(rnd(s) % n) : 0;
 }
 
 /* True with probability p. */
