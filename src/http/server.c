@@ -403,6 +403,11 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
         /* never routed: log the raw path without its query string */
         path = arena_strndup(&r->arena, p->raw_uri, strcspn(p->raw_uri, "?#"));
     }
+    /* A path that carries a secret (an invitation or a calendar feed token) is
+     * logged as its route pattern: logs are kept longer and read more widely. */
+    if (p->route_label && strstr(p->route_label, "{token}")) {
+        path = p->route_label;
+    }
     struct buf kv = BUF_INIT;
     buf_adds(&kv, "method=");
     add_quoted(&kv, p->method_seen);

@@ -33,3 +33,17 @@ test('a second-factor code is accepted once, even by logins racing each other', 
     }
     S.racer = u;
 });
+
+test('secret tokens in paths are not written to the access log', async () => {
+    const c = srv.client();
+    const token = 'inv_' + 'Q'.repeat(43);
+    const r = await c.get(`/invite/${token}`);
+    assert.equal(r.status, 404, r.text);
+    const feed = 'F'.repeat(52);
+    assert.equal((await c.get(`/calendar/feed/${feed}.ics`)).status, 404);
+    // The access line is written when the request completes: give it a moment.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(srv.stderr.includes('route="/invite/{token}"'), 'the invite request was logged');
+    assert.ok(!srv.stderr.includes(token), 'the invitation token is in the log');
+    assert.ok(!srv.stderr.includes(feed), 'the feed token is in the log');
+});
