@@ -17,6 +17,7 @@
 #include "db/db_util.h"
 #include "keys/keys.h"
 #include "web/i18n.h"
+#include "core/uuid.h"
 #include "web/page.h"
 #include "core/banned.h"
 
@@ -47,111 +48,6 @@ static const char *jstr(json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* The catalog text of "<prefix>.<name>" when it exists, else name itself (static or arena). */
-static const char *label(struct http_req *r, const char *prefix, const char *name)
-{
-    if (!name) {
-        return "";
-    }
-    const char *key = arena_printf(&r->arena, "%s.%s", prefix, name);
-    return i18n_has(key) ? i18n_get(r->lang, key) : name;
-}
-
-/* The next word of a space-separated list: *p advances past blanks; returns its length. */
-static size_t next_word(const char **p)
-{
-    while (**p == ' ') {
-        (*p)++;
-    }
-    return strcspn(*p, " ");
-}
-
-/* True when word is one of the space-separated values. */
-static bool in_list(const char *values, const char *word)
-{
-    if (!word || !*word) {
-        return false;
-    }
-    size_t n = strlen(word);
-    for (const char *p = values;;) {
-        size_t k = next_word(&p);
-        if (k == 0) {
-            return false;
-        }
-        if (k == n && strncmp(p, word, n) == 0) {
-            return true;
-        }
-        p += k;
-    }
-}
-
-/* Options [{value, label, selected}] for a space-separated list of values labelled by
- * <prefix>.<value>; a leading empty option labelled by blank_key when not NULL. */
-static json_t *options(struct http_req *r, const char *prefix, const char *values,
-                       const char *selected, const char *blank_key)
-{
-    json_t *arr = json_array();
-    if (blank_key) {
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", "", "label",
-                                             i18n_get(r->lang, blank_key), "selected",
-                                             !selected || !*selected));
-    }
-    for (const char *p = values;;) {
-        size_t n = next_word(&p);
-        if (n == 0) {
-            break;
-        }
-        const char *v = arena_printf(&r->arena, "%.*s", (int)n, p);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", v, "label",
-                                             label(r, prefix, v), "selected",
-                                             selected && strcmp(selected, v) == 0));
-        p += n;
-    }
-    return arr;
-}
-
-/* True for characters allowed in a multi-valued form value (choice values). */
-static bool plain_value(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return n > 0 && n < 64;
-}
-
-/* Every value of the url-encoded body field name (a checkbox group repeats the name; http_form
- * gives only the first). Values other than plain words are kept as "?" so that the service
- * refuses them by name instead of the page dropping them. Returns a new array. */
-static json_t *form_values(struct http_req *r, const char *name)
-{
-    json_t *arr = json_array();
-    if (strcmp(r->content_type, "application/x-www-form-urlencoded") != 0) {
-        const char *one = http_form(r, name);
-        if (one && *one) {
-            json_array_append_new(arr, json_string(plain_value(one, strlen(one)) ? one : "?"));
-        }
-        return arr;
-    }
-    size_t nl = strlen(name);
-    for (const char *p = r->body; p && *p;) {
-        size_t n = strcspn(p, "&");
-        if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-            bool ok = plain_value(p + nl + 1, n - nl - 1);
-            json_array_append_new(arr, ok ? json_stringn(p + nl + 1, n - nl - 1)
-                                          : json_string("?"));
-        }
-        p += n;
-        if (*p == '&') {
-            p++;
-        }
-    }
-    return arr;
-}
-
 /* A form field with surrounding blanks meaning absent: NULL when missing or blank. */
 static const char *form_text(struct http_req *r, const char *name)
 {
@@ -164,7 +60,7 @@ static const char *form_text(struct http_req *r, const char *name)
 static const char *field_label(struct http_req *r, const char *field)
 {
     if (strncmp(field, "ratings.", 8) == 0) {
-        return label(r, "choice.area", field + 8);
+        return page_label(r, "choice.area", field + 8);
     }
     const char *dot = strrchr(field, '.');
     const char *last = dot ? dot + 1 : field;
@@ -172,7 +68,7 @@ static const char *field_label(struct http_req *r, const char *field)
     if (i18n_has(key)) {
         return i18n_get(r->lang, key);
     }
-    return label(r, "field", last);
+    return page_label(r, "field", last);
 }
 
 /* The message for one failure (code and field) in the request's language. */
@@ -245,11 +141,12 @@ static void label_case(struct http_req *r, json_t *c, const char *name_prefix)
     const char *risk = jstr(c, "risk_level");
     const char *pending = jstr(c, "pending");
     json_object_set_new(c, "child_name", json_string(child_name(r, c, name_prefix)));
-    json_object_set_new(c, "stage_label", json_string(label(r, "choice.stage", jstr(c, "stage"))));
-    json_object_set_new(c, "risk_label", json_string(label(r, "choice.risk", risk)));
+    json_object_set_new(c, "stage_label",
+                        json_string(page_label(r, "choice.stage", jstr(c, "stage"))));
+    json_object_set_new(c, "risk_label", json_string(page_label(r, "choice.risk", risk)));
     json_object_set_new(c, "risk_class", json_string(risk_badge(risk)));
     json_object_set_new(c, "pending_label",
-                        pending ? json_string(label(r, "case.what", pending)) : json_null());
+                        pending ? json_string(page_label(r, "case.what", pending)) : json_null());
 }
 
 /* Users of the actor's organization who may work cases: [{value, label, selected}] with
@@ -277,7 +174,7 @@ static json_t *worker_options(struct db *db, struct http_req *r, const char *sel
             continue;
         }
         const char *id = db_col_text(s, 0);
-        const char *role = label(r, "role", db_col_text(s, 2));
+        const char *role = page_label(r, "role", db_col_text(s, 2));
         json_array_append_new(
             arr, json_pack("{s:s, s:s, s:b}", "value", id, "label",
                            arena_printf(&r->arena, "%s · %s", db_col_text(s, 1), role), "selected",
@@ -422,13 +319,15 @@ static void page_list(struct http_req *r)
                                                                   page + 1)));
     }
     json_object_set_new(ctx, "statuses",
-                        options(r, "case.status", " open closed ", http_query(r, "status"),
+                        page_options(r, "case.status", " open closed ", http_query(r, "status"),
                                 "case.any"));
     json_object_set_new(ctx, "stages",
-                        options(r, "choice.stage", CASE_STAGES " closed ", http_query(r, "stage"),
+                        page_options(r, "choice.stage", CASE_STAGES " closed ",
+                                     http_query(r, "stage"),
                                 "case.any"));
     json_object_set_new(ctx, "risks",
-                        options(r, "choice.risk", CASE_RISKS, http_query(r, "risk"), "case.any"));
+                        page_options(r, "choice.risk", CASE_RISKS, http_query(r, "risk"),
+                                     "case.any"));
     const char *w = http_query(r, "worker_id");
     json_object_set_new(ctx, "mine", json_boolean(w && !strcmp(w, "me")));
     json_object_set_new(ctx, "overdue", json_boolean(f.overdue));
@@ -604,13 +503,13 @@ static json_t *stage_bar(struct http_req *r, const char *enabled, const char *st
     }
     int n = 0;
     for (size_t i = 0; i < N_ALL_STAGES; i++) {
-        bool on = i == N_ALL_STAGES - 1 || in_list(enabled, all_stages[i]) || i == cur;
+        bool on = i == N_ALL_STAGES - 1 || page_word_in(enabled, all_stages[i]) || i == cur;
         if (!on) {
             continue;
         }
         n++;
         json_array_append_new(arr, json_pack("{s:i, s:s, s:b, s:b}", "n", n, "label",
-                                             label(r, "choice.stage", all_stages[i]), "done",
+                                             page_label(r, "choice.stage", all_stages[i]), "done",
                                              cur < N_ALL_STAGES && i < cur, "current", i == cur));
     }
     return arr;
@@ -626,8 +525,8 @@ static void label_assessment(struct http_req *r, json_t *a)
         json_int_t v = json_integer_value(json_object_get(ratings, areas[i]));
         const char *sv = arena_printf(&r->arena, "%lld", (long long)v);
         json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s}", "label",
-                                              label(r, "choice.area", areas[i]), "score", v,
-                                              "score_label", label(r, "case.score", sv),
+                                              page_label(r, "choice.area", areas[i]), "score", v,
+                                              "score_label", page_label(r, "case.score", sv),
                                               "score_class",
                                               v >= 3 ? "badge badge-error"
                                                      : (v == 2 ? "badge badge-warn"
@@ -639,7 +538,7 @@ static void label_assessment(struct http_req *r, json_t *a)
     json_t *v;
     json_array_foreach(json_object_get(a, "risks"), i, v)
     {
-        json_array_append_new(risks, json_string(label(r, "choice.protection",
+        json_array_append_new(risks, json_string(page_label(r, "choice.protection",
                                                        json_string_value(v))));
     }
     json_object_set_new(a, "risk_labels", risks);
@@ -649,14 +548,15 @@ static void label_assessment(struct http_req *r, json_t *a)
     for (size_t k = 0; k < N_DIGITAL; k++) {
         bool yes = json_is_true(json_object_get(digital, digital_keys[k]));
         json_array_append_new(dl, json_pack("{s:s, s:b}", "label",
-                                            label(r, "case.digital", digital_keys[k]), "yes",
+                                            page_label(r, "case.digital", digital_keys[k]), "yes",
                                             yes));
     }
     json_object_set_new(a, "digital_list", dl);
     json_object_set_new(a, "overall_label",
-                        json_string(label(r, "choice.risk", jstr(a, "overall_risk"))));
+                        json_string(page_label(r, "choice.risk", jstr(a, "overall_risk"))));
     json_object_set_new(a, "overall_class", json_string(risk_badge(jstr(a, "overall_risk"))));
-    json_object_set_new(a, "status_label", json_string(label(r, "case.doc", jstr(a, "status"))));
+    json_object_set_new(a, "status_label",
+                        json_string(page_label(r, "case.doc", jstr(a, "status"))));
     if (!json_object_get(a, "comment")) {
         json_object_set_new(a, "comment", json_null());
     }
@@ -666,7 +566,8 @@ static void label_assessment(struct http_req *r, json_t *a)
  * options of its status form. */
 static void label_plan(struct http_req *r, json_t *p)
 {
-    json_object_set_new(p, "status_label", json_string(label(r, "case.doc", jstr(p, "status"))));
+    json_object_set_new(p, "status_label",
+                        json_string(page_label(r, "case.doc", jstr(p, "status"))));
     json_object_set_new(p, "approved", json_boolean(!strcmp(jstr(p, "status"), "approved")));
     if (!json_object_get(p, "comment")) {
         json_object_set_new(p, "comment", json_null());
@@ -680,9 +581,9 @@ static void label_plan(struct http_req *r, json_t *p)
         {
             const char *st = jstr(a, "status");
             json_object_set_new(a, "status_label",
-                                json_string(label(r, "choice.action_status", st)));
+                                json_string(page_label(r, "choice.action_status", st)));
             json_object_set_new(a, "statuses",
-                                options(r, "choice.action_status", ACTION_STATUSES, st, NULL));
+                                page_options(r, "choice.action_status", ACTION_STATUSES, st, NULL));
             static const char *const keep[] = {"responsible", "provider", "due_date", "outcome"};
             for (size_t m = 0; m < 4; m++) {
                 if (!json_object_get(a, keep[m])) {
@@ -705,19 +606,19 @@ static void label_events(struct http_req *r, json_t *events)
     {
         const char *kind = jstr(ev, "kind");
         const char *detail = jstr(ev, "detail");
-        json_object_set_new(ev, "kind_label", json_string(label(r, "case.event", kind)));
+        json_object_set_new(ev, "kind_label", json_string(page_label(r, "case.event", kind)));
         const char *dl = NULL;
         if (detail && kind) {
             if (!strcmp(kind, "urgent_raised")) {
                 dl = detail;
-            } else if (in_list(CASE_STAGES " closed ", detail)) {
-                dl = label(r, "choice.stage", detail);
-            } else if (in_list(CASE_RISKS, detail)) {
-                dl = label(r, "choice.risk", detail);
-            } else if (in_list(" assessment plan closure ", detail)) {
-                dl = label(r, "case.what", detail);
-            } else if (in_list(ACTION_STATUSES, detail)) {
-                dl = label(r, "choice.action_status", detail);
+            } else if (page_word_in(CASE_STAGES " closed ", detail)) {
+                dl = page_label(r, "choice.stage", detail);
+            } else if (page_word_in(CASE_RISKS, detail)) {
+                dl = page_label(r, "choice.risk", detail);
+            } else if (page_word_in(" assessment plan closure ", detail)) {
+                dl = page_label(r, "case.what", detail);
+            } else if (page_word_in(ACTION_STATUSES, detail)) {
+                dl = page_label(r, "choice.action_status", detail);
             }
         }
         json_object_set_new(ev, "detail_label", dl ? json_string(dl) : json_null());
@@ -773,7 +674,7 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
     }
     label_case(r, c, "child_");
     json_object_set_new(c, "close_reason_label",
-                        json_string(label(r, "choice.close_reason", jstr(c, "close_reason"))));
+                        json_string(page_label(r, "choice.close_reason", jstr(c, "close_reason"))));
     json_t *a = json_object_get(c, "assessment");
     const char *a_status = a ? jstr(a, "status") : NULL;
     if (a) {
@@ -822,7 +723,7 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
     json_object_set_new(ctx, "move_to", json_string(move_to));
     json_object_set_new(ctx, "move_label",
                         json_string(i18n_format(&r->arena, r->lang, "case.move_to", "stage",
-                                                label(r, "choice.stage", move_to), NULL)));
+                                                page_label(r, "choice.stage", move_to), NULL)));
     json_object_set_new(ctx, "can_close", json_boolean(can_write && editable_stage));
     json_object_set_new(ctx, "can_reopen", json_boolean(can_write && !is_open));
     json_object_set_new(ctx, "can_work_actions",
@@ -834,7 +735,7 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
     json_object_set_new(ctx, "specialists", specialists ? specialists : json_array());
     const char *sel_reason = extra ? jstr(extra, "sel_reason") : NULL;
     json_object_set_new(ctx, "close_reasons",
-                        options(r, "choice.close_reason", CASE_CLOSE_REASONS, sel_reason,
+                        page_options(r, "choice.close_reason", CASE_CLOSE_REASONS, sel_reason,
                                 "case.choose"));
     json_object_set_new(ctx, "no_events",
                         json_boolean(json_array_size(json_object_get(c, "events")) == 0));
@@ -1027,7 +928,7 @@ static void page_task_done(struct http_req *r)
     struct err e;
     err_clear(&e);
     const char *case_id = http_form(r, "case_id");
-    bool to_case = case_id && plain_value(case_id, strlen(case_id));
+    bool to_case = case_id && uuid_valid(case_id);
     int rc = task_done(db, r->actor, r->params[0], form_text(r, "outcome"), &e);
     if (rc == 0) {
         http_redirect(r, to_case ? arena_printf(&r->arena, "/cases/%s?ok=flash.task_done", case_id)
@@ -1117,18 +1018,18 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
         for (int s = 1; s <= 4; s++) {
             const char *sv = arena_printf(&r->arena, "%d", s);
             json_array_append_new(scale, json_pack("{s:i, s:s, s:b}", "value", s, "label",
-                                                   label(r, "case.score", sv), "checked",
+                                                   page_label(r, "case.score", sv), "checked",
                                                    score == s));
         }
         const char *er = jstr(errors, arena_printf(&r->arena, "ratings.%s", areas[i]));
         json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "name", areas[i], "label",
-                              label(r, "choice.area", areas[i]), "hint",
-                              label(r, "case.area_hint", areas[i]), "scale", scale);
+                              page_label(r, "choice.area", areas[i]), "hint",
+                              page_label(r, "case.area_hint", areas[i]), "scale", scale);
         json_object_set_new(o, "error", er ? json_string(er) : json_null());
         json_array_append_new(area_list, o);
     }
     json_t *risks = json_object_get(input, "risks");
-    json_t *risk_opts = options(r, "choice.protection", CASE_PROTECTION_RISKS, NULL, NULL);
+    json_t *risk_opts = page_options(r, "choice.protection", CASE_PROTECTION_RISKS, NULL, NULL);
     size_t i;
     json_t *o;
     json_array_foreach(risk_opts, i, o)
@@ -1147,7 +1048,7 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
     for (size_t k = 0; k < N_DIGITAL; k++) {
         json_array_append_new(dig_opts,
                               json_pack("{s:s, s:s, s:b}", "value", digital_keys[k], "label",
-                                        label(r, "case.digital", digital_keys[k]), "selected",
+                                        page_label(r, "case.digital", digital_keys[k]), "selected",
                                         json_is_true(json_object_get(digital, digital_keys[k]))));
     }
     const char *overall = jstr(input, "overall_risk");
@@ -1157,7 +1058,7 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
     json_object_set_new(ctx, "areas", area_list);
     json_object_set_new(ctx, "protection", risk_opts);
     json_object_set_new(ctx, "digital", dig_opts);
-    json_object_set_new(ctx, "risks", options(r, "choice.risk", CASE_RISKS, overall,
+    json_object_set_new(ctx, "risks", page_options(r, "choice.risk", CASE_RISKS, overall,
                                               "case.choose"));
     const char *notes = jstr(input, "notes");
     json_object_set_new(ctx, "notes", json_string(notes ? notes : ""));
@@ -1233,7 +1134,7 @@ static json_t *assessment_input(struct http_req *r)
                                                                 : json_integer(n));
     }
     json_object_set_new(in, "ratings", ratings);
-    json_object_set_new(in, "risks", form_values(r, "risks"));
+    json_object_set_new(in, "risks", http_form_all(r, "risks"));
     json_t *digital = json_object();
     for (size_t k = 0; k < N_DIGITAL; k++) {
         const char *v = http_form(r, arena_printf(&r->arena, "d_%s", digital_keys[k]));
@@ -1588,7 +1489,7 @@ static void providers_page(struct http_req *r, int status, json_t *form, const s
     json_t *p;
     json_array_foreach(list, i, p)
     {
-        json_object_set_new(p, "kind_label", json_string(label(r, "choice.provider_kind",
+        json_object_set_new(p, "kind_label", json_string(page_label(r, "choice.provider_kind",
                                                                jstr(p, "kind"))));
         static const char *const keep[] = {"phone", "email", "address", "services"};
         for (size_t k = 0; k < 4; k++) {
@@ -1611,7 +1512,7 @@ static void providers_page(struct http_req *r, int status, json_t *form, const s
     json_t *ctx = json_object();
     json_object_set_new(ctx, "providers", list);
     json_object_set_new(ctx, "none", json_boolean(json_array_size(list) == 0));
-    json_object_set_new(ctx, "kinds", options(r, "choice.provider_kind", PROVIDER_KINDS,
+    json_object_set_new(ctx, "kinds", page_options(r, "choice.provider_kind", PROVIDER_KINDS,
                                               jstr(form, "kind"), NULL));
     json_object_set_new(ctx, "form", form);
     json_object_set_new(ctx, "errors", errors);

@@ -17,6 +17,7 @@
 #include "core/text.h"
 #include "core/time.h"
 #include "web/i18n.h"
+#include "core/uuid.h"
 #include "web/page.h"
 #include "core/banned.h"
 
@@ -29,7 +30,8 @@ static const char *const tabs[] = {"overview", "family",  "education", "health",
 static const char *const sections[] = {"overview", "family", "education", "health"};
 
 /* Guardian relations, as family.c accepts them. */
-#define RELATIONS " mother father grandmother grandfather aunt uncle sibling foster_parent relative other "
+#define RELATIONS                                                                                 \
+    " mother father grandmother grandfather aunt uncle sibling foster_parent relative other "
 /* Identity documents of a guardian (the child's list). */
 #define DOC_TYPES " birth_certificate national_id passport refugee_card family_book other "
 /* The list's sort orders. */
@@ -44,84 +46,15 @@ static const char *tr2(struct http_req *r, const char *prefix, const char *name)
 /* The label of a choice value of field (choice.<field>.<value>), or the value itself. */
 static const char *choice_label(struct http_req *r, const char *field, const char *value)
 {
-    const char *key = arena_printf(&r->arena, "choice.%s.%s", field, value);
-    return i18n_has(key) ? i18n_get(r->lang, key) : value;
+    return page_label(r, arena_printf(&r->arena, "choice.%s", field), value);
 }
 
-/* The next word of a space-separated list: *p advances; returns the length (0 at the end). */
-static size_t next_word(const char **p)
-{
-    while (**p == ' ') {
-        (*p)++;
-    }
-    size_t n = strcspn(*p, " ");
-    return n;
-}
-
-/* Options [{value, label, selected}] for a space-separated list of values, labels from
- * choice.<field>.<value>; with a leading empty option labelled by blank_key when not NULL. */
+/* Options for the choices of field, labelled by choice.<field>.<value> (page_options). */
 static json_t *options(struct http_req *r, const char *field, const char *values,
                        const char *selected, const char *blank_key)
 {
-    json_t *arr = json_array();
-    if (blank_key) {
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", "", "label",
-                                             i18n_get(r->lang, blank_key), "selected",
-                                             !selected || !*selected));
-    }
-    for (const char *p = values;;) {
-        size_t n = next_word(&p);
-        if (n == 0) {
-            break;
-        }
-        const char *v = arena_printf(&r->arena, "%.*s", (int)n, p);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", v, "label",
-                                             choice_label(r, field, v), "selected",
-                                             selected && strcmp(selected, v) == 0));
-        p += n;
-    }
-    return arr;
-}
-
-/* True for characters allowed in a multi-valued form value (ids and choice values). */
-static bool plain_value(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-')) {
-            return false;
-        }
-    }
-    return n > 0;
-}
-
-/* Every value of the url-encoded body field name (checkbox groups repeat the name; http_form
- * gives only the first). name must need no escaping; values other than ids and choice values
- * (letters, digits, _ and -) are skipped, so no decoding is needed. Returns a new array. */
-static json_t *form_values(struct http_req *r, const char *name)
-{
-    json_t *arr = json_array();
-    if (strcmp(r->content_type, "application/x-www-form-urlencoded") != 0) {
-        const char *one = http_form(r, name);
-        if (one && plain_value(one, strlen(one))) {
-            json_array_append_new(arr, json_string(one));
-        }
-        return arr;
-    }
-    size_t nl = strlen(name);
-    for (const char *p = r->body; p && *p;) {
-        size_t n = strcspn(p, "&");
-        if (n > nl && strncmp(p, name, nl) == 0 && p[nl] == '=' &&
-            plain_value(p + nl + 1, n - nl - 1)) {
-            json_array_append_new(arr, json_stringn(p + nl + 1, n - nl - 1));
-        }
-        p += n;
-        if (*p == '&') {
-            p++;
-        }
-    }
-    return arr;
+    return page_options(r, arena_printf(&r->arena, "choice.%s", field), values, selected,
+                        blank_key);
 }
 
 /* True when arr (of strings) holds s. */
@@ -152,7 +85,7 @@ static json_t *form_input(struct http_req *r)
             continue;
         }
         if (f[i].type == FIELD_LIST) {
-            json_t *vals = form_values(r, f[i].name);
+            json_t *vals = http_form_all(r, f[i].name);
             struct buf b = BUF_INIT;
             size_t k;
             json_t *v;
@@ -465,7 +398,7 @@ static void page_create(struct http_req *r)
     err_clear(&e);
     json_t *input = form_input(r);
     json_t *values = typed_values(input);
-    json_t *diff = form_values(r, "different_from");
+    json_t *diff = http_form_all(r, "different_from");
     if (db_begin(db, false, &e) < 0) {
         json_decref(input);
         json_decref(diff);
@@ -951,7 +884,7 @@ static void page_consent_withdraw(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    if (child && plain_value(child, strlen(child))) {
+    if (child && uuid_valid(child)) {
         http_redirect(r, arena_printf(&r->arena, "/children/%s?tab=consent&ok=flash.saved",
                                       child));
     } else {

@@ -84,6 +84,11 @@ const char *http_query(struct http_req *r, const char *name);
 /* A field of an application/x-www-form-urlencoded or multipart/form-data body. */
 const char *http_form(struct http_req *r, const char *name);
 
+/* Every value of form field name, in order (a checkbox group repeats its
+ * name; http_form gives only the first), decoded, as a new JSON array of
+ * strings (empty when the field is absent). */
+json_t *http_form_all(struct http_req *r, const char *name);
+
 /* An uploaded file from a multipart/form-data body. */
 struct http_upload {
     const char *field;        /* the form field name */

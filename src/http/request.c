@@ -518,6 +518,18 @@ const char *http_form(struct http_req *r, const char *name)
     return http_kvs_get(&p->form, name, false);
 }
 
+json_t *http_form_all(struct http_req *r, const char *name)
+{
+    struct http_priv *p = r->priv;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < p->form.n; i++) {
+        if (strcmp(p->form.items[i].name, name) == 0) {
+            json_array_append_new(arr, json_string(p->form.items[i].value));
+        }
+    }
+    return arr;
+}
+
 const struct http_upload *http_upload(struct http_req *r, const char *field)
 {
     struct http_priv *p = r->priv;

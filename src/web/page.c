@@ -112,6 +112,65 @@ void page_reply(struct http_req *r, int status, const char *tmpl, const char *ti
     http_reply_html(r, status, &html);
 }
 
+const char *page_label(struct http_req *r, const char *prefix, const char *name)
+{
+    if (!name) {
+        return "";
+    }
+    const char *key = arena_printf(&r->arena, "%s.%s", prefix, name);
+    return i18n_has(key) ? i18n_get(r->lang, key) : name;
+}
+
+/* The next word of a space-separated list: *p advances past blanks; returns its length. */
+static size_t next_word(const char **p)
+{
+    while (**p == ' ') {
+        (*p)++;
+    }
+    return strcspn(*p, " ");
+}
+
+json_t *page_options(struct http_req *r, const char *prefix, const char *values,
+                     const char *selected, const char *blank_key)
+{
+    json_t *arr = json_array();
+    if (blank_key) {
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", "", "label",
+                                             i18n_get(r->lang, blank_key), "selected",
+                                             !selected || !*selected));
+    }
+    for (const char *p = values;;) {
+        size_t n = next_word(&p);
+        if (n == 0) {
+            break;
+        }
+        const char *v = arena_printf(&r->arena, "%.*s", (int)n, p);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", v, "label",
+                                             page_label(r, prefix, v), "selected",
+                                             selected && strcmp(selected, v) == 0));
+        p += n;
+    }
+    return arr;
+}
+
+bool page_word_in(const char *values, const char *word)
+{
+    if (!word || !*word) {
+        return false;
+    }
+    size_t n = strlen(word);
+    for (const char *p = values;;) {
+        size_t k = next_word(&p);
+        if (k == 0) {
+            return false;
+        }
+        if (k == n && strncmp(p, word, n) == 0) {
+            return true;
+        }
+        p += k;
+    }
+}
+
 struct db *db_or_reply(struct http_req *r)
 {
     struct err e;

@@ -24,6 +24,18 @@ const char *page_err_text(struct http_req *r, const struct err *e);
 /* Puts e into a form's context: "error" (the message) and
  * "errors": {"<field>": message}, so a template shows it next to the field. */
 void page_ctx_error(struct http_req *r, json_t *ctx, const struct err *e);
+/* The catalog text of "<prefix>.<name>" in r's language when the catalog has
+ * it, else name itself ("" for NULL). Static or in r's arena. */
+const char *page_label(struct http_req *r, const char *prefix, const char *name);
+/* Options [{value, label, selected}] for a <select> or a checkbox group: the
+ * space-separated values, each labelled by page_label(prefix, value), the one
+ * equal to selected marked; first an empty option labelled by the catalog key
+ * blank_key when it is not NULL. A new array. */
+json_t *page_options(struct http_req *r, const char *prefix, const char *values,
+                     const char *selected, const char *blank_key);
+/* True when word is one of the space-separated values. */
+bool page_word_in(const char *values, const char *word);
+
 /* The calling thread's database connection, or NULL after replying 503
  * (the database is down): handlers start with it. */
 struct db *db_or_reply(struct http_req *r);
