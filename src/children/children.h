@@ -53,6 +53,9 @@ const struct child_field *children_field(const char *name);
 #define CHILD_STATUSES " registered active graduated transferred reunified closed "
 /* Reasons a record is closed. */
 #define CHILD_CLOSE_REASONS " moved_away deceased no_longer_eligible duplicate other "
+/* A guardian's relation to the child. */
+#define GUARDIAN_RELATIONS                                                                        \
+    " mother father grandmother grandfather aunt uncle sibling foster_parent relative other "
 /* Consent scopes. */
 #define CONSENT_SCOPES " services share_org dedup_across sponsor_media public_media "
 

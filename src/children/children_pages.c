@@ -29,11 +29,6 @@ static const char *const tabs[] = {"overview", "family",  "education", "health",
 /* The sections of the form, in order (the field table's section values). */
 static const char *const sections[] = {"overview", "family", "education", "health"};
 
-/* Guardian relations, as family.c accepts them. */
-#define RELATIONS                                                                                 \
-    " mother father grandmother grandfather aunt uncle sibling foster_parent relative other "
-/* Identity documents of a guardian (the child's list). */
-#define DOC_TYPES " birth_certificate national_id passport refugee_card family_book other "
 /* The list's sort orders. */
 #define SORTS " name -name file_no -file_no age -age created -created "
 
@@ -1094,9 +1089,10 @@ static void household_page(struct http_req *r, int status, json_t *extra)
     const char *sel_doc = extra ? json_string_value(json_object_get(extra, "sel_doc")) : NULL;
     json_t *ctx = json_pack("{s:o, s:o, s:b, s:o, s:o}", "h", h, "facts", facts_arr, "can_write",
                             actor_can(r->actor, PERM_CHILDREN_WRITE), "relations",
-                            options(r, "relation", RELATIONS, sel_rel, "children.choose"),
+                            options(r, "relation", GUARDIAN_RELATIONS, sel_rel, "children.choose"),
                             "doc_types",
-                            options(r, "id_doc_type", DOC_TYPES, sel_doc, "children.choose"));
+                            options(r, "id_doc_type", children_field("id_doc_type")->values,
+                                    sel_doc, "children.choose"));
     json_object_set_new(ctx, "no_children",
                         json_boolean(json_array_size(json_object_get(h, "children")) == 0));
     json_object_set_new(ctx, "no_guardians",

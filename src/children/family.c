@@ -181,11 +181,9 @@ int guardian_create(struct db *db, const struct actor *a, json_t *input, char id
     if (read_members(input, names, max, req, 6, v, e) < 0) {
         return -1;
     }
-    static const char *relations = " mother father grandmother grandfather aunt uncle sibling "
-                                   "foster_parent relative other ";
     char w[48];
     snprintf(w, sizeof(w), " %s ", v[1]);
-    if (!strstr(relations, w) || strchr(v[1], ' ')) {
+    if (!strstr(GUARDIAN_RELATIONS, w) || strchr(v[1], ' ')) {
         return err_set(e, ERR_INVALID, "invalid_choice", "relation", "'relation' is not known");
     }
     char digits[40] = "";
@@ -310,7 +308,8 @@ int consent_record(struct db *db, const struct actor *a, const char *child_id, j
         return -1;
     }
     if ((gc && !json_is_boolean(gc)) || (ca && !json_is_boolean(ca))) {
-        return err_set(e, ERR_INVALID, "invalid_type", gc && !json_is_boolean(gc) ? "guardian_consent" : "child_assent",
+        return err_set(e, ERR_INVALID, "invalid_type",
+                       gc && !json_is_boolean(gc) ? "guardian_consent" : "child_assent",
                        "must be true or false");
     }
     char w[32];
