@@ -23,17 +23,6 @@ static int fail(struct db *db)
     return -1;
 }
 
-/* True when word is one of the space-separated values (" a b c "). */
-static bool one_of(const char *values, const char *word)
-{
-    if (!word || !*word || strchr(word, ' ') || strlen(word) > 40) {
-        return false;
-    }
-    char w[48];
-    snprintf(w, sizeof(w), " %s ", word);
-    return strstr(values, w) != NULL;
-}
-
 /* The user id to record for a (the command line has none). */
 static const char *who(const struct actor *a)
 {
@@ -96,7 +85,7 @@ int case_settings_set(struct db *db, const struct actor *a, const char *stages,
         snprintf(copy, sizeof(copy), "%s", stages);
         char *save = NULL;
         for (char *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
-            if (!one_of(CASE_STAGES, w)) {
+            if (!text_word_in(CASE_STAGES, w)) {
                 buf_release(&canon);
                 return err_set(e, ERR_INVALID, "invalid_choice", "stages", "'%s' is not a stage",
                                w);
@@ -129,20 +118,20 @@ int case_settings_set(struct db *db, const struct actor *a, const char *stages,
         buf_release(&canon);
         return -1;
     }
-    int rc = db_run(db, e,
-                    "INSERT INTO case_settings (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
-                    "t", a->org_id) < 0 ||
-                     (stages && db_run(db, e, "UPDATE case_settings SET stages = $1 WHERE org_id = $2",
-                                       "tt", canon.buf, a->org_id) < 0) ||
-                     (meeting_base_url &&
-                      db_run(db, e,
-                             "UPDATE case_settings SET meeting_base_url = $1 WHERE org_id = $2", "tt",
-                             meeting_base_url, a->org_id) < 0) ||
-                     actor_audit(db, a, "case.settings", "organization", a->org_id, "ok",
-                                 canon.len ? canon.buf : NULL, e) < 0 ||
-                     db_commit(db, e) < 0
-                 ? -1
-                 : 0;
+    int rc =
+        db_run(db, e,
+               "INSERT INTO case_settings (org_id) VALUES ($1) ON CONFLICT (org_id) DO NOTHING",
+               "t", a->org_id) < 0 ||
+                (stages && db_run(db, e, "UPDATE case_settings SET stages = $1 WHERE org_id = $2",
+                                  "tt", canon.buf, a->org_id) < 0) ||
+                (meeting_base_url &&
+                 db_run(db, e, "UPDATE case_settings SET meeting_base_url = $1 WHERE org_id = $2",
+                        "tt", meeting_base_url, a->org_id) < 0) ||
+                actor_audit(db, a, "case.settings", "organization", a->org_id, "ok",
+                            canon.len ? canon.buf : NULL, e) < 0 ||
+                db_commit(db, e) < 0
+            ? -1
+            : 0;
     buf_release(&canon);
     return rc < 0 ? fail(db) : 0;
 }
@@ -153,7 +142,7 @@ static const char *stage_after(const char *enabled, const char *after)
     static const char *const order[] = {"assessment", "plan", "services", "follow_up"};
     bool passed = after == NULL;
     for (int i = 0; i < 4; i++) {
-        if (passed && one_of(enabled, order[i])) {
+        if (passed && text_word_in(enabled, order[i])) {
             return order[i];
         }
         if (after && strcmp(after, order[i]) == 0) {
@@ -170,10 +159,11 @@ static int add_event(struct db *db, const struct actor *a, const char *case_id, 
     char id[UUID_STR_LEN], at[32];
     uuid_v7(id);
     time_format_iso(time_now_ms(), at, sizeof(at));
-    return db_run(db, e,
-                  "INSERT INTO case_events (id, org_id, case_id, kind, detail, comment, by_user, at)"
-                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                  "tttttttt", id, a->org_id, case_id, kind, detail, comment, who(a), at) < 0
+    return db_run(
+               db, e,
+               "INSERT INTO case_events (id, org_id, case_id, kind, detail, comment, by_user, at)"
+               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+               "tttttttt", id, a->org_id, case_id, kind, detail, comment, who(a), at) < 0
                ? -1
                : 0;
 }
@@ -184,9 +174,9 @@ static int check_worker(struct db *db, const struct actor *a, const char *user_i
                         const char *field, struct err *e)
 {
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT role FROM users WHERE id = $1 AND org_id = $2 AND active = 1",
-                               "tt", user_id, a->org_id);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT role FROM users WHERE id = $1 AND org_id = $2 AND active = 1",
+               "tt", user_id, a->org_id);
     if (!s) {
         return found < 0 ? -1 : err_set(e, ERR_INVALID, "invalid_field", field, "no such user");
     }
@@ -487,9 +477,9 @@ json_t *case_list(struct db *db, const struct actor *a, const struct case_filter
     const char *bad = NULL;
     if (f->status && strcmp(f->status, "open") && strcmp(f->status, "closed")) {
         bad = "status";
-    } else if (f->stage && !one_of(CASE_STAGES " closed ", f->stage)) {
+    } else if (f->stage && !text_word_in(CASE_STAGES " closed ", f->stage)) {
         bad = "stage";
-    } else if (f->risk && !one_of(CASE_RISKS, f->risk)) {
+    } else if (f->risk && !text_word_in(CASE_RISKS, f->risk)) {
         bad = "risk";
     }
     if (bad) {
@@ -509,13 +499,15 @@ json_t *case_list(struct db *db, const struct actor *a, const struct case_filter
         " WHERE c.org_id = $1 AND ($2 = '' OR c.status = $2) AND ($3 = '' OR c.stage = $3)"
         " AND ($4 = '' OR c.risk_level = $4)"
         " AND ($5 = '' OR c.worker_id = $5 OR c.specialist_id = $5)"
-        " AND ($6 = '' OR c.child_id = $6) AND ($7 = 0 OR (c.status = 'open' AND c.next_contact < $8))"
+        " AND ($6 = '' OR c.child_id = $6) AND ($7 = 0 OR (c.status = 'open' AND c.next_contact < "
+        "$8))"
         " AND ($9 = 0 OR c.pending IS NOT NULL)"
         " ORDER BY c.urgent DESC, c.next_contact, c.case_no LIMIT $10 OFFSET $11",
-        "tttttti" "tiii", a->org_id, f->status ? f->status : "", f->stage ? f->stage : "",
-        f->risk ? f->risk : "", f->worker_id ? f->worker_id : "", f->child_id ? f->child_id : "",
-        (int64_t)f->overdue, day, (int64_t)f->pending, (int64_t)per,
-        (int64_t)(page - 1) * per);
+        "tttttti"
+        "tiii",
+        a->org_id, f->status ? f->status : "", f->stage ? f->stage : "", f->risk ? f->risk : "",
+        f->worker_id ? f->worker_id : "", f->child_id ? f->child_id : "", (int64_t)f->overdue, day,
+        (int64_t)f->pending, (int64_t)per, (int64_t)(page - 1) * per);
     if (!s) {
         return NULL;
     }
@@ -590,12 +582,12 @@ int case_submit(struct db *db, const struct actor *a, const char *id, const char
     if (!actor_can(a, PERM_CASES_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to work cases");
     }
-    if (!one_of(" assessment plan closure ", what)) {
+    if (!text_word_in(" assessment plan closure ", what)) {
         return err_set(e, ERR_INVALID, "invalid_choice", "what",
                        "'what' must be assessment, plan or closure");
     }
     if (strcmp(what, "closure") == 0) {
-        if (!one_of(CASE_CLOSE_REASONS, reason)) {
+        if (!text_word_in(CASE_CLOSE_REASONS, reason)) {
             return err_set(e, ERR_INVALID, "invalid_choice", "reason",
                            "closing a case needs a reason");
         }
@@ -649,11 +641,12 @@ int case_submit(struct db *db, const struct actor *a, const char *id, const char
         char doc[40];
         snprintf(doc, sizeof(doc), "%s", db_col_text(s, 0));
         db_done(s);
-        if (db_run(db, e,
-                   strcmp(what, "assessment") == 0
-                       ? "UPDATE assessments SET status = 'submitted', updated_at = $1 WHERE id = $2"
-                       : "UPDATE plans SET status = 'submitted', updated_at = $1 WHERE id = $2",
-                   "tt", at, doc) < 0) {
+        if (db_run(
+                db, e,
+                strcmp(what, "assessment") == 0
+                    ? "UPDATE assessments SET status = 'submitted', updated_at = $1 WHERE id = $2"
+                    : "UPDATE plans SET status = 'submitted', updated_at = $1 WHERE id = $2",
+                "tt", at, doc) < 0) {
             return fail(db);
         }
     }
@@ -786,7 +779,8 @@ int case_decide(struct db *db, const struct actor *a, const char *id, bool appro
     }
     char detail[48];
     snprintf(detail, sizeof(detail), "%s", pending);
-    if (rc < 0 || add_event(db, a, id, approve ? "approved" : "sent_back", detail, comment, e) < 0 ||
+    if (rc < 0 ||
+        add_event(db, a, id, approve ? "approved" : "sent_back", detail, comment, e) < 0 ||
         actor_audit(db, a, approve ? "case.approve" : "case.send_back", "case", id, "ok", detail,
                     e) < 0 ||
         db_commit(db, e) < 0) {
@@ -801,7 +795,7 @@ int case_move(struct db *db, const struct actor *a, const char *id, const char *
     if (!actor_can(a, PERM_CASES_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to work cases");
     }
-    if (!one_of(" services follow_up ", stage)) {
+    if (!text_word_in(" services follow_up ", stage)) {
         return err_set(e, ERR_INVALID, "invalid_choice", "stage",
                        "only services and follow_up can be chosen freely");
     }
@@ -812,7 +806,8 @@ int case_move(struct db *db, const struct actor *a, const char *id, const char *
     if (load_case(db, a, id, &row, e) < 0) {
         return fail(db);
     }
-    if (strcmp(row.status, "open") || !one_of(" services follow_up ", row.stage) || row.pending[0]) {
+    if (strcmp(row.status, "open") || !text_word_in(" services follow_up ", row.stage) ||
+        row.pending[0]) {
         db_rollback(db);
         return err_set(e, ERR_CONFLICT, "wrong_stage", "stage",
                        "the case must be open at services or follow_up, with nothing pending");
@@ -946,8 +941,8 @@ int case_resolve_urgent(struct db *db, const struct actor *a, const char *id, co
 /* Appends one problem to errors (the registry's shape: field, code, message). */
 static void problem(json_t *errors, const char *field, const char *code)
 {
-    json_array_append_new(errors,
-                          json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", code));
+    json_array_append_new(
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", code));
 }
 
 /* Fails with ERR_INVALID "validation_failed" and hands errors to the caller. */
@@ -972,7 +967,7 @@ static void unknown_members(json_t *obj, const char *allowed, json_t *errors)
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        if (!one_of(allowed, key)) {
+        if (!text_word_in(allowed, key)) {
             problem(errors, key, "unknown_field");
         }
     }
@@ -1032,6 +1027,31 @@ static int editable_doc(struct db *db, const char *table, const char *case_id, c
     return 0;
 }
 
+/* Opens a write transaction for editing the document of an open case at stage
+ * with nothing pending, and finds its draft or sent-back document in table
+ * (doc "" when there is none yet). Returns 0 inside the transaction, or -1
+ * with the transaction ended. */
+static int begin_doc_edit(struct db *db, const struct actor *a, const char *case_id,
+                          const char *stage, const char *table, char doc[40], struct err *e)
+{
+    if (db_begin(db, false, e) < 0) {
+        return -1;
+    }
+    struct case_row row;
+    if (load_case(db, a, case_id, &row, e) < 0) {
+        return fail(db);
+    }
+    if (strcmp(row.status, "open") || strcmp(row.stage, stage) || row.pending[0]) {
+        db_rollback(db);
+        return err_set(e, ERR_CONFLICT, "wrong_stage", NULL, "the case is not at the '%s' stage",
+                       stage);
+    }
+    if (editable_doc(db, table, case_id, doc, e) < 0) {
+        return fail(db);
+    }
+    return 0;
+}
+
 int assessment_save(struct db *db, const struct actor *a, const char *case_id, json_t *input,
                     char id_out[40], json_t **errors_out, struct err *e)
 {
@@ -1064,7 +1084,7 @@ int assessment_save(struct db *db, const struct actor *a, const char *case_id, j
         json_t *v;
         json_object_foreach(ratings, key, v)
         {
-            if (!one_of(CASE_AREAS, key)) {
+            if (!text_word_in(CASE_AREAS, key)) {
                 problem(errors, "ratings", "unknown_field");
             }
         }
@@ -1076,7 +1096,7 @@ int assessment_save(struct db *db, const struct actor *a, const char *case_id, j
         bool ok = json_is_array(risks);
         json_array_foreach(risks, i, v)
         {
-            ok &= json_is_string(v) && one_of(CASE_PROTECTION_RISKS, json_string_value(v));
+            ok &= json_is_string(v) && text_word_in(CASE_PROTECTION_RISKS, json_string_value(v));
         }
         if (!ok) {
             problem(errors, "risks", "invalid_choice");
@@ -1089,14 +1109,14 @@ int assessment_save(struct db *db, const struct actor *a, const char *case_id, j
         bool ok = json_is_object(digital);
         json_object_foreach(digital, key, v)
         {
-            ok &= one_of(" device connection electricity skills ", key) && json_is_boolean(v);
+            ok &= text_word_in(" device connection electricity skills ", key) && json_is_boolean(v);
         }
         if (!ok) {
             problem(errors, "digital", "invalid_type");
         }
     }
     json_t *risk = json_object_get(input, "overall_risk");
-    if (!json_is_string(risk) || !one_of(CASE_RISKS, json_string_value(risk))) {
+    if (!json_is_string(risk) || !text_word_in(CASE_RISKS, json_string_value(risk))) {
         problem(errors, "overall_risk", risk ? "invalid_choice" : "required");
     }
     json_t *notes = json_object_get(input, "notes");
@@ -1112,21 +1132,9 @@ int assessment_save(struct db *db, const struct actor *a, const char *case_id, j
     /* Whoever works the case writes the assessment's notes; reading them back needs
      * psych.notes (GET /api/v1/assessments/{id}/notes), so they stay with the
      * psychosocial specialists and supervisors once written. */
-    if (db_begin(db, false, e) < 0) {
-        return -1;
-    }
-    struct case_row row;
     char doc[40];
-    if (load_case(db, a, case_id, &row, e) < 0) {
-        return fail(db);
-    }
-    if (strcmp(row.status, "open") || strcmp(row.stage, "assessment") || row.pending[0]) {
-        db_rollback(db);
-        return err_set(e, ERR_CONFLICT, "wrong_stage", NULL,
-                       "the case is not at the assessment stage");
-    }
-    if (editable_doc(db, "assessments", case_id, doc, e) < 0) {
-        return fail(db);
+    if (begin_doc_edit(db, a, case_id, "assessment", "assessments", doc, e) < 0) {
+        return -1;
     }
     char at[32];
     time_format_iso(time_now_ms(), at, sizeof(at));
@@ -1166,7 +1174,8 @@ int assessment_save(struct db *db, const struct actor *a, const char *case_id, j
     free(k_text);
     free(d_text);
     arena_release(&ar);
-    if (rc < 0 || add_event(db, a, case_id, "assessment_saved", json_string_value(risk), NULL, e) < 0 ||
+    if (rc < 0 ||
+        add_event(db, a, case_id, "assessment_saved", json_string_value(risk), NULL, e) < 0 ||
         actor_audit(db, a, "assessment.save", "assessment", doc, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail(db);
@@ -1251,20 +1260,9 @@ int plan_save(struct db *db, const struct actor *a, const char *case_id, json_t 
         return invalid(errors, errors_out, e);
     }
     json_decref(errors);
-    if (db_begin(db, false, e) < 0) {
-        return -1;
-    }
-    struct case_row row;
     char doc[40];
-    if (load_case(db, a, case_id, &row, e) < 0) {
-        return fail(db);
-    }
-    if (strcmp(row.status, "open") || strcmp(row.stage, "plan") || row.pending[0]) {
-        db_rollback(db);
-        return err_set(e, ERR_CONFLICT, "wrong_stage", NULL, "the case is not at the plan stage");
-    }
-    if (editable_doc(db, "plans", case_id, doc, e) < 0) {
-        return fail(db);
+    if (begin_doc_edit(db, a, case_id, "plan", "plans", doc, e) < 0) {
+        return -1;
     }
     char at[32];
     time_format_iso(time_now_ms(), at, sizeof(at));
@@ -1359,8 +1357,9 @@ int plan_action_update(struct db *db, const struct actor *a, const char *action_
     if (!actor_can(a, PERM_CASES_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to work cases");
     }
-    if (!one_of(" planned in_progress done cancelled ", status)) {
-        return err_set(e, ERR_INVALID, "invalid_choice", "status", "'status' is not an action status");
+    if (!text_word_in(" planned in_progress done cancelled ", status)) {
+        return err_set(e, ERR_INVALID, "invalid_choice", "status",
+                       "'status' is not an action status");
     }
     if (outcome && utf8_length(outcome, strlen(outcome)) > 2000) {
         return err_set(e, ERR_INVALID, "too_long", "outcome", "'outcome' is too long");
@@ -1412,8 +1411,9 @@ int provider_create(struct db *db, const struct actor *a, json_t *input, char id
             return -1;
         }
     }
-    if (!one_of(" internal external ", v[1])) {
-        return err_set(e, ERR_INVALID, "invalid_choice", "kind", "'kind' must be internal or external");
+    if (!text_word_in(" internal external ", v[1])) {
+        return err_set(e, ERR_INVALID, "invalid_choice", "kind",
+                       "'kind' must be internal or external");
     }
     char id[UUID_STR_LEN], at[32];
     uuid_v7(id);

@@ -503,7 +503,7 @@ static json_t *stage_bar(struct http_req *r, const char *enabled, const char *st
     }
     int n = 0;
     for (size_t i = 0; i < N_ALL_STAGES; i++) {
-        bool on = i == N_ALL_STAGES - 1 || page_word_in(enabled, all_stages[i]) || i == cur;
+        bool on = i == N_ALL_STAGES - 1 || text_word_in(enabled, all_stages[i]) || i == cur;
         if (!on) {
             continue;
         }
@@ -611,13 +611,13 @@ static void label_events(struct http_req *r, json_t *events)
         if (detail && kind) {
             if (!strcmp(kind, "urgent_raised")) {
                 dl = detail;
-            } else if (page_word_in(CASE_STAGES " closed ", detail)) {
+            } else if (text_word_in(CASE_STAGES " closed ", detail)) {
                 dl = page_label(r, "choice.stage", detail);
-            } else if (page_word_in(CASE_RISKS, detail)) {
+            } else if (text_word_in(CASE_RISKS, detail)) {
                 dl = page_label(r, "choice.risk", detail);
-            } else if (page_word_in(" assessment plan closure ", detail)) {
+            } else if (text_word_in(" assessment plan closure ", detail)) {
                 dl = page_label(r, "case.what", detail);
-            } else if (page_word_in(ACTION_STATUSES, detail)) {
+            } else if (text_word_in(ACTION_STATUSES, detail)) {
                 dl = page_label(r, "choice.action_status", detail);
             }
         }

@@ -109,3 +109,25 @@ bool text_blank(const char *s)
     }
     return true;
 }
+
+bool text_word_in(const char *values, const char *word)
+{
+    if (!word || !*word) {
+        return false;
+    }
+    size_t n = strlen(word);
+    for (const char *p = values; *p;) {
+        while (*p == ' ') {
+            p++;
+        }
+        size_t k = strcspn(p, " ");
+        if (k == 0) {
+            return false;
+        }
+        if (k == n && strncmp(p, word, n) == 0) {
+            return true;
+        }
+        p += k;
+    }
+    return false;
+}

@@ -19,6 +19,9 @@ bool text_equal_ct(const char *a, const char *b);
 void text_hex(const unsigned char *bytes, size_t n, char *out);
 /* Returns s without leading and trailing ASCII white space, in place (moves the end NUL). */
 char *text_trim(char *s);
+/* True when word is one of the space-separated words of values (" a b c "):
+ * a whole-word match; NULL or empty words never match. */
+bool text_word_in(const char *values, const char *word);
 /* True when s is NULL or has only ASCII white space. */
 bool text_blank(const char *s);
 

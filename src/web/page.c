@@ -153,24 +153,6 @@ json_t *page_options(struct http_req *r, const char *prefix, const char *values,
     return arr;
 }
 
-bool page_word_in(const char *values, const char *word)
-{
-    if (!word || !*word) {
-        return false;
-    }
-    size_t n = strlen(word);
-    for (const char *p = values;;) {
-        size_t k = next_word(&p);
-        if (k == 0) {
-            return false;
-        }
-        if (k == n && strncmp(p, word, n) == 0) {
-            return true;
-        }
-        p += k;
-    }
-}
-
 struct db *db_or_reply(struct http_req *r)
 {
     struct err e;

@@ -33,8 +33,6 @@ const char *page_label(struct http_req *r, const char *prefix, const char *name)
  * blank_key when it is not NULL. A new array. */
 json_t *page_options(struct http_req *r, const char *prefix, const char *values,
                      const char *selected, const char *blank_key);
-/* True when word is one of the space-separated values. */
-bool page_word_in(const char *values, const char *word);
 
 /* The calling thread's database connection, or NULL after replying 503
  * (the database is down): handlers start with it. */
