@@ -881,6 +881,21 @@ static void test_utf8_length(void **state)
     assert_int_equal(utf8_length(combining, 3), 2);
 }
 
+static void test_text_word_in(void **state)
+{
+    (void)state;
+    assert_true(text_word_in(" low medium high ", "low"));
+    assert_true(text_word_in(" low medium high ", "high"));
+    assert_true(text_word_in("low medium", "medium")); /* no padding needed */
+    assert_false(text_word_in(" low medium high ", "med"));     /* prefix */
+    assert_false(text_word_in(" low medium high ", "mediums")); /* longer */
+    assert_false(text_word_in(" low medium high ", "low medium")); /* two words */
+    assert_false(text_word_in(" low medium high ", ""));
+    assert_false(text_word_in(" low medium high ", NULL));
+    assert_false(text_word_in("", "low"));
+    assert_false(text_word_in("   ", "low"));
+}
+
 static void test_text_helpers(void **state)
 {
     (void)state;
@@ -1295,6 +1310,7 @@ int main(void)
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_length),
         cmocka_unit_test(test_text_helpers),
+        cmocka_unit_test(test_text_word_in),
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_set_values),
         cmocka_unit_test(test_config_refused_lang_not_applied),
