@@ -48,12 +48,10 @@ after(async () => {
     }
 });
 
-/** Skips t when the case pages are not served yet. */
-function needPages(t) {
-    if (!served) {
-        t.skip('GET /cases answers 404: cases_pages_register is not called by `sanad serve` yet');
-    }
-    return served;
+/** The case pages must be served: a 404 at start is a failure, not a skip. */
+function needPages() {
+    assert.ok(served, 'GET /cases answers 404: the case pages are not served');
+    return true;
 }
 
 /** Asserts the page is Arabic, right to left, and does not scroll sideways. */

@@ -180,8 +180,7 @@ test('an admin without a second factor is sent to /account/totp; the API refuses
 });
 
 test('an admin without a second factor is refused /api/v1/users with the session token as bearer too', async () => {
-    // BUG: auth_hook skips the enrolment check for every bearer, including the
-    // session token a password-only API login hands out.
+    // Only API tokens skip enrolment: a session token used as a bearer is still a session.
     const r = await apiLogin(srv, 'main', 'admin', srv.adminPassword);
     assert.equal(r.status, 200, r.text);
     const users = await srv.client().get('/api/v1/users', { bearer: r.json.token });
