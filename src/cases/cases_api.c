@@ -150,13 +150,15 @@ static void api_get(struct http_req *r)
     http_reply_json(r, 200, j);
 }
 
-/* Runs one workflow step whose body has the listed text members, then answers with the case. */
-#define STEP(name, fields, maxes, reqs, call)                                                      \
+/* Runs one service call whose JSON body has the listed text members (v[0], v[1], ...),
+ * then answers with `then` (the case, or 204). The lists are parenthesized so that
+ * their commas pass through STEP; LIST turns them into initializers. */
+#define STEP_THEN(name, fields, maxes, reqs, call, then)                                           \
     static void name(struct http_req *r)                                                           \
     {                                                                                              \
-        static const char *const names[] = fields;                                                 \
-        static const size_t max[] = maxes;                                                         \
-        static const bool req[] = reqs;                                                            \
+        static const char *const names[] = LIST fields;                                            \
+        static const size_t max[] = LIST maxes;                                                    \
+        static const bool req[] = LIST reqs;                                                       \
         const char *v[sizeof(max) / sizeof(max[0])];                                               \
         json_t *body = body_fields(r, names, max, req, v);                                         \
         struct db *db = body ? db_or_reply(r) : NULL;                                              \
@@ -172,19 +174,22 @@ static void api_get(struct http_req *r)
             http_reply_err(r, &e);                                                                 \
             return;                                                                                \
         }                                                                                          \
-        api_get(r);                                                                                \
+        then;                                                                                      \
     }
+/* A workflow step answering with the case as it is now. */
+#define STEP(name, fields, maxes, reqs, call)                                                      \
+    STEP_THEN(name, fields, maxes, reqs, call, api_get(r))
 #define LIST(...) {__VA_ARGS__}
 
-STEP(api_assign, LIST("worker_id", "specialist_id", "reason", NULL), LIST(40, 40, 500),
-     LIST(false, false, false), case_assign(db, r->actor, r->params[0], v[0], v[1], v[2], &e))
-STEP(api_submit, LIST("what", "reason", "note", NULL), LIST(20, 40, 2000), LIST(true, false, false),
+STEP(api_assign, ("worker_id", "specialist_id", "reason", NULL), (40, 40, 500),
+     (false, false, false), case_assign(db, r->actor, r->params[0], v[0], v[1], v[2], &e))
+STEP(api_submit, ("what", "reason", "note", NULL), (20, 40, 2000), (true, false, false),
      case_submit(db, r->actor, r->params[0], v[0], v[1], v[2], &e))
-STEP(api_move, LIST("stage", NULL), LIST(20), LIST(true),
+STEP(api_move, ("stage", NULL), (20), (true),
      case_move(db, r->actor, r->params[0], v[0], &e))
-STEP(api_reopen, LIST("reason", NULL), LIST(500), LIST(true),
+STEP(api_reopen, ("reason", NULL), (500), (true),
      case_reopen(db, r->actor, r->params[0], v[0], &e))
-STEP(api_resolve_urgent, LIST("action", NULL), LIST(2000), LIST(false),
+STEP(api_resolve_urgent, ("action", NULL), (2000), (false),
      case_resolve_urgent(db, r->actor, r->params[0], v[0], &e))
 
 /* POST /api/v1/cases/{id}/decide: {"approve": bool, "comment"} */
@@ -294,37 +299,19 @@ static void api_assessment_notes(struct http_req *r)
 }
 
 /* POST /api/v1/plan-actions/{id}: {"status", "outcome"}; answers 204. */
-static void api_action(struct http_req *r)
-{
-    static const char *const names[] = {"status", "outcome", NULL};
-    static const size_t max[] = {20, 2000};
-    static const bool req[] = {true, false};
-    const char *v[2];
-    json_t *body = body_fields(r, names, max, req, v);
-    struct db *db = body ? db_or_reply(r) : NULL;
-    if (!db) {
-        json_decref(body);
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    int rc = plan_action_update(db, r->actor, r->params[0], v[0], v[1], &e);
-    json_decref(body);
-    if (rc < 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply(r, 204, NULL, NULL, 0);
-}
+STEP_THEN(api_action, ("status", "outcome", NULL), (20, 2000), (true, false),
+          plan_action_update(db, r->actor, r->params[0], v[0], v[1], &e),
+          http_reply(r, 204, NULL, NULL, 0))
 
-/* GET /api/v1/providers */
 /* Adapts provider_list to page_read_fn (it takes no argument). */
-static json_t *provider_list_read(struct db *db, const struct actor *a, const char *arg, struct err *e)
+static json_t *provider_list_read(struct db *db, const struct actor *a, const char *arg,
+                                  struct err *e)
 {
     (void)arg;
     return provider_list(db, a, e);
 }
 
+/* GET /api/v1/providers */
 static void api_providers(struct http_req *r)
 {
     reply_read(r, provider_list_read, NULL, "items");
@@ -351,66 +338,28 @@ static void api_provider_create(struct http_req *r)
     http_reply_json(r, 201, json_pack("{s:s}", "id", id));
 }
 
-/* GET /api/v1/tasks: the actor's open tasks */
 /* Adapts task_list_mine to page_read_fn (it takes no argument). */
-static json_t *task_list_mine_read(struct db *db, const struct actor *a, const char *arg, struct err *e)
+static json_t *task_list_mine_read(struct db *db, const struct actor *a, const char *arg,
+                                   struct err *e)
 {
     (void)arg;
     return task_list_mine(db, a, e);
 }
 
+/* GET /api/v1/tasks: the actor's open tasks */
 static void api_tasks(struct http_req *r)
 {
     reply_read(r, task_list_mine_read, NULL, "items");
 }
 
-/* POST /api/v1/tasks/{id}/done: {"outcome"} */
-static void api_task_done(struct http_req *r)
-{
-    static const char *const names[] = {"outcome", NULL};
-    static const size_t max[] = {2000};
-    static const bool req[] = {false};
-    const char *v[1];
-    json_t *body = body_fields(r, names, max, req, v);
-    struct db *db = body ? db_or_reply(r) : NULL;
-    if (!db) {
-        json_decref(body);
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    int rc = task_done(db, r->actor, r->params[0], v[0], &e);
-    json_decref(body);
-    if (rc < 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply(r, 204, NULL, NULL, 0);
-}
+/* POST /api/v1/tasks/{id}/done: {"outcome"}; answers 204. */
+STEP_THEN(api_task_done, ("outcome", NULL), (2000), (false),
+          task_done(db, r->actor, r->params[0], v[0], &e), http_reply(r, 204, NULL, NULL, 0))
 
-/* PATCH /api/v1/case-settings: {"stages": "assessment plan ...", "meeting_base_url"} */
-static void api_settings(struct http_req *r)
-{
-    static const char *const names[] = {"stages", "meeting_base_url", NULL};
-    static const size_t max[] = {200, 200};
-    static const bool req[] = {false, false};
-    const char *v[2];
-    json_t *body = body_fields(r, names, max, req, v);
-    struct db *db = body ? db_or_reply(r) : NULL;
-    if (!db) {
-        json_decref(body);
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    int rc = case_settings_set(db, r->actor, v[0], v[1], &e);
-    json_decref(body);
-    if (rc < 0) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply(r, 204, NULL, NULL, 0);
-}
+/* PATCH /api/v1/case-settings: {"stages": "assessment plan ...", "meeting_base_url"}; 204. */
+STEP_THEN(api_settings, ("stages", "meeting_base_url", NULL), (200, 200),
+          (false, false), case_settings_set(db, r->actor, v[0], v[1], &e),
+          http_reply(r, 204, NULL, NULL, 0))
 
 static const struct route routes[] = {
     {"GET", "/api/v1/cases", api_list, ROUTE_API, PERM_CASES_READ},
