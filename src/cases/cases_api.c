@@ -13,17 +13,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* Replies 422 with every problem listed, or the plain error. Takes errors. */
-static void reply_problems(struct http_req *r, const struct err *e, json_t *errors)
-{
-    if (!errors) {
-        http_reply_err(r, e);
-        return;
-    }
-    http_reply_problem(r, 422, "validation_failed", NULL, e->msg,
-                       json_pack("{s:o}", "errors", children_localize_errors(r, errors)));
-}
-
 int cases_filter_from_request(struct http_req *r, struct case_filter *f, struct err *e)
 {
     memset(f, 0, sizeof(*f));
@@ -136,18 +125,7 @@ static void api_open(struct http_req *r)
 /* GET /api/v1/cases/{id} */
 static void api_get(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *j = case_get(db, r->actor, r->params[0], &e);
-    if (!j) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, j);
+    reply_call(r, case_get, r->params[0]);
 }
 
 /* Runs one service call whose JSON body has the listed text members (v[0], v[1], ...),
@@ -240,7 +218,7 @@ static void save_doc(struct http_req *r,
     int rc = f(db, r->actor, r->params[0], body, id, &errors, &e);
     json_decref(body);
     if (rc < 0) {
-        reply_problems(r, &e, errors);
+        page_reply_problems(r, &e, errors);
         return;
     }
     http_reply_json(r, 200, json_pack("{s:s}", "id", id));

@@ -41,18 +41,7 @@ static void api_list(struct http_req *r)
 /* GET /api/v1/sessions/{id} */
 static void api_get(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *j = session_get(db, r->actor, r->params[0], &e);
-    if (!j) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, j);
+    reply_call(r, session_get, r->params[0]);
 }
 
 /* POST /api/v1/sessions */

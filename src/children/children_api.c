@@ -14,27 +14,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-json_t *children_localize_errors(struct http_req *r, json_t *errors)
-{
-    size_t i;
-    json_t *item;
-    json_array_foreach(errors, i, item)
-    {
-        struct err one;
-        err_clear(&one);
-        err_set(&one, ERR_INVALID, json_string_value(json_object_get(item, "code")),
-                json_string_value(json_object_get(item, "field")), "%s",
-                json_string_value(json_object_get(item, "message")));
-        json_object_set_new(item, "message", json_string(page_err_text(r, &one)));
-        char key[96];
-        snprintf(key, sizeof(key), "field.%s", one.field);
-        if (i18n_has(key)) {
-            json_object_set_new(item, "label", json_string(i18n_get(r->lang, key)));
-        }
-    }
-    return errors;
-}
-
 json_t *children_registration_candidates(struct db *db, const struct actor *a, json_t *rec,
                                          struct err *e)
 {
@@ -67,17 +46,6 @@ json_t *children_registration_candidates(struct db *db, const struct actor *a, j
     }
     json_decref(chain);
     return engine;
-}
-
-/* Replies 422 with every field problem listed. Takes errors. */
-static void reply_invalid(struct http_req *r, const struct err *e, json_t *errors)
-{
-    if (!errors) {
-        http_reply_err(r, e);
-        return;
-    }
-    http_reply_problem(r, 422, "validation_failed", NULL, e->msg,
-                       json_pack("{s:o}", "errors", children_localize_errors(r, errors)));
 }
 
 int children_query_from_request(struct http_req *r, struct child_query *q, struct err *e)
@@ -205,7 +173,7 @@ static void api_create(struct http_req *r)
         err_set(&e, ERR_INVALID, "validation_failed", NULL, "some fields are not valid");
         json_decref(body);
         json_decref(diff);
-        reply_invalid(r, &e, probs);
+        page_reply_problems(r, &e, probs);
         return;
     }
     json_decref(probs);
@@ -267,24 +235,13 @@ static void api_create(struct http_req *r)
 fail:
     json_decref(body);
     json_decref(diff);
-    reply_invalid(r, &e, errors);
+    page_reply_problems(r, &e, errors);
 }
 
 /* GET /api/v1/children/{id} */
 static void api_get(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *j = child_get(db, r->actor, r->params[0], &e);
-    if (!j) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, j);
+    reply_call(r, child_get, r->params[0]);
 }
 
 /* PATCH /api/v1/children/{id}: the fields given; "version" guards against lost updates. */
@@ -317,7 +274,7 @@ static void api_patch(struct http_req *r)
     int rc = child_update(db, r->actor, r->params[0], body, version, &errors, &e);
     json_decref(body);
     if (rc < 0) {
-        reply_invalid(r, &e, errors);
+        page_reply_problems(r, &e, errors);
         return;
     }
     api_get(r);

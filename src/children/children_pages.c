@@ -367,7 +367,7 @@ static void form_failed(struct http_req *r, const char *id, int64_t version, jso
     json_t *by = NULL;
     const char *general;
     if (problems) {
-        children_localize_errors(r, problems);
+        page_localize_errors(r, problems);
         by = errors_by_field(problems);
         json_decref(problems);
         general = i18n_get(r->lang, "err.validation_failed");

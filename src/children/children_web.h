@@ -26,8 +26,5 @@ int children_query_from_request(struct http_req *r, struct child_query *q, struc
  * Inside the caller's transaction. A new array, or NULL with e. */
 json_t *children_registration_candidates(struct db *db, const struct actor *a, json_t *rec,
                                          struct err *e);
-/* Replaces each problem's message in errors by its text in the request's
- * language and adds the field's label. Returns errors. */
-json_t *children_localize_errors(struct http_req *r, json_t *errors);
 
 #endif

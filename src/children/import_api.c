@@ -42,7 +42,7 @@ static void localize_result(struct http_req *r, json_t *result)
 {
     json_t *errors = json_object_get(result, "errors");
     if (json_is_array(errors)) {
-        children_localize_errors(r, errors);
+        page_localize_errors(r, errors);
     }
 }
 

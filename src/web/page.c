@@ -181,6 +181,53 @@ void reply_read(struct http_req *r, page_read_fn fn, const char *arg, const char
     http_reply_json(r, 200, wrap ? json_pack("{s:o}", wrap, v) : v);
 }
 
+void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
+{
+    struct db *db = db_or_reply(r);
+    if (!db) {
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    json_t *v = fn(db, r->actor, arg, &e);
+    if (!v) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, v);
+}
+
+json_t *page_localize_errors(struct http_req *r, json_t *errors)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(errors, i, item)
+    {
+        struct err one;
+        err_clear(&one);
+        err_set(&one, ERR_INVALID, json_string_value(json_object_get(item, "code")),
+                json_string_value(json_object_get(item, "field")), "%s",
+                json_string_value(json_object_get(item, "message")));
+        json_object_set_new(item, "message", json_string(page_err_text(r, &one)));
+        char key[96];
+        snprintf(key, sizeof(key), "field.%s", one.field);
+        if (i18n_has(key)) {
+            json_object_set_new(item, "label", json_string(i18n_get(r->lang, key)));
+        }
+    }
+    return errors;
+}
+
+void page_reply_problems(struct http_req *r, const struct err *e, json_t *errors)
+{
+    if (!errors) {
+        http_reply_err(r, e);
+        return;
+    }
+    http_reply_problem(r, 422, "validation_failed", NULL, e->msg,
+                       json_pack("{s:o}", "errors", page_localize_errors(r, errors)));
+}
+
 const char *page_err_text(struct http_req *r, const struct err *e)
 {
     char key[80];

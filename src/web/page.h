@@ -44,6 +44,16 @@ typedef json_t *(*page_read_fn)(struct db *db, const struct actor *a, const char
 /* Runs fn in a read-only transaction and replies 200 with its value, wrapped
  * as {"<wrap>": value} when wrap is not NULL, or with the failure. */
 void reply_read(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap);
+/* Replaces each problem's message in errors (a service's list of {"field",
+ * "code", "message"}) by its text in the request's language and adds the
+ * field's label. Returns errors. */
+json_t *page_localize_errors(struct http_req *r, json_t *errors);
+/* Replies 422 validation_failed listing every problem (localized) when errors
+ * is not NULL, else the plain failure e. Takes errors. */
+void page_reply_problems(struct http_req *r, const struct err *e, json_t *errors);
+/* Calls fn(db, actor, arg, e) (which opens its own transaction, e.g. to audit
+ * a view) and replies 200 with its value, or with the failure. */
+void reply_call(struct http_req *r, page_read_fn fn, const char *arg);
 /* Reads a JSON object's string member key. Absent or null gives *out = NULL
  * (an error when required); another type, invalid UTF-8 or more than
  * max_chars characters is an error naming key. Returns 0 or -1. */
