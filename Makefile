@@ -9,8 +9,8 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS := libmicrohttpd jansson libsodium sqlite3 libpq libutf8proc inih xlsxwriter libqrencode zlib libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS := libmicrohttpd jansson libsodium sqlite3 libpq libutf8proc inih xlsxwriter libqrencode zlib libcurl pangocairo
+PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral

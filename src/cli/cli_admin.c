@@ -30,6 +30,8 @@
 #include "children/children.h"
 #include "children/demo.h"
 #include "children/dedup.h"
+#include "finance/ledger.h"
+#include "sponsorship/sponsorship.h"
 #include "children/documents.h"
 #include "core/banned.h"
 
@@ -230,6 +232,13 @@ int cli_serve(int argc, char **argv)
     children_documents_register();
     children_pages_register();
     cases_pages_register();
+    finance_register();
+    sponsorship_register();
+    billing_register();
+    bank_register();
+    disburse_register();
+    statement_register();
+    portal_register();
     reminders_start();
     pthread_t grad;
     if (pthread_create(&grad, NULL, graduation_loop, NULL) == 0) {

@@ -6,6 +6,7 @@
 #include "web/i18n.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,15 +214,50 @@ int i18n_load(const char *ar, size_t ar_len, const char *en, size_t en_len, stru
     return 0;
 }
 
+/* True when asset name is a catalog part of language lang ("ar"): the main
+ * catalog "i18n/ar.tsv" or a module's "i18n/<module>.ar.tsv". */
+static bool catalog_part(const char *name, const char *lang)
+{
+    char main_name[16], suffix[16];
+    snprintf(main_name, sizeof(main_name), "i18n/%s.tsv", lang);
+    snprintf(suffix, sizeof(suffix), ".%s.tsv", lang);
+    size_t n = strlen(name), ns = strlen(suffix);
+    return strcmp(name, main_name) == 0 ||
+           (strncmp(name, "i18n/", 5) == 0 && n > 5 + ns && strcmp(name + n - ns, suffix) == 0);
+}
+
+/* Appends every embedded catalog part of lang to out, in name order, so
+ * that modules keep their texts in their own files (i18n/sponsorship.ar.tsv)
+ * and are checked as one catalog (duplicates and parity across all parts). */
+static int catalog_gather(const char *lang, struct buf *out)
+{
+    int n_parts = 0;
+    for (size_t i = 0; i < n_assets; i++) {
+        if (!catalog_part(assets[i].name, lang)) {
+            continue;
+        }
+        buf_add(out, assets[i].data, assets[i].len);
+        if (assets[i].len && assets[i].data[assets[i].len - 1] != '\n') {
+            buf_addch(out, '\n');
+        }
+        n_parts++;
+    }
+    return n_parts;
+}
+
 int i18n_init(struct err *e)
 {
-    const struct asset *ar = asset_find(catalog_file[LANG_AR]);
-    const struct asset *en = asset_find(catalog_file[LANG_EN]);
-    if (!ar || !en) {
+    struct buf ar = BUF_INIT, en = BUF_INIT;
+    if (catalog_gather("ar", &ar) == 0 || catalog_gather("en", &en) == 0) {
+        buf_release(&ar);
+        buf_release(&en);
         return err_set(e, ERR_INTERNAL, "catalog_missing", "", "catalog '%s' is not embedded",
-                       !ar ? catalog_file[LANG_AR] : catalog_file[LANG_EN]);
+                       catalog_file[LANG_AR]);
     }
-    return i18n_load((const char *)ar->data, ar->len, (const char *)en->data, en->len, e);
+    int rc = i18n_load(ar.buf, ar.len, en.buf, en.len, e);
+    buf_release(&ar);
+    buf_release(&en);
+    return rc;
 }
 
 void i18n_shutdown(void)
