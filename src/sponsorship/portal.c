@@ -106,7 +106,7 @@ int portal_donor_of(struct db *db, const struct actor *a, char donor_id[40], str
 {
     int found;
     struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2", "tt",
+                               "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2 AND status = 'active'", "tt",
                                a->user_id, a->org_id);
     if (!s) {
         return found < 0 ? -1 : 0;
@@ -1314,9 +1314,20 @@ int report_send(struct db *db, const struct actor *a, const char *id, report_ren
         arena_init(&ar);
         const char *subject = i18n_format(&ar, lang, "pt.mail.subject", "name", first, "period",
                                           period, "org", org_name, NULL);
-        const char *body = i18n_format(&ar, lang, "pt.mail.body", "donor",
-                                       json_string_value(json_object_get(r, "name")), "name",
-                                       first, "period", period, "org", org_name, NULL);
+        char *body = i18n_format(&ar, lang, "pt.mail.body", "donor",
+                                 json_string_value(json_object_get(r, "name")), "name", first,
+                                 "period", period, "org", org_name, NULL);
+        /* A catalog text is one line: "\n" in it stands for a line break. */
+        char *w = body;
+        for (const char *p = body; *p; p++) {
+            if (p[0] == '\\' && p[1] == 'n') {
+                *w++ = '\n';
+                p++;
+            } else {
+                *w++ = *p;
+            }
+        }
+        *w = '\0';
         struct mail_msg m = {from, org_name, json_string_value(json_object_get(r, "email")),
                              subject, body, 0};
         struct buf text = BUF_INIT;
