@@ -279,7 +279,7 @@ static void page_letter_post(struct http_req *r)
         }
         return;
     }
-    http_redirect(r, "/portal?ok=pt.flash.letter_sent");
+    http_redirect(r, "/portal?ok=flash.pt.letter_sent");
 }
 
 /* Replies with a file opened for the donor (or its failure). */
@@ -486,7 +486,7 @@ static void page_letter_review(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_redirect(r, "/sponsorship/letters?ok=pt.flash.reviewed");
+    http_redirect(r, "/sponsorship/letters?ok=flash.pt.reviewed");
 }
 
 /* ---- Progress reports --------------------------------------------------- */
@@ -509,7 +509,7 @@ static void report_ctx(json_t *rep)
                                        "pt.drawing"};
     json_t *l = json_object();
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        json_object_set_new(l, strchr(keys[i], '.') + 1, both(keys[i]));
+        json_object_set_new(l, strrchr(keys[i], '.') + 1, both(keys[i]));
     }
     json_object_set_new(rep, "l", l);
 }
@@ -874,7 +874,7 @@ static void page_report_post(struct http_req *r)
         }
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=pt.flash.report_made",
+    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.report_made",
                                   id));
 }
 
@@ -915,7 +915,7 @@ static void page_report_approve(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=pt.flash.approved",
+    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.approved",
                                   r->params[0]));
 }
 
@@ -932,7 +932,7 @@ static void page_report_send(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=pt.flash.sent",
+    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.sent",
                                   r->params[0]));
 }
 
