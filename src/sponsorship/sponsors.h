@@ -166,19 +166,22 @@ json_t *sponsorship_waiting(struct db *db, const struct actor *a, const char *to
 struct sp_age_stats {
     int noticed;     /* agreements whose sponsor was told of the coming end */
     int mailed;      /* of those, notices sent by e-mail */
-    int mail_failed; /* e-mails that failed (the notice is still recorded) */
+    int mail_failed; /* e-mails that failed (tried again next round) */
     int ended;       /* agreements ended with reason age_limit */
 };
-/* For every organization: agreements (active, paused or pending) whose
- * child reaches the organization's age limit within its notice_months of
- * today (YYYY-MM-DD) and that have no notice_sent_at get one notice
- * (notice_sent_at set, an event "notice", and, when the donor has an e-mail,
- * contact consent and g_config has an SMTP server, an e-mail in the donor's
- * language); agreements whose child has reached the limit are ended with
- * reason age_limit on the birthday. Safe to run every hour: each notice is
- * sent once. Returns 0 with stats, or -1 for a database failure. */
-int sponsorship_age_check(struct db *db, const char *today, struct sp_age_stats *stats,
-                          struct err *e);
+/* For org_id (NULL or "" for every organization): agreements (pending,
+ * active or paused) whose child reaches the organization's age limit within
+ * its notice_months of today (YYYY-MM-DD) and that have no notice_sent_at
+ * get one notice: notice_sent_at set, an event "notice", and, when the
+ * sponsor has an e-mail, contact consent and g_config has an SMTP server,
+ * an e-mail in the sponsor's language (a failed send is given back, so the
+ * next round tries again; without e-mail the notice is recorded for the
+ * officer, who sees it on the home page). Agreements whose child has
+ * reached the limit are ended with reason age_limit on the birthday. Safe
+ * to run every hour: each notice is sent once. Returns 0 with stats, or -1
+ * for a database failure. */
+int sponsorship_age_check(struct db *db, const char *org_id, const char *today,
+                          struct sp_age_stats *stats, struct err *e);
 
 /* ---- Settings and the officer's home ---------------------------------- */
 
