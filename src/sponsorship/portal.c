@@ -18,6 +18,7 @@
 #include "core/time.h"
 #include "core/uuid.h"
 #include "db/db_util.h"
+#include "sponsorship/sponsors.h"
 #include "web/i18n.h"
 #include "core/banned.h"
 
@@ -104,16 +105,8 @@ static int age_years(const char *birth)
 
 int portal_donor_of(struct db *db, const struct actor *a, char donor_id[40], struct err *e)
 {
-    int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2 AND status = 'active'", "tt",
-                               a->user_id, a->org_id);
-    if (!s) {
-        return found < 0 ? -1 : 0;
-    }
-    snprintf(donor_id, 40, "%s", db_col_text(s, 0));
-    db_done(s);
-    return 1;
+    /* The sponsors' work owns the link (donors.user_id, an active donor). */
+    return donor_for_user(db, a->user_id, donor_id, e);
 }
 
 /* The visible agreements' condition on sponsorships s for donor $2 in

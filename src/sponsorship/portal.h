@@ -65,9 +65,9 @@ const struct portal_field *portal_fields(int *n_out);
 /* True when name is a member of the allowlist. */
 bool portal_field_allowed(const char *name);
 
-/* The donor record linked to a's login, read inside the caller's
- * transaction. Returns 1 with donor_id filled, 0 when the login has no
- * donor record, -1 with e. */
+/* The active donor record linked to a's login (donor_for_user), read
+ * inside the caller's transaction. Returns 1 with donor_id filled, 0 when
+ * the login has no donor record, -1 with e. */
 int portal_donor_of(struct db *db, const struct actor *a, char donor_id[40], struct err *e);
 
 /* The donor's children, each built from the allowlist only:

@@ -20,15 +20,7 @@
 #include "sponsorship/sponsorship.h"
 #include "web/i18n.h"
 #include "web/page.h"
-#include "web/tmpl.h"
-#if __has_include("web/pdf.h")
-/* The PDF writer (src/web/pdf.h) comes with the receipts' work; until it is
- * there the report travels as its printable page. */
 #include "web/pdf.h"
-#define HAVE_PDF 1
-#else
-#define HAVE_PDF 0
-#endif
 #include "core/banned.h"
 
 /* The string member key of obj, or NULL. */
@@ -514,24 +506,6 @@ static void report_ctx(json_t *rep)
     json_object_set_new(rep, "l", l);
 }
 
-/* Builds the report as a standalone bilingual HTML page (pt_report_print):
- * the attachment when no PDF can be made. */
-static int render_html(struct db *db, const struct actor *a, const char *id, struct buf *out,
-                       char filename[128], char content_type[64], struct err *e)
-{
-    json_t *rep = report_get(db, a, id, e);
-    if (!rep) {
-        return -1;
-    }
-    report_ctx(rep);
-    int rc = tmpl_render("pt_report_print", rep, "ar", out, e);
-    snprintf(filename, 128, "report-%s.html", jstr(rep, "period"));
-    snprintf(content_type, 64, "text/html");
-    json_decref(rep);
-    return rc;
-}
-
-#if HAVE_PDF
 /* Builds the report's PDF for report_send and the download: both languages,
  * the photo when it is an image, the letter or drawing likewise. */
 static int render_pdf(struct db *db, const struct actor *a, const char *id, struct buf *out,
@@ -605,19 +579,6 @@ static int render_pdf(struct db *db, const struct actor *a, const char *id, stru
     json_decref(rep);
     return rc;
 }
-#endif
-
-/* The report's attachment: the PDF when the PDF writer is built in, else the printable page. */
-static int render_report(struct db *db, const struct actor *a, const char *id, struct buf *out,
-                         char filename[128], char content_type[64], struct err *e)
-{
-#if HAVE_PDF
-    return render_pdf(db, a, id, out, filename, content_type, e);
-#else
-    return render_html(db, a, id, out, filename, content_type, e);
-#endif
-}
-
 /* GET /api/v1/progress-reports?child= */
 static void api_reports(struct http_req *r)
 {
@@ -695,7 +656,7 @@ static void report_pdf(struct http_req *r)
     err_clear(&e);
     struct buf out = BUF_INIT;
     char filename[128], ctype[64];
-    if (render_report(db, r->actor, r->params[0], &out, filename, ctype, &e) < 0) {
+    if (render_pdf(db, r->actor, r->params[0], &out, filename, ctype, &e) < 0) {
         buf_release(&out);
         http_reply_err(r, &e);
         return;
@@ -731,7 +692,7 @@ static void api_report_send(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    int n = report_send(db, r->actor, r->params[0], render_report, &e);
+    int n = report_send(db, r->actor, r->params[0], render_pdf, &e);
     if (n < 0) {
         http_reply_err(r, &e);
         return;
@@ -896,7 +857,6 @@ static void page_report(struct http_req *r)
     json_object_set_new(rep, "status_label", json_string(page_label(r, "pt.rstatus", status)));
     json_object_set_new(rep, "is_draft", json_boolean(strcmp(status, "draft") == 0));
     json_object_set_new(rep, "can_write", json_boolean(actor_can(r->actor, PERM_SPONSOR_WRITE)));
-    json_object_set_new(rep, "has_pdf", json_boolean(HAVE_PDF));
     json_object_set_new(rep, "show_images", json_true());
     report_ctx(rep);
     page_reply(r, 200, "pt_report", "pt.report_title", rep);
@@ -928,7 +888,7 @@ static void page_report_send(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    if (report_send(db, r->actor, r->params[0], render_report, &e) < 0) {
+    if (report_send(db, r->actor, r->params[0], render_pdf, &e) < 0) {
         http_reply_err(r, &e);
         return;
     }
