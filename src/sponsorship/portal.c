@@ -111,17 +111,16 @@ int portal_donor_of(struct db *db, const struct actor *a, char donor_id[40], str
 
 /* The visible agreements' condition on sponsorships s for donor $2 in
  * organization $1, ended ones since $3. */
-#define VISIBLE                                                                                  \
-    " s.org_id = $1 AND (s.donor_id = $2 OR s.payer_id = $2) AND (s.status IN ('active',"      \
-    " 'paused') OR (s.status = 'ended' AND COALESCE(s.end_date, substr(s.updated_at, 1, 10))" \
+#define VISIBLE                                                                                    \
+    " s.org_id = $1 AND (s.donor_id = $2 OR s.payer_id = $2) AND (s.status IN ('active',"          \
+    " 'paused') OR (s.status = 'ended' AND COALESCE(s.end_date, substr(s.updated_at, 1, 10))"      \
     " >= $3))"
 
 /* The donor's children query: one row per child. */
-#define CHILD_SQL                                                                                \
-    "SELECT c.id, c.first_name, c.first_name_latin, c.birth_date, c.governorate, c.locality,"  \
-    " c.school_grade, MIN(s.start_date), MIN(CASE s.status WHEN 'active' THEN 1 WHEN 'paused'" \
-    " THEN 2 ELSE 3 END) FROM sponsorships s JOIN children c ON c.id = s.child_id WHERE"       \
-    VISIBLE
+#define CHILD_SQL                                                                                  \
+    "SELECT c.id, c.first_name, c.first_name_latin, c.birth_date, c.governorate, c.locality,"      \
+    " c.school_grade, MIN(s.start_date), MIN(CASE s.status WHEN 'active' THEN 1 WHEN 'paused'"     \
+    " THEN 2 ELSE 3 END) FROM sponsorships s JOIN children c ON c.id = s.child_id WHERE" VISIBLE
 
 /* What a child's row holds, in CHILD_SQL's column order. */
 enum { C_ID, C_FIRST, C_LATIN, C_BIRTH, C_GOV, C_LOCALITY, C_GRADE, C_SINCE, C_STATUS };
@@ -374,8 +373,8 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     }
     date_before(PORTAL_ENDED_VISIBLE_DAYS, since);
     int found;
-    struct db_stmt *s = db_row(db, e, &found, "SELECT donor_no, name FROM donors WHERE id = $1",
-                               "t", donor);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT donor_no, name FROM donors WHERE id = $1", "t", donor);
     if (!s) {
         return fail_null(db, NULL);
     }
@@ -396,11 +395,10 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     while ((rc = db_step(s, e)) == 1) {
         char txt[48];
         amount_text(db_col_int64(s, 1), db_col_text(s, 0), txt);
-        json_array_append_new(totals, json_pack("{s:s, s:I, s:s, s:I}", "currency",
-                                                db_col_text(s, 0), "amount",
-                                                (json_int_t)db_col_int64(s, 1), "amount_text",
-                                                txt, "n_payments",
-                                                (json_int_t)db_col_int64(s, 2)));
+        json_array_append_new(totals,
+                              json_pack("{s:s, s:I, s:s, s:I}", "currency", db_col_text(s, 0),
+                                        "amount", (json_int_t)db_col_int64(s, 1), "amount_text",
+                                        txt, "n_payments", (json_int_t)db_col_int64(s, 2)));
     }
     db_done(s);
     if (rc < 0) {
@@ -439,16 +437,14 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
         char txt[48];
         amount_text(db_col_int64(s, 2), db_col_text(s, 3), txt);
         json_array_append_new(
-            agreements,
-            json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "agreement_no",
-                      db_col_text(s, 0), "child_first_name", db_col_text(s, 1), "amount",
-                      (json_int_t)db_col_int64(s, 2), "amount_text", txt, "currency",
-                      db_col_text(s, 3), "frequency", db_col_text(s, 4), "status",
-                      db_col_text(s, 5), "start_date", db_col_text(s, 6)));
+            agreements, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "agreement_no",
+                                  db_col_text(s, 0), "child_first_name", db_col_text(s, 1),
+                                  "amount", (json_int_t)db_col_int64(s, 2), "amount_text", txt,
+                                  "currency", db_col_text(s, 3), "frequency", db_col_text(s, 4),
+                                  "status", db_col_text(s, 5), "start_date", db_col_text(s, 6)));
     }
     db_done(s);
-    if (rc < 0 ||
-        actor_audit(db, a, "donor.portal.giving", "donor", donor, "ok", NULL, e) < 0 ||
+    if (rc < 0 || actor_audit(db, a, "donor.portal.giving", "donor", donor, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail_null(db, o);
     }
@@ -481,8 +477,8 @@ static int open_doc(struct db *db, const char *child_id, const char *doc_id, boo
     return doc_read_file(g_config.data_dir, stored, &out->data, e);
 }
 
-int portal_media(struct db *db, const struct actor *a, enum portal_media_kind kind,
-                 const char *id, struct doc_file *out, struct err *e)
+int portal_media(struct db *db, const struct actor *a, enum portal_media_kind kind, const char *id,
+                 struct doc_file *out, struct err *e)
 {
     memset(out, 0, sizeof(*out));
     buf_init(&out->data);
@@ -536,12 +532,10 @@ int portal_media(struct db *db, const struct actor *a, enum portal_media_kind ki
 
 /* Checks a text member: valid UTF-8, not blank when required, at most max
  * characters. Returns 0 or -1 naming field. */
-static int check_text(const char *v, const char *field, bool required, size_t max,
-                      struct err *e)
+static int check_text(const char *v, const char *field, bool required, size_t max, struct err *e)
 {
     if (!v || text_blank(v)) {
-        return required ? err_set(e, ERR_INVALID, "required", field, "'%s' is required", field)
-                        : 0;
+        return required ? err_set(e, ERR_INVALID, "required", field, "'%s' is required", field) : 0;
     }
     size_t n = strlen(v);
     if (!utf8_valid(v, n)) {
@@ -553,8 +547,8 @@ static int check_text(const char *v, const char *field, bool required, size_t ma
     }
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if ((*p < ' ' && *p != '\n' && *p != '\r' && *p != '\t') || *p == 127) {
-            return err_set(e, ERR_INVALID, "invalid_text", field,
-                           "'%s' holds a control character", field);
+            return err_set(e, ERR_INVALID, "invalid_text", field, "'%s' holds a control character",
+                           field);
         }
     }
     return 0;
@@ -631,18 +625,16 @@ json_t *letter_list_own(struct db *db, const struct actor *a, struct err *e)
     while ((rc = db_step(s, e)) == 1) {
         const char *status = db_col_text(s, 4);
         json_array_append_new(
-            items,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "id", db_col_text(s, 0),
-                      "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
-                      "body", db_col_text(s, 3), "status", status, "review_note",
-                      strcmp(status, "rejected") == 0 ? str_or_null(db_col_text(s, 5))
-                                                      : json_null(),
-                      "created_at", db_col_text(s, 6), "reviewed_at",
-                      str_or_null(db_col_text(s, 7))));
+            items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "id", db_col_text(s, 0),
+                             "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
+                             "body", db_col_text(s, 3), "status", status, "review_note",
+                             strcmp(status, "rejected") == 0 ? str_or_null(db_col_text(s, 5))
+                                                             : json_null(),
+                             "created_at", db_col_text(s, 6), "reviewed_at",
+                             str_or_null(db_col_text(s, 7))));
     }
     db_done(s);
-    if (rc < 0 ||
-        actor_audit(db, a, "donor.portal.letters", "donor", donor, "ok", NULL, e) < 0 ||
+    if (rc < 0 || actor_audit(db, a, "donor.portal.letters", "donor", donor, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail_null(db, items);
     }
@@ -652,8 +644,7 @@ json_t *letter_list_own(struct db *db, const struct actor *a, struct err *e)
 json_t *letter_list(struct db *db, const struct actor *a, const char *status, struct err *e)
 {
     if (!actor_can(a, PERM_SPONSOR_READ)) {
-        return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to read letters"),
-               NULL;
+        return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to read letters"), NULL;
     }
     if (status && *status && !text_word_in(LETTER_STATUSES, status)) {
         return err_set(e, ERR_INVALID, "invalid_choice", "status", "'status' is not a status"),
@@ -677,14 +668,14 @@ json_t *letter_list(struct db *db, const struct actor *a, const char *status, st
     int rc;
     while ((rc = db_step(s, e)) == 1) {
         json_array_append_new(
-            items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}",
-                             "id", db_col_text(s, 0), "donor_id", db_col_text(s, 1), "donor_no",
-                             db_col_text(s, 2), "donor_name", db_col_text(s, 3), "child_id",
-                             db_col_text(s, 4), "child_first_name", db_col_text(s, 5),
-                             "file_no", db_col_text(s, 6), "body", db_col_text(s, 7), "status",
-                             db_col_text(s, 8), "review_note", str_or_null(db_col_text(s, 9)),
-                             "reviewed_at", str_or_null(db_col_text(s, 10)), "created_at",
-                             db_col_text(s, 11)));
+            items,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s}", "id",
+                      db_col_text(s, 0), "donor_id", db_col_text(s, 1), "donor_no",
+                      db_col_text(s, 2), "donor_name", db_col_text(s, 3), "child_id",
+                      db_col_text(s, 4), "child_first_name", db_col_text(s, 5), "file_no",
+                      db_col_text(s, 6), "body", db_col_text(s, 7), "status", db_col_text(s, 8),
+                      "review_note", str_or_null(db_col_text(s, 9)), "reviewed_at",
+                      str_or_null(db_col_text(s, 10)), "created_at", db_col_text(s, 11)));
     }
     db_done(s);
     db_rollback(db);
@@ -740,8 +731,7 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
     snprintf(child, sizeof(child), "%s", db_col_text(s, 1));
     db_done(s);
     if (!ok) {
-        err_set(e, ERR_CONFLICT, "invalid_transition", "action",
-                "the letter is not %s", from);
+        err_set(e, ERR_CONFLICT, "invalid_transition", "action", "the letter is not %s", from);
         return fail(db);
     }
     char at[32], action_name[32], detail[96];
@@ -789,8 +779,8 @@ bool report_period_valid(const char *p)
 /* Appends one problem to errors. */
 static void problem(json_t *errors, const struct err *e)
 {
-    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", e->field, "code",
-                                            e->code, "message", e->msg));
+    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", e->field, "code", e->code,
+                                            "message", e->msg));
 }
 
 /* Checks a chosen document of child (caller's transaction): live, of the
@@ -810,8 +800,8 @@ static int check_doc(struct db *db, const char *child, const char *doc, const ch
                                    "'%s' is not a document of this child", field);
     }
     bool medical = strcmp(db_col_text(s, 0), "medical") == 0;
-    bool photo_ok = strcmp(db_col_text(s, 0), "photo") == 0 &&
-                    strncmp(db_col_text(s, 1), "image/", 6) == 0;
+    bool photo_ok =
+        strcmp(db_col_text(s, 0), "photo") == 0 && strncmp(db_col_text(s, 1), "image/", 6) == 0;
     db_done(s);
     if (medical || (strcmp(field, "photo_doc") == 0 && !photo_ok)) {
         return err_set(e, ERR_INVALID, "invalid_choice", field,
@@ -909,9 +899,9 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
     }
     if (child) {
         int found;
-        struct db_stmt *s = db_row(db, e, &found,
-                                   "SELECT id FROM children WHERE id = $1 AND org_id = $2", "tt",
-                                   child, a->org_id);
+        struct db_stmt *s =
+            db_row(db, e, &found, "SELECT id FROM children WHERE id = $1 AND org_id = $2", "tt",
+                   child, a->org_id);
         if (!s && found < 0) {
             json_decref(errors);
             return fail(db);
@@ -921,8 +911,8 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
             for (int i = 0; i < 2; i++) {
                 const char *doc = i == 0 ? photo : drawing;
                 err_clear(&u);
-                if (doc && check_doc(db, child, doc, i == 0 ? "photo_doc" : "drawing_doc", &u) <
-                               0) {
+                if (doc &&
+                    check_doc(db, child, doc, i == 0 ? "photo_doc" : "drawing_doc", &u) < 0) {
                     problem(errors, &u);
                 }
             }
@@ -988,10 +978,10 @@ static json_t *recipients(struct db *db, const char *org, const char *child, str
     json_t *arr = json_array();
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "donor_id",
-                                             db_col_text(s, 0), "donor_no", db_col_text(s, 1),
-                                             "name", db_col_text(s, 2), "email",
-                                             db_col_text(s, 3), "lang", db_col_text(s, 4)));
+        json_array_append_new(arr,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "donor_id", db_col_text(s, 0),
+                                        "donor_no", db_col_text(s, 1), "name", db_col_text(s, 2),
+                                        "email", db_col_text(s, 3), "lang", db_col_text(s, 4)));
     }
     db_done(s);
     if (rc < 0) {
@@ -1026,12 +1016,11 @@ json_t *report_get(struct db *db, const struct actor *a, const char *id, struct 
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "id",
         db_col_text(s, 0), "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
-        "child_file_no", db_col_text(s, 3), "period", db_col_text(s, 4), "note",
-        db_col_text(s, 5), "note_en", str_or_null(db_col_text(s, 6)), "school_results",
-        str_or_null(db_col_text(s, 7)), "photo_doc", str_or_null(db_col_text(s, 8)),
-        "drawing_doc", str_or_null(db_col_text(s, 9)), "status", db_col_text(s, 10),
-        "created_at", db_col_text(s, 11), "approved_at", str_or_null(db_col_text(s, 12)),
-        "child_first_name_latin", str_or_null(db_col_text(s, 13)));
+        "child_file_no", db_col_text(s, 3), "period", db_col_text(s, 4), "note", db_col_text(s, 5),
+        "note_en", str_or_null(db_col_text(s, 6)), "school_results", str_or_null(db_col_text(s, 7)),
+        "photo_doc", str_or_null(db_col_text(s, 8)), "drawing_doc", str_or_null(db_col_text(s, 9)),
+        "status", db_col_text(s, 10), "created_at", db_col_text(s, 11), "approved_at",
+        str_or_null(db_col_text(s, 12)), "child_first_name_latin", str_or_null(db_col_text(s, 13)));
     db_done(s);
     s = db_query(db, e,
                  "SELECT d.donor_no, d.name, p.sent_at FROM progress_report_sends p JOIN donors d"
@@ -1044,14 +1033,14 @@ json_t *report_get(struct db *db, const struct actor *a, const char *id, struct 
     json_object_set_new(o, "sends", sends);
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        json_array_append_new(sends, json_pack("{s:s, s:s, s:s}", "donor_no", db_col_text(s, 0),
-                                               "name", db_col_text(s, 1), "sent_at",
-                                               db_col_text(s, 2)));
+        json_array_append_new(sends,
+                              json_pack("{s:s, s:s, s:s}", "donor_no", db_col_text(s, 0), "name",
+                                        db_col_text(s, 1), "sent_at", db_col_text(s, 2)));
     }
     db_done(s);
-    json_t *rcpt = rc < 0 ? NULL
-                          : recipients(db, a->org_id,
-                                       json_string_value(json_object_get(o, "child_id")), e);
+    json_t *rcpt =
+        rc < 0 ? NULL
+               : recipients(db, a->org_id, json_string_value(json_object_get(o, "child_id")), e);
     if (!rcpt) {
         return fail_null(db, o);
     }
@@ -1083,10 +1072,9 @@ json_t *report_list(struct db *db, const struct actor *a, const char *child_id, 
     while ((rc = db_step(s, e)) == 1) {
         json_array_append_new(
             items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", db_col_text(s, 0),
-                             "child_id", db_col_text(s, 1), "child_first_name",
-                             db_col_text(s, 2), "file_no", db_col_text(s, 3), "period",
-                             db_col_text(s, 4), "status", db_col_text(s, 5), "created_at",
-                             db_col_text(s, 6)));
+                             "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
+                             "file_no", db_col_text(s, 3), "period", db_col_text(s, 4), "status",
+                             db_col_text(s, 5), "created_at", db_col_text(s, 6)));
     }
     db_done(s);
     db_rollback(db);
@@ -1136,12 +1124,11 @@ json_t *report_due(struct db *db, const struct actor *a, struct err *e)
     json_t *items = json_array();
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        json_array_append_new(items,
-                              json_pack("{s:s, s:s, s:s, s:o, s:o}", "child_id",
-                                        db_col_text(s, 0), "child_first_name", db_col_text(s, 1),
-                                        "file_no", db_col_text(s, 2), "last_period",
-                                        str_or_null(db_col_text(s, 3)), "last_at",
-                                        str_or_null(db_col_text(s, 4))));
+        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:o, s:o}", "child_id",
+                                               db_col_text(s, 0), "child_first_name",
+                                               db_col_text(s, 1), "file_no", db_col_text(s, 2),
+                                               "last_period", str_or_null(db_col_text(s, 3)),
+                                               "last_at", str_or_null(db_col_text(s, 4))));
     }
     db_done(s);
     db_rollback(db);
@@ -1249,7 +1236,9 @@ int report_send(struct db *db, const struct actor *a, const char *id, report_ren
     snprintf(org_name, sizeof(org_name), "%s", db_col_text(s, 4));
     const char *mf = db_col_text(s, 5);
     snprintf(from, sizeof(from), "%s",
-             mf && *mf ? mf : g_config.smtp_from ? g_config.smtp_from : "sanad@localhost");
+             mf && *mf            ? mf
+             : g_config.smtp_from ? g_config.smtp_from
+                                  : "sanad@localhost");
     db_done(s);
     if (draft) {
         err_set(e, ERR_CONFLICT, "invalid_transition", "status",
@@ -1321,8 +1310,8 @@ int report_send(struct db *db, const struct actor *a, const char *id, report_ren
             }
         }
         *w = '\0';
-        struct mail_msg m = {from, org_name, json_string_value(json_object_get(r, "email")),
-                             subject, body, 0};
+        struct mail_msg m = {from,    org_name, json_string_value(json_object_get(r, "email")),
+                             subject, body,     0};
         struct buf text = BUF_INIT;
         struct err me;
         err_clear(&me);

@@ -39,24 +39,24 @@
 
 /* How a member of a donor-facing child is derived. */
 enum portal_source {
-    PF_ID,          /* the child's id (the portal's own link) */
-    PF_FIRST_NAME,  /* first name (Arabic script) */
+    PF_ID,               /* the child's id (the portal's own link) */
+    PF_FIRST_NAME,       /* first name (Arabic script) */
     PF_FIRST_NAME_LATIN, /* first name in Latin letters, when recorded */
-    PF_AGE,         /* whole years from birth_date, today */
-    PF_CITY,        /* governorate, else locality: never finer */
-    PF_SCHOOL_YEAR, /* school_grade */
-    PF_SINCE,       /* the start of the donor's earliest agreement for the child */
-    PF_STATUS,      /* the donor's agreement status for the child (active, paused, ended) */
-    PF_PHOTO,       /* the portal photo URL, only with sponsor_media consent */
-    PF_NOTE,        /* the latest approved report's note, only with sponsor_media consent */
-    PF_NOTE_EN      /* its English note, likewise */
+    PF_AGE,              /* whole years from birth_date, today */
+    PF_CITY,             /* governorate, else locality: never finer */
+    PF_SCHOOL_YEAR,      /* school_grade */
+    PF_SINCE,            /* the start of the donor's earliest agreement for the child */
+    PF_STATUS,           /* the donor's agreement status for the child (active, paused, ended) */
+    PF_PHOTO,            /* the portal photo URL, only with sponsor_media consent */
+    PF_NOTE,             /* the latest approved report's note, only with sponsor_media consent */
+    PF_NOTE_EN           /* its English note, likewise */
 };
 
 /* One member a donor may see of a child: the allowlist. */
 struct portal_field {
-    const char *name;         /* JSON member and the label key "pt.f.<name>" */
-    enum portal_source source;/* how it is derived */
-    bool needs_consent;       /* shown only with the child's sponsor_media consent */
+    const char *name;          /* JSON member and the label key "pt.f.<name>" */
+    enum portal_source source; /* how it is derived */
+    bool needs_consent;        /* shown only with the child's sponsor_media consent */
 };
 
 /* The allowlist, in display order; n_out gets its length. Every donor-facing
@@ -89,8 +89,8 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e);
 
 /* What portal_media opens. */
 enum portal_media_kind {
-    PM_CHILD_PHOTO, /* the child's newest photo (id: the child) */
-    PM_REPORT_PHOTO,/* a report's photo (id: the report) */
+    PM_CHILD_PHOTO,   /* the child's newest photo (id: the child) */
+    PM_REPORT_PHOTO,  /* a report's photo (id: the report) */
     PM_REPORT_DRAWING /* a report's letter or drawing (id: the report) */
 };
 /* Opens an image or document for the donor after checking again that the
@@ -98,8 +98,8 @@ enum portal_media_kind {
  * consent live; fills out like document_open (the caller releases
  * out->data). ERR_NOT_FOUND otherwise (never says which check failed).
  * Audited (donor.portal.media). */
-int portal_media(struct db *db, const struct actor *a, enum portal_media_kind kind,
-                 const char *id, struct doc_file *out, struct err *e);
+int portal_media(struct db *db, const struct actor *a, enum portal_media_kind kind, const char *id,
+                 struct doc_file *out, struct err *e);
 
 /* Letters. A donor writes to one of their children with an active or
  * paused agreement: body 1..PORTAL_LETTER_MAX characters of valid UTF-8,

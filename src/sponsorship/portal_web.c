@@ -76,17 +76,16 @@ static void label_child(struct http_req *r, json_t *c)
         const char *text;
         if (f[i].source == PF_AGE) {
             text = i18n_format(&r->arena, r->lang, "pt.years", "n",
-                               arena_printf(&r->arena, "%lld",
-                                            (long long)json_integer_value(v)),
+                               arena_printf(&r->arena, "%lld", (long long)json_integer_value(v)),
                                NULL);
         } else if (f[i].source == PF_STATUS) {
             text = page_label(r, "pt.status", json_string_value(v));
         } else {
             text = json_string_value(v);
         }
-        json_array_append_new(
-            facts, json_pack("{s:s, s:s, s:s}", "name", f[i].name, "label",
-                             page_label(r, "pt.f", f[i].name), "value", text ? text : ""));
+        json_array_append_new(facts, json_pack("{s:s, s:s, s:s}", "name", f[i].name, "label",
+                                               page_label(r, "pt.f", f[i].name), "value",
+                                               text ? text : ""));
     }
     json_object_set_new(c, "facts", facts);
 }
@@ -100,12 +99,12 @@ static void label_items(struct http_req *r, json_t *items, const char *prefix)
     {
         json_object_set_new(it, "status_label",
                             json_string(page_label(r, prefix, jstr(it, "status"))));
-        json_object_set_new(it, "is_pending",
-                            json_boolean(jstr(it, "status") &&
-                                         strcmp(jstr(it, "status"), "pending") == 0));
-        json_object_set_new(it, "is_approved",
-                            json_boolean(jstr(it, "status") &&
-                                         strcmp(jstr(it, "status"), "approved") == 0));
+        json_object_set_new(
+            it, "is_pending",
+            json_boolean(jstr(it, "status") && strcmp(jstr(it, "status"), "pending") == 0));
+        json_object_set_new(
+            it, "is_approved",
+            json_boolean(jstr(it, "status") && strcmp(jstr(it, "status"), "approved") == 0));
         const char *note = jstr(it, "note"), *note_en = jstr(it, "note_en");
         if (strcmp(r->lang, "en") == 0 && note_en && *note_en) {
             note = note_en;
@@ -229,14 +228,13 @@ static void letter_form(struct http_req *r, struct db *db, int status, const cha
         if (strcmp(jstr(c, "status"), "ended") == 0) {
             continue;
         }
-        json_array_append_new(options,
-                              json_pack("{s:s, s:s, s:b}", "value", jstr(c, "id"), "label",
-                                        shown_name(r, c), "selected",
-                                        child && strcmp(child, jstr(c, "id")) == 0));
+        json_array_append_new(options, json_pack("{s:s, s:s, s:b}", "value", jstr(c, "id"), "label",
+                                                 shown_name(r, c), "selected",
+                                                 child && strcmp(child, jstr(c, "id")) == 0));
     }
     json_decref(children);
-    json_t *ctx = json_pack("{s:o, s:s, s:i}", "children", options, "body", body ? body : "",
-                            "max", PORTAL_LETTER_MAX);
+    json_t *ctx = json_pack("{s:o, s:s, s:i}", "children", options, "body", body ? body : "", "max",
+                            PORTAL_LETTER_MAX);
     if (failed) {
         page_ctx_error(r, ctx, failed);
     }
@@ -292,8 +290,9 @@ static void reply_media(struct http_req *r, enum portal_media_kind kind)
      * no-store; said again here for the reader of this code). */
     http_add_header(r, "Cache-Control", "no-store");
     http_add_header(r, "Content-Disposition",
-                    strcmp(f.content_type, "application/pdf") == 0 ? "attachment; filename=\"file.pdf\""
-                                                                   : "inline");
+                    strcmp(f.content_type, "application/pdf") == 0
+                        ? "attachment; filename=\"file.pdf\""
+                        : "inline");
     http_reply(r, 200, f.content_type, f.data.buf, f.data.len);
     buf_release(&f.data);
 }
@@ -496,7 +495,7 @@ static void report_ctx(json_t *rep)
     const char *latin = jstr(rep, "child_first_name_latin");
     json_object_set_new(rep, "name_en",
                         json_string(latin && *latin ? latin : jstr(rep, "child_first_name")));
-    static const char *const keys[] = {"pt.report_title", "pt.f.first_name", "pt.period",
+    static const char *const keys[] = {"pt.report_title", "pt.f.first_name",   "pt.period",
                                        "pt.note",         "pt.school_results", "pt.photo",
                                        "pt.drawing"};
     json_t *l = json_object();
@@ -570,7 +569,8 @@ static int render_pdf(struct db *db, const struct actor *a, const char *id, stru
         buf_release(&f.data);
     }
     char footer[300];
-    snprintf(footer, sizeof(footer), "%s · %s", first, period);
+    /* The period isolated (FSI … PDI) so that its digits do not reorder in Arabic. */
+    snprintf(footer, sizeof(footer), "%s · \u2068%s\u2069", first, period);
     pdf_set_footer(d, footer, NULL);
     int rc = pdf_finish(d, out, e);
     pdf_free(d);
@@ -726,9 +726,9 @@ static void page_reports(struct http_req *r)
 static json_t *doc_options(struct http_req *r, json_t *docs, bool photos, const char *chosen)
 {
     json_t *arr = json_array();
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", "", "label",
-                                         i18n_get(r->lang, "pt.none"), "selected",
-                                         !chosen || !*chosen));
+    json_array_append_new(arr,
+                          json_pack("{s:s, s:s, s:b}", "value", "", "label",
+                                    i18n_get(r->lang, "pt.none"), "selected", !chosen || !*chosen));
     size_t i;
     json_t *d;
     json_array_foreach(docs, i, d)
@@ -762,9 +762,9 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
     if (docs) {
         json_object_set_new(ctx, "photos",
                             doc_options(r, docs, true, failed ? http_form(r, "photo_doc") : NULL));
-        json_object_set_new(ctx, "drawings", doc_options(r, docs, false,
-                                                         failed ? http_form(r, "drawing_doc")
-                                                                : NULL));
+        json_object_set_new(
+            ctx, "drawings",
+            doc_options(r, docs, false, failed ? http_form(r, "drawing_doc") : NULL));
         json_decref(docs);
     }
     json_object_set_new(ctx, "child_id", json_string(child ? child : ""));
@@ -835,8 +835,8 @@ static void page_report_post(struct http_req *r)
         }
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.report_made",
-                                  id));
+    http_redirect(r,
+                  arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.report_made", id));
 }
 
 /* GET /sponsorship/reports/{id}: the bilingual printable page with the
@@ -875,8 +875,8 @@ static void page_report_approve(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.approved",
-                                  r->params[0]));
+    http_redirect(
+        r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.approved", r->params[0]));
 }
 
 /* POST /sponsorship/reports/{id}/send */
@@ -892,8 +892,8 @@ static void page_report_send(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.sent",
-                                  r->params[0]));
+    http_redirect(
+        r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.sent", r->params[0]));
 }
 
 /* Fixed paths before {id} paths. */
@@ -921,8 +921,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/progress-reports/{id}/pdf", report_pdf, ROUTE_API, PERM_SPONSOR_READ},
     {"POST", "/api/v1/progress-reports/{id}/approve", api_report_approve, ROUTE_API,
      PERM_SPONSOR_WRITE},
-    {"POST", "/api/v1/progress-reports/{id}/send", api_report_send, ROUTE_API,
-     PERM_SPONSOR_WRITE},
+    {"POST", "/api/v1/progress-reports/{id}/send", api_report_send, ROUTE_API, PERM_SPONSOR_WRITE},
     {"GET", "/sponsorship/letters", page_letters, ROUTE_PAGE, PERM_SPONSOR_READ},
     {"POST", "/sponsorship/letters/{id}/review", page_letter_review, ROUTE_PAGE,
      PERM_SPONSOR_WRITE},
@@ -933,8 +932,7 @@ static const struct route routes[] = {
     {"GET", "/sponsorship/reports/{id}/pdf", report_pdf, ROUTE_PAGE, PERM_SPONSOR_READ},
     {"POST", "/sponsorship/reports/{id}/approve", page_report_approve, ROUTE_PAGE,
      PERM_SPONSOR_WRITE},
-    {"POST", "/sponsorship/reports/{id}/send", page_report_send, ROUTE_PAGE,
-     PERM_SPONSOR_WRITE},
+    {"POST", "/sponsorship/reports/{id}/send", page_report_send, ROUTE_PAGE, PERM_SPONSOR_WRITE},
 };
 
 void portal_register(void)

@@ -19,8 +19,9 @@
 #include "cases/mail.h"
 
 /* A message to build. */
-static const struct mail_msg msg = {"sanad@example.org", "سند", "donor@example.org",
-                                    "تقرير الكفالة", "مرحبا\nhello\n", 86400000LL * 365};
+static const struct mail_msg msg = {"sanad@example.org", "سند",
+                                    "donor@example.org", "تقرير الكفالة",
+                                    "مرحبا\nhello\n",    86400000LL * 365};
 
 /* Decodes the base64 lines from p up to the next "\r\n--" into out; returns the length. */
 static size_t decode_part(const char *p, unsigned char *out, size_t cap)
@@ -144,8 +145,8 @@ static void test_refusals(void **state)
     err_clear(&e);
     assert_int_equal(mail_build_attached(&msg, &bad_utf8, 1, &b, &e), -1);
     assert_string_equal(e.field, "filename");
-    static const char *const types[] = {"application", "text/plain; x=1", "a/b\r\nX: y", "/pdf",
-                                        "", NULL};
+    static const char *const types[] = {"application", "text/plain; x=1", "a/b\r\nX: y", "/pdf", "",
+                                        NULL};
     for (int i = 0; types[i]; i++) {
         struct mail_attachment t = {"a.pdf", types[i], x, 1};
         err_clear(&e);

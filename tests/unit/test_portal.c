@@ -63,8 +63,7 @@ static void add_donor(char id[40], const char *no, const char *user, const char 
 }
 
 /* An agreement for child with donor, status and end date (NULL: none). */
-static void add_agreement(const char *child, const char *donor, const char *status,
-                          const char *end)
+static void add_agreement(const char *child, const char *donor, const char *status, const char *end)
 {
     char id[40], no[32];
     uuid_v7(id);
@@ -93,8 +92,8 @@ static void add_consent(const char *child)
 {
     char id[40];
     uuid_v7(id);
-    json_t *in = json_pack("{s:s, s:b, s:b, s:s}", "scope", "sponsor_media", "guardian_consent",
-                           1, "child_assent", 1, "given_by", "الأم");
+    json_t *in = json_pack("{s:s, s:b, s:b, s:s}", "scope", "sponsor_media", "guardian_consent", 1,
+                           "child_assent", 1, "given_by", "الأم");
     struct err e;
     err_clear(&e);
     if (consent_record(env.db, &cw, child, in, id, &e) < 0) {
@@ -132,21 +131,19 @@ static void test_allowlist(void **state)
     int n;
     const struct portal_field *f = portal_fields(&n);
     assert_true(n > 5);
-    static const char *const never[] = {"health_conditions", "disability", "medication",
-                                        "camp",              "shelter",    "latitude",
-                                        "longitude",         "locality",   "district",
-                                        "mother_name",       "father_name", "family_name",
-                                        "guardian_id",       "household_id", "birth_date",
-                                        "school_results",    "file_no",    "id_doc_number",
-                                        NULL};
+    static const char *const never[] = {
+        "health_conditions", "disability",    "medication",  "camp",
+        "shelter",           "latitude",      "longitude",   "locality",
+        "district",          "mother_name",   "father_name", "family_name",
+        "guardian_id",       "household_id",  "birth_date",  "school_results",
+        "file_no",           "id_doc_number", NULL};
     for (int i = 0; i < n; i++) {
         for (int k = 0; never[k]; k++) {
             assert_string_not_equal(f[i].name, never[k]);
         }
         assert_true(portal_field_allowed(f[i].name));
         /* The media and the note need consent; nothing else does. */
-        bool media = f[i].source == PF_PHOTO || f[i].source == PF_NOTE ||
-                     f[i].source == PF_NOTE_EN;
+        bool media = f[i].source == PF_PHOTO || f[i].source == PF_NOTE || f[i].source == PF_NOTE_EN;
         assert_int_equal(f[i].needs_consent, media);
     }
     assert_false(portal_field_allowed("health_conditions"));
@@ -280,17 +277,14 @@ static void test_letters(void **state)
         const char *body;  /* the letter */
         const char *field; /* the field at fault */
     } bad[] = {
-        {NULL, "", "body"},
-        {NULL, "   \n ", "body"},
-        {NULL, "\xff\xfe", "body"},
-        {NULL, "hi\x01there", "body"},
-        {"b", "مرحبا", "child_id"},
-        {"ended", "مرحبا", "child_id"},
+        {NULL, "", "body"},         {NULL, "   \n ", "body"},
+        {NULL, "\xff\xfe", "body"}, {NULL, "hi\x01there", "body"},
+        {"b", "مرحبا", "child_id"}, {"ended", "مرحبا", "child_id"},
         {"", "مرحبا", "child_id"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const char *child = !bad[i].child                    ? a
-                            : strcmp(bad[i].child, "b") == 0 ? b
+        const char *child = !bad[i].child                        ? a
+                            : strcmp(bad[i].child, "b") == 0     ? b
                             : strcmp(bad[i].child, "ended") == 0 ? ended
                                                                  : bad[i].child;
         err_clear(&e);
@@ -368,9 +362,9 @@ static void test_periods(void **state)
 {
     (void)state;
     static const char *const good[] = {"2026-01", "2026-12", "2026-H1", "2026-H2", "2000-06"};
-    static const char *const badp[] = {"2026-00", "2026-13", "2026-H3", "2026-h1", "26-01",
-                                       "2026-1",  "2026/01", "1999-01", "2026-01x", "",
-                                       "2026-1H", "abcd-01"};
+    static const char *const badp[] = {"2026-00",  "2026-13", "2026-H3", "2026-h1",
+                                       "26-01",    "2026-1",  "2026/01", "1999-01",
+                                       "2026-01x", "",        "2026-1H", "abcd-01"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         assert_true(report_period_valid(good[i]));
     }
@@ -409,8 +403,8 @@ static void test_reports(void **state)
     json_t *errors = NULL;
     char names[200];
 
-    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:i}", "child_id", a, "period", "2026-13",
-                           "note", "  ", "secret", "x", "school_results", 5);
+    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:i}", "child_id", a, "period", "2026-13", "note",
+                           "  ", "secret", "x", "school_results", 5);
     err_clear(&e);
     assert_int_equal(report_create(env.db, &officer, in, id, &errors, &e), -1);
     fields_of(errors, names, sizeof(names));
@@ -548,9 +542,9 @@ static void test_media_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_allowlist),      cmocka_unit_test(test_children_own_only),
-        cmocka_unit_test(test_letters),        cmocka_unit_test(test_periods),
-        cmocka_unit_test(test_reports),        cmocka_unit_test(test_media_checks),
+        cmocka_unit_test(test_allowlist), cmocka_unit_test(test_children_own_only),
+        cmocka_unit_test(test_letters),   cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_reports),   cmocka_unit_test(test_media_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
