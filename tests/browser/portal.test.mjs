@@ -6,7 +6,7 @@
 // on the phone; screenshots go to SANAD_SCREENSHOTS.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiClient, launch, loginPage, logoutPage, rand, scrollsSideways, shot, startServer } from './lib.mjs';
+import { apiClient, launch, loginPage, logoutPage, scrollsSideways, shot, startServer } from './lib.mjs';
 
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -46,17 +46,20 @@ before(async () => {
         json: { scope: 'sponsor_media', guardian_consent: true, child_assent: true, given_by: 'الأم' },
     });
     assert.equal(r.status, 201, r.text);
-    // The donor record and the agreement (the sponsors' API may not be merged yet).
-    const now = new Date().toISOString();
-    const org = srv.sql("SELECT id FROM organizations WHERE slug = 'main'").trim();
-    const d = 'd-' + rand(8);
-    srv.sql(`INSERT INTO donors (id, org_id, donor_no, kind, name, email, contact_consent, user_id, created_by,
-             created_at, updated_at) VALUES ('${d}', '${org}', 'D-000001', 'person', 'أبو أحمد', 'k@example.org', 1,
-             '${S.donor.id}', 'test', '${now}', '${now}')`);
-    srv.sql(`INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id, payer_id, amount, currency,
-             frequency, purpose, start_date, status, next_due, created_by, created_at, updated_at) VALUES
-             ('s-${d}', '${org}', 'S-2026-00001', '${S.child.id}', '${d}', '${d}', 5000, 'USD', 'monthly', 'general',
-             '2026-01-01', 'active', '2026-02-01', 'test', '${now}', '${now}')`);
+    // The donor record, its portal login and the agreement, through the sponsors' API.
+    const off = await apiClient(srv, 'main', 'officer', S.officer.password);
+    r = await off.post('/api/v1/donors', { json: { kind: 'person', name: 'أبو أحمد', email: 'k@example.org', contact_consent: true } });
+    assert.equal(r.status, 201, r.text);
+    const donorId = r.json.id;
+    r = await off.post(`/api/v1/donors/${donorId}/user`, { json: { user_id: S.donor.id } });
+    assert.equal(r.status, 204, r.text);
+    r = await off.post('/api/v1/sponsorships', {
+        json: {
+            child_id: S.child.id, donor_id: donorId, amount: '50.00', currency: 'USD', frequency: 'monthly',
+            start_date: '2026-01-01', status: 'active',
+        },
+    });
+    assert.equal(r.status, 201, r.text);
     browser = await launch();
     phone = await (await browser.newContext({ viewport: PHONE, locale: 'ar' })).newPage();
     desk = await (await browser.newContext({ viewport: DESKTOP, locale: 'en' })).newPage();
