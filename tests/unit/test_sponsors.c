@@ -95,8 +95,8 @@ static int teardown(void **state)
 /* Creates a donor named name for officer; writes its id. */
 static void new_donor(const char *name, const char *email, char id[40])
 {
-    json_t *in = json_pack("{s:s, s:s, s:s?, s:b}", "kind", "person", "name", name, "email",
-                           email, "contact_consent", 1);
+    json_t *in = json_pack("{s:s, s:s, s:s?, s:b}", "kind", "person", "name", name, "email", email,
+                           "contact_consent", 1);
     struct err e;
     err_clear(&e);
     char no[16];
@@ -119,15 +119,15 @@ static int new_agreement(const char *json, char id[40], char code[48])
     int rc = sponsorship_create(env.db, &officer, in, &created, &errors, &e);
     json_decref(in);
     if (rc < 0) {
-        const char *c = errors ? json_string_value(json_object_get(json_array_get(errors, 0),
-                                                                    "code"))
-                               : e.code;
+        const char *c =
+            errors ? json_string_value(json_object_get(json_array_get(errors, 0), "code")) : e.code;
         snprintf(code, 48, "%s", c ? c : e.code);
         json_decref(errors);
         return -1;
     }
     if (id) {
-        snprintf(id, 40, "%s", json_string_value(json_object_get(json_array_get(created, 0), "id")));
+        snprintf(id, 40, "%s",
+                 json_string_value(json_object_get(json_array_get(created, 0), "id")));
     }
     json_decref(created);
     return 0;
@@ -226,9 +226,9 @@ static void test_agreements(void **state)
     int64_t before = count_sp();
     /* Bad amounts and currencies change nothing. */
     static const char *const bad[][3] = {
-        {"0", "USD", "not_positive"},       {"-5", "USD", "not_positive"},
+        {"0", "USD", "not_positive"},           {"-5", "USD", "not_positive"},
         {"10.123", "USD", "too_many_decimals"}, {"10.5", "JPY", "too_many_decimals"},
-        {"10", "XXY", "unknown_currency"},  {"ten", "USD", "invalid_amount"},
+        {"10", "XXY", "unknown_currency"},      {"ten", "USD", "invalid_amount"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(json, sizeof(json),
@@ -284,18 +284,16 @@ static void test_agreements(void **state)
     assert_int_equal(sponsorship_activate(env.db, &officer, edu, &e), -1);
     assert_int_equal(e.kind, ERR_CONFLICT);
     /* Payer defaults to the sponsor. */
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND payer_id = donor_id",
-                          edu),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND payer_id = donor_id", edu), 1);
     /* Pause and resume; the flag stays while paused. */
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2025-01-01", NULL, NULL, &e), -1);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-04-01", "2026-03-01", NULL, &e),
                      -1);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-04-01", NULL, "travel", &e), 0);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-05-01", NULL, NULL, &e), -1);
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'paused'",
-                          edu),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'paused'", edu), 1);
     assert_int_equal(sponsorship_resume(env.db, &officer, edu, "2026-06-01", &e), 0);
     assert_int_equal(int1("SELECT COUNT(*) FROM sponsorship_pauses WHERE sponsorship_id = $1"
                           " AND to_date = '2026-05-31'",
@@ -303,9 +301,8 @@ static void test_agreements(void **state)
                      1);
     /* Ending the education agreement keeps kid1 sponsored (the general one is active). */
     assert_int_equal(sponsorship_end(env.db, &officer, edu, "whim", NULL, NULL, &e), -1);
-    assert_int_equal(sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL,
-                                     &e),
-                     0);
+    assert_int_equal(
+        sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL, &e), 0);
     assert_int_equal(sponsored(kid1), 1);
     /* A case worker may not see agreements. */
     assert_int_equal(db_begin(env.db, true, &e), 0);
@@ -337,9 +334,8 @@ static void test_change_sponsor(void **state)
                      -1);
     json_decref(errors);
     json_decref(in);
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'active'",
-                          old),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'active'", old), 1);
     in = json_pack("{s:s, s:s}", "donor_id", s2, "start_date", "2026-07-01");
     errors = NULL;
     assert_int_equal(sponsorship_change_sponsor(env.db, &officer, old, in, new_id, &errors, &e), 0);
@@ -359,14 +355,13 @@ static void test_change_sponsor(void **state)
     assert_non_null(g);
     json_t *ev = json_object_get(g, "events");
     assert_true(json_array_size(ev) >= 3);
-    const char *last = json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1),
-                                                         "kind"));
+    const char *last =
+        json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1), "kind"));
     assert_string_equal(last, "sponsor_changed");
     json_decref(g);
     /* Ending the last one clears the flag. */
-    assert_int_equal(sponsorship_end(env.db, &officer, new_id, "child_left", "2026-08-01", NULL,
-                                     &e),
-                     0);
+    assert_int_equal(
+        sponsorship_end(env.db, &officer, new_id, "child_left", "2026-08-01", NULL, &e), 0);
     assert_int_equal(sponsored(kid4), 0);
 }
 
@@ -485,7 +480,7 @@ static void test_age_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_donors),        cmocka_unit_test(test_agreements),
+        cmocka_unit_test(test_donors),         cmocka_unit_test(test_agreements),
         cmocka_unit_test(test_change_sponsor), cmocka_unit_test(test_waiting),
         cmocka_unit_test(test_age_limit),
     };
