@@ -192,11 +192,33 @@ test('sponsorship pages in Arabic and English, errors next to fields', async () 
         assert.equal(r.status, 422);
         assert.match(r.text, /id="f-amount-error"/);
         assert.match(r.text, /id="f-child_ids-error"/);
-        for (const p of ['/sponsorship/donors', '/sponsorship/agreements', '/sponsorship/agreements/new', '/sponsorship/waiting']) {
+        // A good agreement through the form, then its steps.
+        const reg = await apiClient(server, server.org, cw.username, cw.password);
+        const k = await child(server, reg, 'نور', '2016-01-01');
+        r = await web.post('/sponsorship/agreements', { form: { csrf, child_ids: k.file_no, donor_id: 'D-000001', amount: '25.5', currency: 'USD', frequency: 'monthly', purpose: 'general', start_date: '2026-01-01', status: 'active' } });
+        assert.equal(r.status, 303, r.text);
+        const spPath = r.headers.get('location').split('?')[0];
+        r = await web.get(spPath);
+        assert.ok(r.text.includes('25.50') && r.text.includes('/pause'), 'pause form offered');
+        r = await web.post(`${spPath}/pause`, { form: { csrf, pause_from_date: '2025-01-01', pause_reason: 'سفر' } });
+        assert.equal(r.status, 422, r.text.slice(0, 200));
+        assert.match(r.text, /id="f-pause_from_date-error"/);
+        assert.ok(r.text.includes('value="سفر"'), 'typed reason kept');
+        r = await web.post(`${spPath}/pause`, { form: { csrf, pause_from_date: '2026-03-01' } });
+        assert.equal(r.status, 303);
+        r = await web.get(spPath);
+        assert.ok(r.text.includes('/resume') && !r.text.includes(`${spPath}/pause"`), 'resume offered, pause not');
+        assert.equal(server.sql(`SELECT sponsored FROM children WHERE id = '${k.id}'`).trim(), '1');
+        // Linking a portal account by its login name.
+        const dn = server.addUser(server.org, `d${rand(6)}`, 'donor');
+        r = await web.post(`${donorPath}/user`, { form: { csrf, user_id: cw.username } });
+        assert.equal(r.status, 422);
+        assert.match(r.text, /id="f-user_id-error"/);
+        r = await web.post(`${donorPath}/user`, { form: { csrf, user_id: dn.username } });
+        assert.equal(r.status, 303);
+        for (const p of ['/sponsorship/donors', '/sponsorship/agreements', '/sponsorship/agreements/new', '/sponsorship/waiting', `${donorPath}/edit`]) {
             assert.equal((await web.get(p)).status, 200, p);
         }
-        const en = new Client(server.url, { headers: { 'Accept-Language': 'en' } });
-        await pageLogin(en, server.org, off.username, off.password);
         server.sql(`UPDATE users SET lang = 'en' WHERE id = '${off.id}'`);
         const en2 = new Client(server.url);
         await pageLogin(en2, server.org, off.username, off.password);

@@ -95,8 +95,8 @@ static int teardown(void **state)
 /* Creates a donor named name for officer; writes its id. */
 static void new_donor(const char *name, const char *email, char id[40])
 {
-    json_t *in = json_pack("{s:s, s:s, s:s?, s:b}", "kind", "person", "name", name, "email",
-                           email, "contact_consent", 1);
+    json_t *in = json_pack("{s:s, s:s, s:s?, s:b}", "kind", "person", "name", name, "email", email,
+                           "contact_consent", 1);
     struct err e;
     err_clear(&e);
     char no[16];
@@ -119,15 +119,15 @@ static int new_agreement(const char *json, char id[40], char code[48])
     int rc = sponsorship_create(env.db, &officer, in, &created, &errors, &e);
     json_decref(in);
     if (rc < 0) {
-        const char *c = errors ? json_string_value(json_object_get(json_array_get(errors, 0),
-                                                                    "code"))
-                               : e.code;
+        const char *c =
+            errors ? json_string_value(json_object_get(json_array_get(errors, 0), "code")) : e.code;
         snprintf(code, 48, "%s", c ? c : e.code);
         json_decref(errors);
         return -1;
     }
     if (id) {
-        snprintf(id, 40, "%s", json_string_value(json_object_get(json_array_get(created, 0), "id")));
+        snprintf(id, 40, "%s",
+                 json_string_value(json_object_get(json_array_get(created, 0), "id")));
     }
     json_decref(created);
     return 0;
@@ -226,9 +226,9 @@ static void test_agreements(void **state)
     int64_t before = count_sp();
     /* Bad amounts and currencies change nothing. */
     static const char *const bad[][3] = {
-        {"0", "USD", "not_positive"},       {"-5", "USD", "not_positive"},
+        {"0", "USD", "not_positive"},           {"-5", "USD", "not_positive"},
         {"10.123", "USD", "too_many_decimals"}, {"10.5", "JPY", "too_many_decimals"},
-        {"10", "XXY", "unknown_currency"},  {"ten", "USD", "invalid_amount"},
+        {"10", "XXY", "unknown_currency"},      {"ten", "USD", "invalid_amount"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(json, sizeof(json),
@@ -284,18 +284,16 @@ static void test_agreements(void **state)
     assert_int_equal(sponsorship_activate(env.db, &officer, edu, &e), -1);
     assert_int_equal(e.kind, ERR_CONFLICT);
     /* Payer defaults to the sponsor. */
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND payer_id = donor_id",
-                          edu),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND payer_id = donor_id", edu), 1);
     /* Pause and resume; the flag stays while paused. */
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2025-01-01", NULL, NULL, &e), -1);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-04-01", "2026-03-01", NULL, &e),
                      -1);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-04-01", NULL, "travel", &e), 0);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-05-01", NULL, NULL, &e), -1);
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'paused'",
-                          edu),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'paused'", edu), 1);
     assert_int_equal(sponsorship_resume(env.db, &officer, edu, "2026-06-01", &e), 0);
     assert_int_equal(int1("SELECT COUNT(*) FROM sponsorship_pauses WHERE sponsorship_id = $1"
                           " AND to_date = '2026-05-31'",
@@ -303,9 +301,8 @@ static void test_agreements(void **state)
                      1);
     /* Ending the education agreement keeps kid1 sponsored (the general one is active). */
     assert_int_equal(sponsorship_end(env.db, &officer, edu, "whim", NULL, NULL, &e), -1);
-    assert_int_equal(sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL,
-                                     &e),
-                     0);
+    assert_int_equal(
+        sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL, &e), 0);
     assert_int_equal(sponsored(kid1), 1);
     /* A case worker may not see agreements. */
     assert_int_equal(db_begin(env.db, true, &e), 0);
@@ -337,9 +334,8 @@ static void test_change_sponsor(void **state)
                      -1);
     json_decref(errors);
     json_decref(in);
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'active'",
-                          old),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'active'", old), 1);
     in = json_pack("{s:s, s:s}", "donor_id", s2, "start_date", "2026-07-01");
     errors = NULL;
     assert_int_equal(sponsorship_change_sponsor(env.db, &officer, old, in, new_id, &errors, &e), 0);
@@ -359,14 +355,13 @@ static void test_change_sponsor(void **state)
     assert_non_null(g);
     json_t *ev = json_object_get(g, "events");
     assert_true(json_array_size(ev) >= 3);
-    const char *last = json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1),
-                                                         "kind"));
+    const char *last =
+        json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1), "kind"));
     assert_string_equal(last, "sponsor_changed");
     json_decref(g);
     /* Ending the last one clears the flag. */
-    assert_int_equal(sponsorship_end(env.db, &officer, new_id, "child_left", "2026-08-01", NULL,
-                                     &e),
-                     0);
+    assert_int_equal(
+        sponsorship_end(env.db, &officer, new_id, "child_left", "2026-08-01", NULL, &e), 0);
     assert_int_equal(sponsored(kid4), 0);
 }
 
@@ -391,12 +386,41 @@ static void test_waiting(void **state)
         "2026-08-01");
     json_decref(w);
     assert_null(sponsorship_waiting(env.db, &worker, "2026-09-01", 50, &e));
+    db_rollback(env.db);
+    /* Arrears: two dues of kid1's general agreement past due, one partly paid, one paid. */
+    static const char *const dues[][4] = {{"2026-05-01", "4000", "0", "open"},
+                                          {"2026-06-01", "4000", "1500", "partial"},
+                                          {"2026-07-01", "4000", "4000", "paid"}};
+    for (size_t i = 0; i < 3; i++) {
+        char sql[1024];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
+                 " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
+                 " status, created_at) SELECT '0190aaaa-0000-7000-8000-00000000000%zu', org_id,"
+                 " id, donor_id, payer_id, child_id, '%s', '%s', '%s', %s, 'USD', 'sponsorship',"
+                 " %s, '%s', '2026-01-01' FROM sponsorships WHERE child_id = $1"
+                 " AND purpose = 'general'",
+                 i, dues[i][0], dues[i][0], dues[i][0], dues[i][1], dues[i][2], dues[i][3]);
+        sql1(sql, kid1, NULL);
+    }
     /* The home page reads. */
+    assert_int_equal(db_begin(env.db, true, &e), 0);
     json_t *h = sponsorship_home(env.db, &officer, "2026-09-01", &e);
     assert_non_null(h);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "waiting"), "total")),
                      2);
+    json_t *arr = json_object_get(h, "arrears");
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *a0 = json_array_get(arr, 0);
+    assert_int_equal(json_integer_value(json_object_get(a0, "amount")), 6500);
+    assert_string_equal(json_string_value(json_object_get(a0, "amount_text")), "65.00");
+    assert_int_equal(json_integer_value(json_object_get(a0, "n_dues")), 2);
+    assert_int_equal(json_integer_value(json_object_get(a0, "months_late")), 4);
+    assert_true(json_integer_value(json_object_get(h, "n_reports_due")) >= 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "counts"), "active")),
+                     2);
     json_decref(h);
+    assert_null(sponsorship_home(env.db, &worker, "2026-09-01", &e));
     db_rollback(env.db);
     /* An agreement for one of them takes it off the list. */
     char s[40], code[48], json[512];
@@ -456,7 +480,7 @@ static void test_age_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_donors),        cmocka_unit_test(test_agreements),
+        cmocka_unit_test(test_donors),         cmocka_unit_test(test_agreements),
         cmocka_unit_test(test_change_sponsor), cmocka_unit_test(test_waiting),
         cmocka_unit_test(test_age_limit),
     };
