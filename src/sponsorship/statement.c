@@ -1250,9 +1250,9 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
         }
     }
     const struct pdf_col cols[NC] = {
-        { i18n_get(lang, "st.col.date"), 1, PDF_ALIGN_START },
-        { i18n_get(lang, "st.col.payment"), 1.2, PDF_ALIGN_START },
-        { i18n_get(lang, "st.col.child"), 1.5, PDF_ALIGN_START },
+        { i18n_get(lang, "st.col.date"), 1.3, PDF_ALIGN_START },
+        { i18n_get(lang, "st.col.payment"), 1.1, PDF_ALIGN_START },
+        { i18n_get(lang, "st.col.child"), 1.6, PDF_ALIGN_START },
         { i18n_get(lang, "st.col.period"), 1.3, PDF_ALIGN_START },
         { i18n_get(lang, "st.col.guardian"), 1.3, PDF_ALIGN_START },
     };

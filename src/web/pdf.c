@@ -43,6 +43,7 @@
 
 #define SIZE_BODY 10.0
 #define SIZE_SMALL 8.0
+#define SIZE_TABLE 9.0 /* cells of a table with columns (key-value rows use SIZE_BODY) */
 #define SIZE_LARGE 14.0
 #define SIZE_HEADING 12.5
 #define SIZE_TITLE 17.0
@@ -542,6 +543,7 @@ struct table {
     const struct pdf_col *cols; /* the caller's columns */
     int has_header;      /* 1 when a header row is drawn */
     int grid;            /* 1: header background and lines between rows */
+    double size;         /* font size of the cells */
 };
 
 /* Lays out the cells of one row (layouts[c]) and returns the row height. */
@@ -550,8 +552,7 @@ static double row_layouts(struct pdf_doc *d, const struct table *t, const char *
 {
     double h = 0;
     for (int c = 0; c < t->n_cols; c++) {
-        struct text_style st = { SIZE_BODY, bold || (bold_first && c == 0), t->cols[c].align,
-                                 0 };
+        struct text_style st = { t->size, bold || (bold_first && c == 0), t->cols[c].align, 0 };
         const char *cell = cells[c];
         layouts[c] = layout_new(d, cell ? cell : "", t->w[c] - 2 * CELL_PAD, &st);
         double ch = layout_height(layouts[c]);
@@ -613,7 +614,8 @@ static void table_draw(struct pdf_doc *d, const struct pdf_col *cols, int n_cols
         return;
     }
     struct table t = { n_cols, xcalloc((size_t)n_cols, sizeof(double)),
-                       xcalloc((size_t)n_cols, sizeof(double)), cols, 0, grid };
+                       xcalloc((size_t)n_cols, sizeof(double)), cols, 0, grid,
+                       grid ? SIZE_TABLE : SIZE_BODY };
     double total = 0;
     for (int c = 0; c < n_cols; c++) {
         total += cols[c].weight > 0 ? cols[c].weight : 1;
