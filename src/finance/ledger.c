@@ -333,16 +333,16 @@ int ledger_write_entry(struct db *db, const struct actor *a, const struct ledger
                h->source_id, h->reverses_id, h->base, h->rate_text, who(a), at) < 0) {
         return -1;
     }
-    struct db_stmt *s = db_prepare(
-        db,
-        "INSERT INTO journal_lines (id, entry_id, org_id, line_no, account, fund, currency,"
-        " amount, base_amount, entry_date, donor_id, child_id, sponsorship_id, memo)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        e);
-    if (!s) {
-        return -1;
-    }
     for (int i = 0; i < n; i++) {
+        struct db_stmt *s = db_prepare(
+            db,
+            "INSERT INTO journal_lines (id, entry_id, org_id, line_no, account, fund, currency,"
+            " amount, base_amount, entry_date, donor_id, child_id, sponsorship_id, memo)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            e);
+        if (!s) {
+            return -1;
+        }
         char lid[UUID_STR_LEN];
         uuid_v7(lid);
         db_bind_text(s, 1, lid);
@@ -917,7 +917,7 @@ static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors
     const char **slots[] = {&l->account, &l->fund,     &l->currency,      &l->memo,
                             &l->donor_id, &l->child_id, &l->sponsorship_id};
     for (int k = 0; k < 7; k++) {
-        if (json_str_member(jl, names[k], k < 3, k == 3 ? 300 : 40, slots[k], &le) < 0) {
+        if (json_str_member(jl, names[k], k == 0 || k == 2, k == 3 ? 300 : 40, slots[k], &le) < 0) {
             add_problem(errors, line_field(field, sizeof(field), i, names[k]), le.code, le.msg);
             err_clear(&le);
         } else if (*slots[k] && !**slots[k]) {
