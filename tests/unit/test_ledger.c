@@ -440,8 +440,8 @@ static void test_periods(void **state)
     assert_int_equal(ledger_close_period(env.db, &fin, period, &e), -1);
     assert_string_equal(e.code, "already_closed");
     assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE action ="
-                             " 'finance.period.close' AND entity_id = $1",
-                             period),
+                             " 'finance.period.close' AND org_id = $1",
+                             org_a),
                      1);
     int64_t before = n_entries(org_a);
     assert_int_equal(post(&fin, &entry, id, &e), -1);
