@@ -285,7 +285,7 @@ static int allocate_one(struct db *db, const struct actor *a, struct pay_row *p,
     if (db_run(db, e,
                "INSERT INTO payment_allocations (id, org_id, payment_id, due_id, amount, entry_id,"
                " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-               "ttttits", id, a->org_id, p->id, d->id, amount, entry_id, at) < 0) {
+               "ttttitt", id, a->org_id, p->id, d->id, amount, entry_id, at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
             err_set(e, ERR_CONFLICT, "already_allocated", "due_id",
                     "payment %s is already allocated to this due", p->payment_no);
@@ -683,7 +683,7 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                "INSERT INTO receipts (id, org_id, year, seq, receipt_no, payment_id, donor_id,"
                " amount, currency, issued_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
                " $9, $10, $11)",
-               "ttiitttitts", receipt_id, a->org_id, (int64_t)ry, rec_seq, receipt_no, pr.id,
+               "ttiitttittt", receipt_id, a->org_id, (int64_t)ry, rec_seq, receipt_no, pr.id,
                p->donor_id, amount, p->currency, day, at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
             err_set(e, ERR_CONFLICT, "receipt_number_used", "receipt_no",
@@ -1255,7 +1255,7 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
                        " payer_id, child_id, period_start, period_end, due_date, amount, currency,"
                        " fund, paid, status, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6,"
                        " $7, $8, $9, $10, $11, $12, 0, 'open', $13, $14)",
-                       "tttttttttittts", id, a->org_id, ag->id, ag->donor_id, ag->payer_id,
+                       "tttttttttitttt", id, a->org_id, ag->id, ag->donor_id, ag->payer_id,
                        ag->child_id, periods[i].start, periods[i].end, periods[i].start,
                        ag->amount, ag->currency, fund, entry_id, at) < 0) {
                 if (strcmp(e->code, "unique_violation") == 0) {
@@ -1470,7 +1470,7 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
                    "INSERT INTO billing_arrears_alerts (id, org_id, payer_id, currency, oldest_due,"
                    " n_periods, amount, task_id, raised_on, created_at) VALUES ($1, $2, $3, $4,"
                    " $5, $6, $7, $8, $9, $10)",
-                   "tttttiitts", id, a->org_id, rows[i].payer_id, rows[i].currency,
+                   "tttttiittt", id, a->org_id, rows[i].payer_id, rows[i].currency,
                    rows[i].oldest, rows[i].n_periods, rows[i].amount, task_id, as_of, at) < 0) {
             rc = -1;
         }
