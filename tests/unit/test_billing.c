@@ -16,6 +16,7 @@
 
 #include "core/time.h"
 #include "db/db_util.h"
+#include "cases/cases.h"
 #include "finance/ledger.h"
 #include "sponsorship/billing.h"
 #include "sponsorship/sponsors.h"
@@ -393,11 +394,378 @@ static void test_payments(void **state)
     assert_books_balance();
 }
 
+/* Expects payment p refused with code on field, and nothing written. */
+static void refused(const struct actor *a, const struct payment_new *p, const char *code,
+                    const char *field)
+{
+    struct err e;
+    err_clear(&e);
+    int64_t before = footprint();
+    int64_t counters = int2("SELECT COALESCE(SUM(next_no), 0) FROM sponsorship_counters"
+                            " WHERE org_id = $1",
+                            org_a, NULL);
+    char id[40], receipt[32];
+    if (payment_record(env.db, a, p, id, receipt, &e) == 0) {
+        fail_msg("expected %s on %s, the payment was recorded", code, field);
+    }
+    if (strcmp(e.code, code) != 0 || (field && strcmp(e.field, field) != 0)) {
+        fail_msg("expected %s on %s, got %s on %s (%s)", code, field ? field : "-", e.code,
+                 e.field, e.msg);
+    }
+    assert_int_equal(footprint(), before);
+    assert_int_equal(int2("SELECT COALESCE(SUM(next_no), 0) FROM sponsorship_counters"
+                          " WHERE org_id = $1",
+                          org_a, NULL),
+                     counters);
+}
+
+/* The id of agreement ag's due starting on start. */
+static void due_of(const char *ag, const char *start, char out[40])
+{
+    struct err e;
+    err_clear(&e);
+    int found;
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    struct db_stmt *s = db_row(env.db, &e, &found,
+                               "SELECT id FROM sponsorship_dues WHERE sponsorship_id = $1"
+                               " AND period_start = $2",
+                               "tt", ag, start);
+    assert_non_null(s);
+    snprintf(out, 40, "%s", db_col_text(s, 0));
+    db_done(s);
+    db_rollback(env.db);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    char tomorrow[32];
+    int y, m, d;
+    time_today(&y, &m, &d);
+    time_civil_from_days(time_days_from_civil(y, m, d) + 1, &y, &m, &d);
+    snprintf(tomorrow, sizeof(tomorrow), "%04d-%02d-%02d", y, m, d);
+    struct payment_new base = {.donor_id = donor2, .amount = "10.000", .currency = "JOD",
+                               .method = "cash", .received_on = "2025-05-02"};
+    struct payment_new p = base;
+    p.amount = "0";
+    refused(&fin, &p, "invalid_amount", "amount");
+    p.amount = "-5";
+    refused(&fin, &p, "invalid_amount", "amount");
+    p.amount = "1.2345";
+    refused(&fin, &p, "too_many_decimals", "amount");
+    p.amount = "12abc";
+    refused(&fin, &p, "invalid_amount", "amount");
+    p = base;
+    p.currency = "XYZ";
+    refused(&fin, &p, "invalid_currency", "currency");
+    p = base;
+    p.method = "cheque";
+    refused(&fin, &p, "invalid_choice", "method");
+    p = base;
+    p.received_on = tomorrow;
+    refused(&fin, &p, "future_date", "received_on");
+    p.received_on = "2025-02-29";
+    refused(&fin, &p, "invalid_date", "received_on");
+    p = base;
+    p.donor_id = "0190aaaa-0000-7000-8000-000000000000";
+    refused(&fin, &p, "not_found", "donor_id");
+    p = base;
+    p.fee = "10.000";
+    refused(&fin, &p, "invalid_amount", "fee");
+    p.fee = "-1";
+    refused(&fin, &p, "invalid_amount", "fee");
+    /* A transaction id recorded once is refused the second time. */
+    p = base;
+    p.external_ref = "TX-1";
+    p.donor_id = donor1;
+    p.currency = "USD";
+    p.amount = "5";
+    refused(&fin, &p, "external_ref_used", "external_ref");
+    /* Allocations: another payer's due, another currency, more than the
+     * due's remainder, more than the payment, the same due twice, an
+     * unknown due, a zero amount. */
+    char due_jod[40], due_usd[40], due_usd2[40];
+    due_of(ag3, "2025-04-01", due_jod);
+    due_of(ag1, "2025-05-31", due_usd);   /* donor1, 10.00 left */
+    due_of(ag1, "2025-04-30", due_usd2);  /* donor1, paid */
+    struct alloc_req one[2];
+    p = base;
+    one[0] = (struct alloc_req){.due_id = due_usd, .amount = NULL};
+    p.allocs = one;
+    p.n_allocs = 1;
+    refused(&fin, &p, "payer_mismatch", "allocations[0].due_id");
+    p.donor_id = donor1;
+    refused(&fin, &p, "currency_mismatch", "allocations[0].due_id");
+    p.currency = "USD";
+    p.amount = "50";
+    one[0].amount = "10.01";
+    refused(&fin, &p, "due_overpaid", "allocations[0].amount");
+    one[0].amount = "60";
+    refused(&fin, &p, "due_overpaid", "allocations[0].amount");
+    one[0].due_id = due_usd2;
+    one[0].amount = NULL;
+    refused(&fin, &p, "due_overpaid", "allocations[0].amount");
+    one[0] = (struct alloc_req){.due_id = due_usd, .amount = "5"};
+    one[1] = (struct alloc_req){.due_id = due_usd, .amount = "5"};
+    p.n_allocs = 2;
+    refused(&fin, &p, "already_allocated", "allocations[1].due_id");
+    p.n_allocs = 1;
+    p.amount = "4";
+    refused(&fin, &p, "over_allocated", "allocations[0].amount");
+    one[0].amount = "0";
+    refused(&fin, &p, "invalid_amount", "allocations[0].amount");
+    one[0].due_id = "0190aaaa-0000-7000-8000-000000000000";
+    refused(&fin, &p, "not_found", "allocations[0].due_id");
+    /* Not allowed: the sponsorship officer, another organization's officer
+     * (who does not see our donor). */
+    p = base;
+    refused(&officer, &p, "forbidden", NULL);
+    refused(&auditor, &p, "forbidden", NULL);
+    struct err e;
+    err_clear(&e);
+    char id[40], receipt[32];
+    assert_int_equal(payment_record(env.db, &fin_b, &base, id, receipt, &e), -1);
+    assert_string_equal(e.code, "not_found");
+    /* JSON input: unknown members, wrong types. */
+    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "donor_id", donor2, "amount", "1",
+                           "currency", "JOD", "method", "cash", "received_on", "2025-05-02",
+                           "colour", "red");
+    err_clear(&e);
+    assert_int_equal(payment_record_json(env.db, &fin, in, id, receipt, &e), -1);
+    assert_string_equal(e.field, "colour");
+    json_object_del(in, "colour");
+    json_object_set_new(in, "amount", json_integer(5));
+    err_clear(&e);
+    assert_int_equal(payment_record_json(env.db, &fin, in, id, receipt, &e), -1);
+    assert_string_equal(e.field, "amount");
+    json_decref(in);
+}
+
+static void test_receipts_without_gaps(void **state)
+{
+    (void)state;
+    struct err e;
+    char id[40], r1[32], r2[32], r3[32], want[96];
+    OK(pay(&fin, donor2, "5.000", "JOD", "2025-05-03", NULL, id, r1, &e));
+    /* Refused after the numbers were taken (no EUR rate): rolled back, so
+     * the next receipt follows without a gap. */
+    assert_int_equal(pay(&fin, donor2, "5.00", "EUR", "2025-05-03", NULL, id, r2, &e), -1);
+    assert_string_equal(e.code, "rate_missing");
+    OK(pay(&fin, donor2, "5.000", "JOD", "2025-05-03", NULL, id, r3, &e));
+    int64_t n1 = atoll(r1 + 7), n3 = atoll(r3 + 7);
+    assert_int_equal(n3, n1 + 1);
+    /* A counter out of step: the reused number is refused clearly and
+     * nothing is posted. */
+    char year[8];
+    snprintf(year, sizeof(year), "%d", year_now);
+    sql2("UPDATE sponsorship_counters SET next_no = next_no - 1 WHERE org_id = $1"
+         " AND kind = 'receipt' AND year = CAST($2 AS INTEGER)",
+         org_a, year);
+    int64_t before = footprint();
+    assert_int_equal(pay(&fin, donor2, "5.000", "JOD", "2025-05-03", NULL, id, r2, &e), -1);
+    assert_string_equal(e.code, "receipt_number_used");
+    assert_string_equal(e.field, "receipt_no");
+    snprintf(want, sizeof(want), "receipt number %s is already used", r3);
+    assert_non_null(strstr(e.msg, want));
+    assert_int_equal(footprint(), before);
+    sql2("UPDATE sponsorship_counters SET next_no = next_no + 1 WHERE org_id = $1"
+         " AND kind = 'receipt' AND year = CAST($2 AS INTEGER)",
+         org_a, year);
+    /* Receipt numbers of the organization and year are 1..n without a hole. */
+    assert_int_equal(int2("SELECT MAX(seq) - COUNT(*) FROM receipts WHERE org_id = $1", org_a,
+                          NULL),
+                     0);
+    /* Other organizations number from 1. */
+    assert_int_equal(int2("SELECT COUNT(*) FROM receipts WHERE org_id = $1", org_b, NULL), 0);
+}
+
+static void test_reverse(void **state)
+{
+    (void)state;
+    struct err e;
+    char id[40], receipt[32];
+    char due[40];
+    due_of(ag3, "2025-04-01", due);
+    int64_t paid_before = int2("SELECT paid FROM sponsorship_dues WHERE id = $1", due, NULL);
+    OK(pay(&fin, donor2, "200.000", "JOD", "2025-05-04", "MM-9", id, receipt, &e));
+    assert_true(int2("SELECT paid FROM sponsorship_dues WHERE id = $1", due, NULL) > paid_before);
+    int64_t entries = int2("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a, NULL);
+    int64_t n_allocs = int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id,
+                            NULL);
+    assert_true(n_allocs >= 1);
+    /* A reason is needed; the sponsorship officer may not. */
+    assert_int_equal(payment_reverse(env.db, &fin, id, "  ", &e), -1);
+    assert_string_equal(e.field, "reason");
+    err_clear(&e);
+    assert_int_equal(payment_reverse(env.db, &officer, id, "typo", &e), -1);
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    OK(payment_reverse(env.db, &fin, id, "entered twice", &e));
+    assert_int_equal(int2("SELECT paid FROM sponsorship_dues WHERE id = $1", due, NULL),
+                     paid_before);
+    assert_int_equal(int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id,
+                          NULL),
+                     0);
+    assert_int_equal(int2("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a, NULL),
+                     entries + 1 + n_allocs);
+    assert_int_equal(int2("SELECT COUNT(*) FROM receipts WHERE payment_id = $1"
+                          " AND voided_at IS NOT NULL AND void_reason = 'entered twice'",
+                          id, NULL),
+                     1);
+    assert_int_equal(int2("SELECT COUNT(*) FROM payments WHERE id = $1 AND status = 'reversed'",
+                          id, NULL),
+                     1);
+    err_clear(&e);
+    assert_int_equal(payment_reverse(env.db, &fin, id, "again", &e), -1);
+    assert_string_equal(e.code, "already_reversed");
+    err_clear(&e);
+    struct alloc_req none[1] = {{.due_id = due}};
+    assert_int_equal(payment_allocate(env.db, &fin, id, none, 1, NULL, &e), -1);
+    assert_string_equal(e.code, "payment_reversed");
+    /* The external reference stays taken by the reversed payment. */
+    assert_int_equal(pay(&fin, donor2, "1.000", "JOD", "2025-05-04", "MM-9", id, receipt, &e), -1);
+    assert_string_equal(e.code, "external_ref_used");
+    /* Passed on to a guardian: refused, nothing changes. */
+    OK(pay(&fin, donor2, "40.000", "JOD", "2025-05-05", NULL, id, receipt, &e));
+    sql2("UPDATE payment_allocations SET disbursement_line_id = 'line-1' WHERE payment_id = $1",
+         id, NULL);
+    int64_t before = footprint();
+    assert_int_equal(payment_reverse(env.db, &fin, id, "wrong", &e), -1);
+    assert_string_equal(e.code, "already_disbursed");
+    assert_int_equal(footprint(), before);
+    assert_books_balance();
+}
+
+static void test_reconciliation_and_arrears(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    /* A new payer two periods late by August, then paid. */
+    char donor4[40], ag5[40];
+    new_donor("Dalia Late", donor4);
+    new_agreement(kid[4], donor4, "25.00", "USD", "monthly", "general", "2025-06-01", ag5);
+    struct dues_result r;
+    OK(dues_generate(env.db, &fin, "2025-07-01", &r, &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1",
+                          donor4, NULL),
+                     0);
+    OK(dues_generate(env.db, &fin, "2025-08-01", &r, &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1"
+                          " AND cleared_on IS NULL",
+                          donor4, NULL),
+                     1);
+    assert_int_equal(int2("SELECT COUNT(*) FROM tasks t JOIN billing_arrears_alerts a"
+                          " ON a.task_id = t.id WHERE a.payer_id = $1"
+                          " AND t.role = 'sponsorship_officer' AND t.kind = 'arrears'",
+                          donor4, NULL),
+                     1);
+    /* Once per episode. */
+    OK(dues_generate(env.db, &fin, "2025-08-15", &r, &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1",
+                          donor4, NULL),
+                     1);
+    /* The officer sees the task. */
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *tasks = task_list_mine(env.db, &officer, &e);
+    assert_non_null(tasks);
+    bool seen = false;
+    size_t i;
+    json_t *t;
+    json_array_foreach(tasks, i, t)
+    {
+        const char *title = json_string_value(json_object_get(t, "title"));
+        seen = seen || (title && strstr(title, "Dalia Late"));
+    }
+    assert_true(seen);
+    json_decref(tasks);
+    /* The arrears list: 50.00, 2 periods, since June. */
+    json_t *ar = billing_arrears(env.db, &officer, "2025-08-15", 100, &e);
+    assert_non_null(ar);
+    json_t *mine = NULL;
+    json_array_foreach(json_object_get(ar, "items"), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "payer_id")), donor4) == 0) {
+            mine = t;
+        }
+    }
+    assert_non_null(mine);
+    assert_string_equal(json_string_value(json_object_get(mine, "amount_text")), "75.00");
+    assert_int_equal(json_integer_value(json_object_get(mine, "n_periods")), 3);
+    assert_string_equal(json_string_value(json_object_get(mine, "oldest_due")), "2025-06-01");
+    assert_int_equal(json_integer_value(json_object_get(mine, "months_late")), 2);
+    assert_true(json_is_true(json_object_get(mine, "alerted")));
+    json_decref(ar);
+    db_rollback(env.db);
+    /* Paid (with 10.00 over): the alert clears at the next run; the
+     * reconciliation shows expected, received, arrears and the overpayment. */
+    char id[40], receipt[32];
+    OK(pay(&fin, donor4, "85.00", "USD", "2025-08-20", NULL, id, receipt, &e));
+    OK(dues_generate(env.db, &fin, "2025-08-20", &r, &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1"
+                          " AND cleared_on IS NULL",
+                          donor4, NULL),
+                     0);
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    struct recon_filter f = {.from = "2025-06", .to = "2025-09", .donor_id = donor4,
+                             .as_of = "2025-09-15", .page = 1, .per_page = 50};
+    json_t *rec = billing_reconciliation(env.db, &auditor, &f, &e);
+    assert_non_null(rec);
+    json_t *rows = json_object_get(rec, "rows");
+    /* June, July, August dues and August's overpayment. */
+    assert_int_equal(json_array_size(rows), 3);
+    json_t *aug = json_array_get(rows, 2);
+    assert_string_equal(json_string_value(json_object_get(aug, "period")), "2025-08");
+    assert_int_equal(json_integer_value(json_object_get(aug, "expected")), 2500);
+    assert_int_equal(json_integer_value(json_object_get(aug, "received")), 2500);
+    assert_int_equal(json_integer_value(json_object_get(aug, "overpaid")), 1000);
+    json_t *tot = json_array_get(json_object_get(rec, "totals"), 0);
+    assert_int_equal(json_integer_value(json_object_get(tot, "expected")), 7500);
+    assert_int_equal(json_integer_value(json_object_get(tot, "arrears")), 0);
+    json_decref(rec);
+    /* September generated: 15.00 arrears after the advance of 10.00. */
+    db_rollback(env.db);
+    OK(dues_generate(env.db, &fin, "2025-09-01", &r, &e));
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    rec = billing_reconciliation(env.db, &auditor, &f, &e);
+    tot = json_array_get(json_object_get(rec, "totals"), 0);
+    assert_int_equal(json_integer_value(json_object_get(tot, "expected")), 10000);
+    assert_int_equal(json_integer_value(json_object_get(tot, "received")), 8500);
+    assert_int_equal(json_integer_value(json_object_get(tot, "arrears")), 1500);
+    assert_int_equal(json_integer_value(json_object_get(tot, "overpaid")), 0);
+    json_decref(rec);
+    struct buf csv = BUF_INIT;
+    assert_int_equal(billing_reconciliation_csv(env.db, &auditor, &f, &csv, &e), 0);
+    assert_non_null(strstr(csv.buf, "\"Dalia Late\",\"2025-09\",\"USD\",\"25.00\",\"10.00\",\"15.00\""));
+    buf_release(&csv);
+    /* Bad filters; who may read. */
+    f.from = "2025-13";
+    err_clear(&e);
+    assert_null(billing_reconciliation(env.db, &auditor, &f, &e));
+    assert_string_equal(e.field, "from");
+    f.from = "2025-10";
+    err_clear(&e);
+    assert_null(billing_reconciliation(env.db, &auditor, &f, &e));
+    assert_string_equal(e.code, "invalid_period");
+    f.from = NULL;
+    err_clear(&e);
+    assert_null(billing_reconciliation(env.db, &worker, &f, &e));
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    err_clear(&e);
+    assert_null(billing_arrears(env.db, &worker, NULL, 10, &e));
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    db_rollback(env.db);
+    assert_books_balance();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dues),
         cmocka_unit_test(test_payments),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_receipts_without_gaps),
+        cmocka_unit_test(test_reverse),
+        cmocka_unit_test(test_reconciliation_and_arrears),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
