@@ -403,7 +403,7 @@ static int check_allocs(struct db *db, const struct actor *a, const struct pay_r
                            "the due is another payer's");
         }
         if (strcmp(dues[i].currency, p->currency) != 0) {
-            return err_set(e, ERR_CONFLICT, "currency_mismatch", field,
+            return err_set(e, ERR_CONFLICT, "due_currency_mismatch", field,
                            "the due is in %s, the payment in %s", dues[i].currency,
                            p->currency);
         }

@@ -201,7 +201,7 @@ struct payment_new {
  * recorded, "receipt_number_used" when the receipt number is taken (a
  * counter out of step), "already_allocated", "over_allocated" (more than
  * the payment holds), "due_overpaid" (more than the due's remainder),
- * "currency_mismatch", "payer_mismatch", "due_cancelled"; ledger codes
+ * "due_currency_mismatch", "payer_mismatch", "due_cancelled"; ledger codes
  * ("period_closed", "rate_missing") pass through. On failure the caller
  * rolls back. id_out (40 bytes) and receipt_no_out (32 bytes) may be NULL.
  * Needs finance.write. */
