@@ -171,7 +171,7 @@ struct alloc_req {
 
 /* A payment to record. Strings borrowed. */
 struct payment_new {
-    const char *donor_id;     /* the payer (a donor of the organization), required */
+    const char *donor_id;     /* the payer: id or donor number (D-000001), required */
     const char *amount;       /* decimal text ("25.00") in currency; NULL: amount_minor */
     int64_t amount_minor;     /* used when amount is NULL (e.g. a bank line) */
     const char *fee;          /* decimal text, NULL: fee_minor (>= 0, less than amount) */

@@ -457,7 +457,7 @@ static void test_bad_input(void **state)
     refused(&fin, &p, "invalid_amount", "amount");
     p = base;
     p.currency = "XYZ";
-    refused(&fin, &p, "invalid_currency", "currency");
+    refused(&fin, &p, "unknown_currency", "currency");
     p = base;
     p.method = "cheque";
     refused(&fin, &p, "invalid_choice", "method");
