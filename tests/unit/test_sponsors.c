@@ -305,6 +305,20 @@ static void test_agreements(void **state)
     assert_int_equal(
         sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL, &e), 0);
     assert_int_equal(sponsored(kid1), 1);
+    /* The database holds the rule too: a second live general agreement for kid1 is refused. */
+    assert_int_equal(db_begin(env.db, false, &e), 0);
+    assert_true(db_run(env.db, &e,
+                       "INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id,"
+                       " payer_id, amount, currency, frequency, purpose, start_date, status,"
+                       " next_due, created_by, created_at, updated_at) SELECT"
+                       " '0190ffff-0000-7000-8000-000000000001', org_id, 'S-TEST', child_id,"
+                       " donor_id, payer_id, amount, currency, frequency, purpose, start_date,"
+                       " 'paused', next_due, created_by, created_at, updated_at FROM sponsorships"
+                       " WHERE child_id = $1 AND purpose = 'general' AND status = 'active'",
+                       "t", kid1) < 0);
+    assert_string_equal(e.code, "unique_violation");
+    db_rollback(env.db);
+    err_clear(&e);
     /* A group paid for by another donor: the agreement's payer is that donor. */
     char patron[40], group[40], no[16];
     new_donor("Patron", NULL, patron);
