@@ -30,14 +30,14 @@ static const struct {
     const char *code; /* account code */
     const char *kind; /* one of ACCOUNT_KINDS */
 } chart[] = {
-    {ACCT_CASH, "asset"},          {ACCT_BANK, "asset"},
-    {ACCT_MOBILE, "asset"},        {ACCT_GATEWAY, "asset"},
-    {ACCT_RECEIVABLE, "asset"},    {ACCT_INTERFUND, "asset"},
-    {ACCT_PAYABLE, "liability"},   {ACCT_ADVANCES, "liability"},
-    {ACCT_NET_ASSETS, "equity"},   {ACCT_INCOME_SPONSOR, "income"},
+    {ACCT_CASH, "asset"},           {ACCT_BANK, "asset"},
+    {ACCT_MOBILE, "asset"},         {ACCT_GATEWAY, "asset"},
+    {ACCT_RECEIVABLE, "asset"},     {ACCT_INTERFUND, "asset"},
+    {ACCT_PAYABLE, "liability"},    {ACCT_ADVANCES, "liability"},
+    {ACCT_NET_ASSETS, "equity"},    {ACCT_INCOME_SPONSOR, "income"},
     {ACCT_INCOME_INKIND, "income"}, {ACCT_INCOME_OTHER, "income"},
-    {ACCT_GRANTS_PAID, "expense"}, {ACCT_FEES, "expense"},
-    {ACCT_INKIND_OUT, "expense"},  {ACCT_OTHER_EXP, "expense"},
+    {ACCT_GRANTS_PAID, "expense"},  {ACCT_FEES, "expense"},
+    {ACCT_INKIND_OUT, "expense"},   {ACCT_OTHER_EXP, "expense"},
 };
 
 /* The funds, in display order. */
@@ -150,9 +150,8 @@ int ledger_ensure_chart(struct db *db, const char *org_id, struct err *e)
 int ledger_base_currency(struct db *db, const char *org_id, char out[4], struct err *e)
 {
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT base_currency FROM fin_settings WHERE org_id = $1", "t",
-                               org_id);
+    struct db_stmt *s = db_row(
+        db, e, &found, "SELECT base_currency FROM fin_settings WHERE org_id = $1", "t", org_id);
     if (!s && found < 0) {
         return -1;
     }
@@ -180,9 +179,8 @@ int ledger_set_base_currency(struct db *db, const struct actor *a, const char *c
         return fail(db);
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT 1 FROM journal_entries WHERE org_id = $1 LIMIT 1", "t",
-                               a->org_id);
+    struct db_stmt *s = db_row(
+        db, e, &found, "SELECT 1 FROM journal_entries WHERE org_id = $1 LIMIT 1", "t", a->org_id);
     if (s) {
         db_done(s);
         db_rollback(db);
@@ -197,8 +195,8 @@ int ledger_set_base_currency(struct db *db, const struct actor *a, const char *c
     if (db_run(db, e,
                "UPDATE fin_settings SET base_currency = $1, updated_at = $2 WHERE org_id = $3",
                "ttt", currency, at, a->org_id) < 0 ||
-        actor_audit(db, a, "finance.base_currency", "organization", a->org_id, "ok", currency,
-                    e) < 0 ||
+        actor_audit(db, a, "finance.base_currency", "organization", a->org_id, "ok", currency, e) <
+            0 ||
         db_commit(db, e) < 0) {
         return fail(db);
     }
@@ -258,9 +256,9 @@ int ledger_period_closed(struct db *db, const char *org_id, const char *date, st
         return -1;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT 1 FROM fin_periods WHERE org_id = $1 AND period = $2", "tt",
-                               org_id, period);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT 1 FROM fin_periods WHERE org_id = $1 AND period = $2", "tt",
+               org_id, period);
     if (s) {
         db_done(s);
         return 1;
@@ -391,7 +389,8 @@ static const char *line_field(char *field, size_t n, int i, const char *name)
 static int check_entry(const struct ledger_entry *entry, char period[8], struct err *e)
 {
     if (!entry || !entry->lines || entry->n_lines < 2) {
-        return err_set(e, ERR_INVALID, "too_few_lines", "lines", "an entry needs at least two lines");
+        return err_set(e, ERR_INVALID, "too_few_lines", "lines",
+                       "an entry needs at least two lines");
     }
     if (entry->n_lines > LEDGER_MAX_LINES) {
         return err_set(e, ERR_INVALID, "too_many_lines", "lines", "an entry takes at most %d lines",
@@ -410,21 +409,19 @@ static int check_entry(const struct ledger_entry *entry, char period[8], struct 
     for (int i = 0; i < entry->n_lines; i++) {
         const struct ledger_line *l = &entry->lines[i];
         if (!ledger_account_kind(l->account)) {
-            return err_set(e, ERR_INVALID, "unknown_account",
-                           line_field(field, sizeof(field), i, "account"),
-                           "line %d: no account '%.16s' in the chart", i + 1,
-                           l->account ? l->account : "");
+            return err_set(
+                e, ERR_INVALID, "unknown_account", line_field(field, sizeof(field), i, "account"),
+                "line %d: no account '%.16s' in the chart", i + 1, l->account ? l->account : "");
         }
         if (!ledger_fund_known(l->fund)) {
             return err_set(e, ERR_INVALID, "unknown_fund",
-                           line_field(field, sizeof(field), i, "fund"),
-                           "line %d: no fund '%.24s'", i + 1, l->fund ? l->fund : "");
+                           line_field(field, sizeof(field), i, "fund"), "line %d: no fund '%.24s'",
+                           i + 1, l->fund ? l->fund : "");
         }
         if (!l->currency || strlen(l->currency) != 3 || money_exponent(l->currency) < 0) {
-            return err_set(e, ERR_INVALID, "invalid_currency",
-                           line_field(field, sizeof(field), i, "currency"),
-                           "line %d: unknown currency '%.8s'", i + 1,
-                           l->currency ? l->currency : "");
+            return err_set(
+                e, ERR_INVALID, "invalid_currency", line_field(field, sizeof(field), i, "currency"),
+                "line %d: unknown currency '%.8s'", i + 1, l->currency ? l->currency : "");
         }
         if (l->amount == 0 || l->amount == INT64_MIN) {
             return err_set(e, ERR_INVALID, "invalid_amount",
@@ -562,8 +559,8 @@ int ledger_post_tx(struct db *db, const struct actor *a, const struct ledger_ent
         return -1;
     }
     struct cur_sum sums_small[8];
-    struct cur_sum *sums = entry->n_lines <= 8 ? sums_small
-                                               : xcalloc((size_t)entry->n_lines, sizeof(*sums));
+    struct cur_sum *sums =
+        entry->n_lines <= 8 ? sums_small : xcalloc((size_t)entry->n_lines, sizeof(*sums));
     struct ledger_pline pl_small[16];
     size_t room = (size_t)entry->n_lines * (1 + (size_t)ledger_n_funds());
     struct ledger_pline *pl = room <= 16 ? pl_small : xcalloc(room, sizeof(*pl));
@@ -630,8 +627,8 @@ out:
     return rc;
 }
 
-int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id,
-                      const char *date, const char *memo, char id_out[40], struct err *e)
+int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id, const char *date,
+                      const char *memo, char id_out[40], struct err *e)
 {
     char today[11], period[8];
     if (!date) {
@@ -673,8 +670,7 @@ int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id
         return -1;
     }
     if (closed) {
-        return err_set(e, ERR_CONFLICT, "period_closed", "date", "the period %s is closed",
-                       period);
+        return err_set(e, ERR_CONFLICT, "period_closed", "date", "the period %s is closed", period);
     }
     char memo_buf[340];
     if (text_blank(memo)) {
@@ -823,8 +819,7 @@ int ledger_set_rate(struct db *db, const struct actor *a, const char *currency, 
     return 0;
 }
 
-int ledger_close_period(struct db *db, const struct actor *a, const char *period,
-                        struct err *e)
+int ledger_close_period(struct db *db, const struct actor *a, const char *period, struct err *e)
 {
     if (!actor_can(a, PERM_FINANCE_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to change the books");
@@ -870,8 +865,8 @@ int ledger_close_period(struct db *db, const struct actor *a, const char *period
 /* Appends a problem {field, code, message} to errors. */
 static void add_problem(json_t *errors, const char *field, const char *code, const char *msg)
 {
-    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
-                                            "message", msg));
+    json_array_append_new(
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", msg));
 }
 
 /* Turns the problems into e (and *errors_out) and returns -1. */
@@ -895,9 +890,9 @@ static int invalid(json_t *errors, json_t **errors_out, struct err *e)
  * adding its problems to errors. */
 static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors)
 {
-    static const char *const allowed[] = {"account", "fund", "currency", "debit", "credit",
-                                          "memo", "donor_id", "child_id", "sponsorship_id",
-                                          NULL};
+    static const char *const allowed[] = {"account",        "fund", "currency", "debit",
+                                          "credit",         "memo", "donor_id", "child_id",
+                                          "sponsorship_id", NULL};
     char field[96];
     struct err le;
     err_clear(&le);
@@ -912,9 +907,9 @@ static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors
         add_problem(errors, f, le.code, le.msg);
         err_clear(&le);
     }
-    const char *names[] = {"account", "fund", "currency", "memo", "donor_id", "child_id",
-                           "sponsorship_id"};
-    const char **slots[] = {&l->account, &l->fund,     &l->currency,      &l->memo,
+    const char *names[] = {"account",  "fund",     "currency",      "memo",
+                           "donor_id", "child_id", "sponsorship_id"};
+    const char **slots[] = {&l->account,  &l->fund,     &l->currency,      &l->memo,
                             &l->donor_id, &l->child_id, &l->sponsorship_id};
     for (int k = 0; k < 7; k++) {
         if (json_str_member(jl, names[k], k == 0 || k == 2, k == 3 ? 300 : 40, slots[k], &le) < 0) {
@@ -1026,17 +1021,14 @@ int ledger_post_manual(struct db *db, const struct actor *a, json_t *input, char
         return invalid(errors, errors_out, e);
     }
     json_decref(errors);
-    struct ledger_entry entry = {.date = date,
-                                 .memo = memo,
-                                 .source_kind = "manual",
-                                 .lines = lines,
-                                 .n_lines = (int)n};
+    struct ledger_entry entry = {
+        .date = date, .memo = memo, .source_kind = "manual", .lines = lines, .n_lines = (int)n};
     char id[40];
     int rc = db_begin(db, false, e);
     if (rc == 0) {
         rc = ledger_post_tx(db, a, &entry, id, e) < 0 ||
-                     actor_audit(db, a, "finance.entry.post", "journal_entry", id, "ok", memo,
-                                 e) < 0 ||
+                     actor_audit(db, a, "finance.entry.post", "journal_entry", id, "ok", memo, e) <
+                         0 ||
                      db_commit(db, e) < 0
                  ? fail(db)
                  : 0;
