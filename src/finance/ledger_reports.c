@@ -426,7 +426,6 @@ json_t *ledger_balance_sheet(struct db *db, const struct actor *a, const char *a
         if (rc < 0) {
             break;
         }
-        rc = 1;
     }
     db_done(s);
     if (rc < 0) {
@@ -482,7 +481,7 @@ json_t *ledger_income_statement(struct db *db, const struct actor *a, const char
     if (can_read(a, e) < 0 || opt_date(&from, "from", e) < 0 || opt_date(&to, "to", e) < 0) {
         return NULL;
     }
-    if (strcmp(from, to) > 0) {
+    if (from && to && strcmp(from, to) > 0) {
         err_set(e, ERR_INVALID, "invalid_range", "to", "'to' must not be before 'from'");
         return NULL;
     }

@@ -167,6 +167,13 @@ static void test_post_basic(void **state)
                              " AND rate IS NULL AND base_currency = 'USD'",
                              id),
                      1);
+    /* Once entries exist the base currency is fixed. */
+    err_clear(&e);
+    assert_int_equal(ledger_set_base_currency(env.db, &fin, "EUR", &e), -1);
+    assert_string_equal(e.code, "ledger_not_empty");
+    char base[4];
+    assert_int_equal(ledger_base_currency(env.db, org_a, base, &e), 0);
+    assert_string_equal(base, "USD");
 }
 
 /* Each refusal names its line, and nothing is written. */
