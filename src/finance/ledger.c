@@ -311,57 +311,111 @@ static int next_entry_no(struct db *db, const char *org_id, int64_t *no, struct 
     return 0;
 }
 
-int ledger_write_entry(struct db *db, const struct actor *a, const struct ledger_head *h,
-                       const struct ledger_pline *pl, int n, char id_out[40], struct err *e)
+/* Lines written per INSERT statement: one statement (and one round trip to
+ * PostgreSQL) for the common entries, a handful of cached statements. */
+#define LINES_PER_INSERT 8
+
+/* Writes the SQL inserting k lines (k <= LINES_PER_INSERT) into sql:
+ * $1 entry id, $2 organization, $3 date, then 11 parameters a line. */
+static void lines_sql(int k, char *sql, size_t n)
 {
-    int64_t no = 0;
-    if (next_entry_no(db, a->org_id, &no, e) < 0) {
-        return -1;
+    size_t len = (size_t)snprintf(sql, n, "%s",
+                                  "INSERT INTO journal_lines (id, entry_id, org_id, line_no,"
+                                  " account, fund, currency, amount, base_amount, entry_date,"
+                                  " donor_id, child_id, sponsorship_id, memo) VALUES ");
+    for (int i = 0; i < k && len < n; i++) {
+        int p = 4 + i * 11;
+        len += (size_t)snprintf(sql + len, n - len,
+                                "%s($%d, $1, $2, $%d, $%d, $%d, $%d, $%d, $%d, $3, $%d, $%d, $%d,"
+                                " $%d)",
+                                i ? ", " : "", p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7,
+                                p + 8, p + 9, p + 10);
     }
-    char id[UUID_STR_LEN], at[32], period[8];
-    uuid_v7(id);
-    time_format_iso(time_now_ms(), at, sizeof(at));
-    memcpy(period, h->date, 7);
-    period[7] = '\0';
-    if (db_run(db, e,
-               "INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
-               " source_kind, source_id, reverses_id, base_currency, rate, created_by,"
-               " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-               "ttitttttttttt", id, a->org_id, no, h->date, period, h->memo, h->source_kind,
-               h->source_id, h->reverses_id, h->base, h->rate_text, who(a), at) < 0) {
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        struct db_stmt *s = db_prepare(
-            db,
-            "INSERT INTO journal_lines (id, entry_id, org_id, line_no, account, fund, currency,"
-            " amount, base_amount, entry_date, donor_id, child_id, sponsorship_id, memo)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            e);
+}
+
+/* Inserts the lines of entry id, LINES_PER_INSERT per statement. */
+static int write_lines(struct db *db, const char *org_id, const char *id, const char *date,
+                       const struct ledger_pline *pl, int n, struct err *e)
+{
+    for (int first = 0; first < n; first += LINES_PER_INSERT) {
+        int k = n - first < LINES_PER_INSERT ? n - first : LINES_PER_INSERT;
+        char sql[2048];
+        lines_sql(k, sql, sizeof(sql));
+        struct db_stmt *s = db_prepare(db, sql, e);
         if (!s) {
             return -1;
         }
-        char lid[UUID_STR_LEN];
-        uuid_v7(lid);
-        db_bind_text(s, 1, lid);
-        db_bind_text(s, 2, id);
-        db_bind_text(s, 3, a->org_id);
-        db_bind_int64(s, 4, i + 1);
-        db_bind_text(s, 5, pl[i].account);
-        db_bind_text(s, 6, pl[i].fund);
-        db_bind_text(s, 7, pl[i].currency);
-        db_bind_int64(s, 8, pl[i].amount);
-        db_bind_int64(s, 9, pl[i].base);
-        db_bind_text(s, 10, h->date);
-        db_bind_text(s, 11, pl[i].donor_id);
-        db_bind_text(s, 12, pl[i].child_id);
-        db_bind_text(s, 13, pl[i].sponsorship_id);
-        db_bind_text(s, 14, pl[i].memo);
+        db_bind_text(s, 1, id);
+        db_bind_text(s, 2, org_id);
+        db_bind_text(s, 3, date);
+        for (int j = 0; j < k; j++) {
+            const struct ledger_pline *l = &pl[first + j];
+            int p = 4 + j * 11;
+            char lid[UUID_STR_LEN];
+            uuid_v7(lid);
+            db_bind_text(s, p, lid);
+            db_bind_int64(s, p + 1, first + j + 1);
+            db_bind_text(s, p + 2, l->account);
+            db_bind_text(s, p + 3, l->fund);
+            db_bind_text(s, p + 4, l->currency);
+            db_bind_int64(s, p + 5, l->amount);
+            db_bind_int64(s, p + 6, l->base);
+            db_bind_text(s, p + 7, l->donor_id);
+            db_bind_text(s, p + 8, l->child_id);
+            db_bind_text(s, p + 9, l->sponsorship_id);
+            db_bind_text(s, p + 10, l->memo);
+        }
         int rc = db_step(s, e);
         db_done(s);
         if (rc < 0) {
             return -1;
         }
+    }
+    return 0;
+}
+
+int ledger_write_entry(struct db *db, const struct actor *a, const struct ledger_head *h,
+                       const struct ledger_pline *pl, int n, char id_out[40], struct err *e)
+{
+    char id[UUID_STR_LEN], at[32], period[8];
+    uuid_v7(id);
+    time_format_iso(time_now_ms(), at, sizeof(at));
+    memcpy(period, h->date, 7);
+    period[7] = '\0';
+    if (db_backend_of(db) == DB_POSTGRES) {
+        /* The number and the entry in one round trip; the counter row is still
+         * written in the caller's transaction, so a rollback leaves no gap. */
+        int found;
+        struct db_stmt *s = db_row(
+            db, e, &found,
+            "WITH c AS (INSERT INTO entry_counters (org_id, next_no) VALUES ($2, 2)"
+            " ON CONFLICT (org_id) DO UPDATE SET next_no = entry_counters.next_no + 1"
+            " RETURNING next_no - 1 AS no)"
+            " INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
+            " source_kind, source_id, reverses_id, base_currency, rate, created_by, created_at)"
+            " SELECT $1, $2, c.no, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM c"
+            " RETURNING entry_no",
+            "tttttttttttt", id, a->org_id, h->date, period, h->memo, h->source_kind, h->source_id,
+            h->reverses_id, h->base, h->rate_text, who(a), at);
+        if (!s) {
+            return found < 0 ? -1
+                             : err_set(e, ERR_INTERNAL, "internal", NULL, "no entry was written");
+        }
+        db_done(s);
+    } else {
+        int64_t no = 0;
+        if (next_entry_no(db, a->org_id, &no, e) < 0 ||
+            db_run(db, e,
+                   "INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
+                   " source_kind, source_id, reverses_id, base_currency, rate, created_by,"
+                   " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                   "ttitttttttttt", id, a->org_id, no, h->date, period, h->memo, h->source_kind,
+                   h->source_id, h->reverses_id, h->base, h->rate_text, who(a), at) < 0) {
+            return -1;
+        }
+    }
+    if (write_lines(db, a->org_id, id, h->date, pl, n, e) < 0) {
+        return -1;
     }
     if (id_out) {
         snprintf(id_out, 40, "%s", id);
