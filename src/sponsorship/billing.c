@@ -1693,7 +1693,11 @@ json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter
                NULL;
     }
     struct where w = {.sql = BUF_INIT};
-    where_add(&w, "d.org_id = $%d", a->org_id);
+    /* With a narrower filter the organization's term is written so that no
+     * index serves it: SQLite would otherwise walk the organization's dues
+     * in date order instead of the payer's (or agreement's, child's). */
+    bool narrow = f->payer_id || f->sponsorship_id || f->child_id;
+    where_add(&w, narrow ? "d.org_id || '' = $%d" : "d.org_id = $%d", a->org_id);
     if (f->payer_id) {
         where_add(&w, "d.payer_id = $%d", f->payer_id);
     }
@@ -1873,7 +1877,8 @@ json_t *payment_list(struct db *db, const struct actor *a, const struct payment_
                NULL;
     }
     struct where w = {.sql = BUF_INIT};
-    where_add(&w, "p.org_id = $%d", a->org_id);
+    /* As in dues_list: with a payer, the payer's index, not the organization's. */
+    where_add(&w, f->donor_id ? "p.org_id || '' = $%d" : "p.org_id = $%d", a->org_id);
     if (f->donor_id) {
         where_add(&w, "p.donor_id = $%d", f->donor_id);
     }
@@ -2289,4 +2294,24 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
         return NULL;
     }
     return json_pack("{s:s, s:o, s:I}", "as_of", as_of, "items", items, "total", (json_int_t)total);
+}
+
+json_t *billing_arrears_view(struct db *db, const struct actor *a, const char *as_of, int limit,
+                             struct err *e)
+{
+    if (need_read(a, e) < 0 || db_begin(db, false, e) < 0) {
+        return NULL;
+    }
+    json_t *res = billing_arrears(db, a, as_of, limit, e);
+    char detail[96];
+    snprintf(detail, sizeof(detail), "as_of=%.10s payers=%lld",
+             res ? json_string_value(json_object_get(res, "as_of")) : "",
+             res ? (long long)json_integer_value(json_object_get(res, "total")) : 0LL);
+    if (!res || actor_audit(db, a, "billing.arrears.view", NULL, NULL, "ok", detail, e) < 0 ||
+        db_commit(db, e) < 0) {
+        db_rollback(db);
+        json_decref(res);
+        return NULL;
+    }
+    return res;
 }

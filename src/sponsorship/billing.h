@@ -324,6 +324,12 @@ int billing_reconciliation_csv(struct db *db, const struct actor *a, const struc
  * 1..1000. Needs sponsorship.read or finance.read. */
 json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of, int limit,
                         struct err *e);
+/* The same in its own transaction, audited (billing.arrears.view, with the
+ * number of payers): the list shows payers' telephone numbers and e-mail
+ * addresses, and every view of donor records is audited. The API and the
+ * page use this one. */
+json_t *billing_arrears_view(struct db *db, const struct actor *a, const char *as_of, int limit,
+                             struct err *e);
 
 /* Raises an arrears task (role sponsorship_officer, kind "arrears") for
  * every payer of a's organization with an agreement two periods late (two

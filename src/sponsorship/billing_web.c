@@ -485,7 +485,12 @@ static void api_arrears(struct http_req *r)
     if (!db) {
         return;
     }
-    READ_REPLY(r, db, e, billing_arrears(db, r->actor, q(r, "as_of"), limit, &e));
+    json_t *res = billing_arrears_view(db, r->actor, q(r, "as_of"), limit, &e);
+    if (!res) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, res);
 }
 
 /* ---- pages -------------------------------------------------------------- */
@@ -973,11 +978,7 @@ static void page_arrears(struct http_req *r)
         json_decref(ctx);
         return;
     }
-    json_t *ar = NULL;
-    if (db_begin(db, true, &e) == 0) {
-        ar = billing_arrears(db, r->actor, q(r, "as_of"), 500, &e);
-        db_rollback(db);
-    }
+    json_t *ar = billing_arrears_view(db, r->actor, q(r, "as_of"), 500, &e);
     if (!ar) {
         page_ctx_error(r, ctx, &e);
         ar = json_pack("{s:[], s:i}", "items", "total", 0);
