@@ -553,7 +553,7 @@ static int complete_lines(struct ledger_pline *pl, int n, const struct cur_sum *
                                                     .fund = fund,
                                                     .currency = sums[c].code,
                                                     .amount = -sum,
-                                                    .memo = "interfund"};
+                                                    .memo = NULL};
             }
         }
     }
