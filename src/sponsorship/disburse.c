@@ -30,6 +30,8 @@
 
 /* Most lines one run may hold (a guard against a runaway list). */
 #define DISB_MAX_LINES 1000000
+/* Payout lines per confirmation entry (see disb_run_confirm). */
+#define DISB_ENTRY_LINES 250
 /* Largest quantity of one in-kind distribution. */
 #define INKIND_MAX_QTY 1000000
 
@@ -563,22 +565,37 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
                                              .currency = run.currency, .amount = -rows[i].amount,
                                              .child_id = rows[i].child_id};
     }
-    char memo[96], entry_id[40], at[32], detail[128];
-    snprintf(memo, sizeof(memo), "payout list %s confirmed", run.run_no);
-    struct ledger_entry entry = {.date = day, .memo = memo, .source_kind = "disbursement",
-                                 .source_id = run_id, .lines = ll, .n_lines = (int)(2 * n)};
+    char memo[96], entry_id[40] = "", first_id[40] = "", at[32], detail[128];
     time_format_iso(time_now_ms(), at, sizeof(at));
     snprintf(detail, sizeof(detail), "%s date=%s lines=%zu", run.run_no, day, n);
     int64_t changed = -1;
-    rc = ledger_ensure_chart(db, a->org_id, e) < 0 ||
-                 ledger_post_tx(db, a, &entry, entry_id, e) < 0 ||
-                 (changed = db_run(db, e,
-                                   "UPDATE disbursement_runs SET status = 'confirmed',"
-                                   " entry_id = $1, entry_date = $2, confirmed_by = $3,"
-                                   " confirmed_at = $4 WHERE id = $5 AND status = 'draft'",
-                                   "ttttt", entry_id, day, who(a), at, run_id)) < 0
-             ? -1
-             : 0;
+    rc = ledger_ensure_chart(db, a->org_id, e);
+    /* Entries of at most DISB_ENTRY_LINES payouts each, all with the run as
+     * their source: the ledger balances an entry fund by fund, which is
+     * quadratic in its lines. */
+    for (size_t from = 0, part = 1; rc == 0 && from < n; from += DISB_ENTRY_LINES, part++) {
+        size_t k = n - from < DISB_ENTRY_LINES ? n - from : DISB_ENTRY_LINES;
+        if (n > DISB_ENTRY_LINES) {
+            snprintf(memo, sizeof(memo), "payout list %s confirmed (part %zu)", run.run_no, part);
+        } else {
+            snprintf(memo, sizeof(memo), "payout list %s confirmed", run.run_no);
+        }
+        struct ledger_entry entry = {.date = day, .memo = memo, .source_kind = "disbursement",
+                                     .source_id = run_id, .lines = ll + 2 * from,
+                                     .n_lines = (int)(2 * k)};
+        rc = ledger_post_tx(db, a, &entry, entry_id, e);
+        if (rc == 0 && !first_id[0]) {
+            snprintf(first_id, sizeof(first_id), "%s", entry_id);
+        }
+    }
+    if (rc == 0) {
+        changed = db_run(db, e,
+                         "UPDATE disbursement_runs SET status = 'confirmed',"
+                         " entry_id = $1, entry_date = $2, confirmed_by = $3,"
+                         " confirmed_at = $4 WHERE id = $5 AND status = 'draft'",
+                         "ttttt", first_id, day, who(a), at, run_id);
+        rc = changed < 0 ? -1 : 0;
+    }
     free(rows);
     free(ll);
     if (rc < 0) {

@@ -16,8 +16,9 @@
  *   draft --confirm--> confirmed     posts Dr 5000 grants paid [fund] /
  *     |                              Cr 2000 payable to guardians [fund],
  *     +--cancel--> cancelled         one pair of ledger lines per line
- *                  (allocations      (child dimension), one entry per run,
- *                  released)         source ("disbursement", run id)
+ *                  (allocations      (child dimension), one entry per 250
+ *                  released)         lines, source ("disbursement", run
+ *                                    id); the run keeps the first's id
  *
  * Lines of a confirmed run: pending --paid--> paid (posts Dr 2000 [fund] /
  * Cr payout_account_of(method) [fund], source ("payout", line id));
