@@ -363,7 +363,7 @@ json_t *disb_run_list(struct db *db, const struct actor *a, const char *status, 
     int found;
     struct db_stmt *s = db_row(db, e, &found,
                                "SELECT COUNT(*) FROM disbursement_runs WHERE org_id = $1"
-                               " AND ($2 IS NULL OR status = $2)",
+                               " AND (CAST($2 AS TEXT) IS NULL OR status = $2)",
                                "tt", a->org_id, st);
     if (!s) {
         return NULL;
@@ -372,7 +372,7 @@ json_t *disb_run_list(struct db *db, const struct actor *a, const char *status, 
     db_done(s);
     s = db_query(db, e,
                  "SELECT " RUN_COLS RUN_FROM
-                 " WHERE r.org_id = $1 AND ($2 IS NULL OR r.status = $2)"
+                 " WHERE r.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.status = $2)"
                  " ORDER BY r.created_at DESC, r.id DESC LIMIT $3 OFFSET $4",
                  "ttii", a->org_id, st, (int64_t)per_page, (int64_t)(page - 1) * per_page);
     if (!s) {
@@ -1295,7 +1295,7 @@ json_t *inkind_list(struct db *db, const struct actor *a, const char *child_id, 
         " i.child_id, c.file_no, c.first_name, c.father_name, c.family_name"
         " FROM inkind_distributions i JOIN children c ON c.id = i.child_id"
         " LEFT JOIN donors dn ON dn.id = i.donor_id"
-        " WHERE i.org_id = $1 AND ($2 IS NULL OR i.child_id = $2)"
+        " WHERE i.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR i.child_id = $2)"
         " ORDER BY i.distributed_on DESC, i.id DESC LIMIT 200",
         "tt", a->org_id, child_id);
     if (!s) {
