@@ -14,7 +14,8 @@ ALTER TABLE disbursement_lines ADD COLUMN proof_sha256 TEXT;
 ALTER TABLE disbursement_lines ADD COLUMN failed_reason TEXT;
 ALTER TABLE disbursement_lines ADD COLUMN failed_at TEXT;
 
--- Creating a run points each allocation at its line by (run, child, fund).
-CREATE INDEX disbursement_lines_run_child ON disbursement_lines (run_id, child_id, fund);
+-- Creating a run points each allocation at its line by (run, child, fund):
+-- one line per child and fund in a run, which the database keeps.
+CREATE UNIQUE INDEX disbursement_lines_run_child ON disbursement_lines (run_id, child_id, fund);
 CREATE INDEX disbursement_runs_org ON disbursement_runs (org_id, created_at);
 CREATE INDEX inkind_org ON inkind_distributions (org_id, distributed_on);

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     int y, m, d;
     time_today(&y, &m, &d);
     int py = m == 1 ? y - 1 : y, pm = m == 1 ? 12 : m - 1;
-    char period[16], cur[16], prev1[16], prev2[16];
+    char period[32], cur[48], prev1[48], prev2[48];
     snprintf(period, sizeof(period), "%04d-%02d", py, pm);
     snprintf(cur, sizeof(cur), "%s-01", period);
     snprintf(prev1, sizeof(prev1), "%04d-%02d-01", pm <= 1 ? py - 1 : py, pm <= 1 ? 12 : pm - 1);
@@ -68,8 +68,9 @@ int main(int argc, char **argv)
     int64_t t0 = time_mono_ns();
     char sql[4096];
     run(db, "BEGIN");
-    run(db, "INSERT INTO organizations (id, slug, name, created_at) VALUES ('org', 'bench', 'Bench',"
-            " '2024-01-01')");
+    run(db,
+        "INSERT INTO organizations (id, slug, name, created_at) VALUES ('org', 'bench', 'Bench',"
+        " '2024-01-01')");
     run(db, "INSERT INTO users (id, org_id, username, display_name, role, created_at, updated_at)"
             " VALUES ('u0', 'org', 'fin', 'Finance', 'finance_officer', '2024-01-01',"
             " '2024-01-01')");

@@ -30,8 +30,9 @@
 
 /* Most lines one run may hold (a guard against a runaway list). */
 #define DISB_MAX_LINES 1000000
-/* Payout lines per confirmation entry (see disb_run_confirm). */
-#define DISB_ENTRY_LINES 250
+/* Payout lines per confirmation entry: two ledger lines each, and the
+ * ledger takes at most 200 (LEDGER_MAX_LINES). */
+#define DISB_ENTRY_LINES 100
 /* Largest quantity of one in-kind distribution. */
 #define INKIND_MAX_QTY 1000000
 
@@ -121,9 +122,9 @@ static int id_or_not_found(const char *id, const char *what, struct err *e)
 
 /* One line of a run being made: a child's money in one fund. */
 struct new_line {
-    char child_id[40];    /* the child */
+    char child_id[64];    /* the child (ids are 36 characters; longer ones are refused) */
     char fund[16];        /* the fund the money sits in */
-    char guardian_id[40]; /* the child's guardian now, "" when none */
+    char guardian_id[64]; /* the child's guardian now, "" when none */
     int64_t amount;       /* the sum of the allocations */
 };
 
@@ -133,14 +134,14 @@ static int64_t group_claimed(struct db *db, const char *org_id, const char *run_
                              struct new_line **out, struct err *e)
 {
     *out = NULL;
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT d.child_id, d.fund, CAST(SUM(pa.amount) AS BIGINT), MAX(c.guardian_id)"
-        " FROM payment_allocations pa JOIN sponsorship_dues d ON d.id = pa.due_id"
-        " JOIN children c ON c.id = d.child_id"
-        " WHERE pa.org_id = $1 AND pa.disbursement_line_id = $2"
-        " GROUP BY d.child_id, d.fund ORDER BY d.child_id, d.fund",
-        "tt", org_id, run_id);
+    struct db_stmt *s =
+        db_query(db, e,
+                 "SELECT d.child_id, d.fund, CAST(SUM(pa.amount) AS BIGINT), MAX(c.guardian_id)"
+                 " FROM payment_allocations pa JOIN sponsorship_dues d ON d.id = pa.due_id"
+                 " JOIN children c ON c.id = d.child_id"
+                 " WHERE pa.org_id = $1 AND pa.disbursement_line_id = $2"
+                 " GROUP BY d.child_id, d.fund ORDER BY d.child_id, d.fund",
+                 "tt", org_id, run_id);
     if (!s) {
         return -1;
     }
@@ -159,9 +160,17 @@ static int64_t group_claimed(struct db *db, const char *org_id, const char *run_
             v = nv;
         }
         struct new_line *l = &v[n++];
+        const char *g = db_col_text(s, 3);
+        if (strlen(db_col_text(s, 0)) >= sizeof(l->child_id) ||
+            strlen(db_col_text(s, 1)) >= sizeof(l->fund) ||
+            (g && strlen(g) >= sizeof(l->guardian_id))) {
+            free(v);
+            db_done(s);
+            return err_set(e, ERR_INTERNAL, "bad_id", NULL,
+                           "a child, fund or guardian id is too long");
+        }
         snprintf(l->child_id, sizeof(l->child_id), "%s", db_col_text(s, 0));
         snprintf(l->fund, sizeof(l->fund), "%s", db_col_text(s, 1));
-        const char *g = db_col_text(s, 3);
         snprintf(l->guardian_id, sizeof(l->guardian_id), "%s", g ? g : "");
         l->amount = db_col_int64(s, 2);
     }
@@ -174,10 +183,32 @@ static int64_t group_claimed(struct db *db, const char *org_id, const char *run_
     return (int64_t)n;
 }
 
-int disb_run_create(struct db *db, const struct actor *a, const char *period,
-                    const char *currency, const char *method, char id_out[40],
-                    char run_no_out[32], int64_t *n_lines_out, int64_t *total_out,
-                    struct err *e)
+/* Checks, inside the transaction that made run_id, that each line's amount
+ * is the sum of the allocations now pointing at it: a line that would pass
+ * on more or less than it holds is a bug, and nothing is kept. */
+static int check_lines(struct db *db, const char *org_id, const char *run_id, struct err *e)
+{
+    int found;
+    struct db_stmt *s =
+        db_row(db, e, &found,
+               "SELECT COUNT(*) FROM disbursement_lines l WHERE l.run_id = $1"
+               " AND l.amount <> (SELECT COALESCE(CAST(SUM(pa.amount) AS BIGINT), 0)"
+               " FROM payment_allocations pa WHERE pa.org_id = $2"
+               " AND pa.disbursement_line_id = l.id)",
+               "tt", run_id, org_id);
+    if (!s) {
+        return -1;
+    }
+    int64_t bad = db_col_int64(s, 0);
+    db_done(s);
+    return bad == 0 ? 0
+                    : err_set(e, ERR_INTERNAL, "lines_mismatch", NULL,
+                              "%lld payout lines do not match their allocations", (long long)bad);
+}
+
+int disb_run_create(struct db *db, const struct actor *a, const char *period, const char *currency,
+                    const char *method, char id_out[40], char run_no_out[32], int64_t *n_lines_out,
+                    int64_t *total_out, struct err *e)
 {
     if (!actor_can(a, PERM_FINANCE_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to make payout lists");
@@ -272,9 +303,11 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period,
                    "INSERT INTO disbursement_lines (id, run_id, org_id, child_id, guardian_id,"
                    " amount, currency, fund, method, status)"
                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')",
-                   "tttttitt" "t", lid, id, a->org_id, lines[i].child_id,
-                   lines[i].guardian_id[0] ? lines[i].guardian_id : NULL, lines[i].amount,
-                   currency, lines[i].fund, method) < 0) {
+                   "tttttitt"
+                   "t",
+                   lid, id, a->org_id, lines[i].child_id,
+                   lines[i].guardian_id[0] ? lines[i].guardian_id : NULL, lines[i].amount, currency,
+                   lines[i].fund, method) < 0) {
             free(lines);
             return fail(db);
         }
@@ -290,8 +323,9 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period,
                " WHERE l.run_id = $1 AND d.id = payment_allocations.due_id)"
                " WHERE org_id = $2 AND disbursement_line_id = $1",
                "tt", id, a->org_id) < 0 ||
-        db_run(db, e, "UPDATE disbursement_runs SET total = $1, n_lines = $2 WHERE id = $3",
-               "iit", total, n, id) < 0 ||
+        check_lines(db, a->org_id, id, e) < 0 ||
+        db_run(db, e, "UPDATE disbursement_runs SET total = $1, n_lines = $2 WHERE id = $3", "iit",
+               total, n, id) < 0 ||
         actor_audit(db, a, "disbursement.create", "disbursement_run", id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail(db);
@@ -311,12 +345,12 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period,
 
 /* The SELECT list of a run, shared by the list and the single read. */
 #define RUN_COLS                                                                                   \
-    "r.id, r.run_no, r.period, r.currency, r.method, r.status, r.total, r.n_lines,"              \
-    " r.created_at, COALESCE(u.display_name, r.created_by), r.confirmed_at, r.entry_id,"          \
+    "r.id, r.run_no, r.period, r.currency, r.method, r.status, r.total, r.n_lines,"                \
+    " r.created_at, COALESCE(u.display_name, r.created_by), r.confirmed_at, r.entry_id,"           \
     " r.entry_date,"                                                                               \
-    " (SELECT COUNT(*) FROM disbursement_lines l WHERE l.run_id = r.id AND l.status = 'paid'),"   \
+    " (SELECT COUNT(*) FROM disbursement_lines l WHERE l.run_id = r.id AND l.status = 'paid'),"    \
     " (SELECT COUNT(*) FROM disbursement_lines l WHERE l.run_id = r.id AND l.status = 'failed'),"  \
-    " (SELECT COALESCE(CAST(SUM(l.amount) AS BIGINT), 0) FROM disbursement_lines l"               \
+    " (SELECT COALESCE(CAST(SUM(l.amount) AS BIGINT), 0) FROM disbursement_lines l"                \
     " WHERE l.run_id = r.id AND l.status = 'paid')"
 #define RUN_FROM " FROM disbursement_runs r LEFT JOIN users u ON u.id = r.created_by"
 
@@ -336,8 +370,8 @@ static json_t *run_json(struct db_stmt *s)
                      db_col_text(s, 8), "created_by", db_col_text(s, 9), "confirmed_at",
                      db_col_text(s, 10), "entry_id", db_col_text(s, 11), "entry_date",
                      db_col_text(s, 12), "n_paid", (json_int_t)db_col_int64(s, 13), "n_failed",
-                     (json_int_t)db_col_int64(s, 14), "paid_total",
-                     (json_int_t)db_col_int64(s, 15), "paid_total_text", paid);
+                     (json_int_t)db_col_int64(s, 14), "paid_total", (json_int_t)db_col_int64(s, 15),
+                     "paid_total_text", paid);
 }
 
 /* True when a may see disbursements. */
@@ -394,6 +428,12 @@ json_t *disb_run_list(struct db *db, const struct actor *a, const char *status, 
 
 json_t *disb_run_get(struct db *db, const struct actor *a, const char *run_id, struct err *e)
 {
+    return disb_run_get_page(db, a, run_id, 0, 0, e);
+}
+
+json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_id, int64_t offset,
+                          int64_t limit, struct err *e)
+{
     if (!can_read(a)) {
         err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to see payouts");
         return NULL;
@@ -402,9 +442,9 @@ json_t *disb_run_get(struct db *db, const struct actor *a, const char *run_id, s
         return NULL;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT " RUN_COLS RUN_FROM " WHERE r.id = $1 AND r.org_id = $2",
-                               "tt", run_id, a->org_id);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT " RUN_COLS RUN_FROM " WHERE r.id = $1 AND r.org_id = $2",
+               "tt", run_id, a->org_id);
     if (!s) {
         if (found == 0) {
             err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such payout list");
@@ -420,8 +460,10 @@ json_t *disb_run_get(struct db *db, const struct actor *a, const char *run_id, s
                  " l.entry_id"
                  " FROM disbursement_lines l JOIN children c ON c.id = l.child_id"
                  " LEFT JOIN guardians g ON g.id = l.guardian_id"
-                 " WHERE l.run_id = $1 AND l.org_id = $2 ORDER BY c.file_no, l.fund",
-                 "tt", run_id, a->org_id);
+                 " WHERE l.run_id = $1 AND l.org_id = $2 ORDER BY c.file_no, l.fund"
+                 " LIMIT $3 OFFSET $4",
+                 "ttii", run_id, a->org_id, limit > 0 ? limit : (int64_t)DISB_MAX_LINES,
+                 offset > 0 ? offset : (int64_t)0);
     if (!s) {
         json_decref(run);
         return NULL;
@@ -444,14 +486,14 @@ json_t *disb_run_get(struct db *db, const struct actor *a, const char *run_id, s
             json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:s, s:s, s:s, s:s, s:s,"
                       " s:s?, s:s?, s:b, s:s?, s:s?, s:s?}",
                       "id", db_col_text(s, 0), "child_id", db_col_text(s, 1), "child_file_no",
-                      db_col_text(s, 2), "child_name", name.buf, "guardian_id",
-                      db_col_text(s, 6), "guardian_name", db_col_text(s, 7), "guardian_phone",
-                      db_col_text(s, 8), "amount", (json_int_t)db_col_int64(s, 9), "amount_text",
-                      amount, "currency", db_col_text(s, 10), "fund", db_col_text(s, 11),
-                      "method", db_col_text(s, 12), "status", db_col_text(s, 13), "proof_kind",
-                      db_col_text(s, 14), "proof_ref", db_col_text(s, 15), "has_proof_photo",
-                      !db_col_null(s, 16), "paid_on", db_col_text(s, 17), "failed_reason",
-                      db_col_text(s, 18), "entry_id", db_col_text(s, 19)));
+                      db_col_text(s, 2), "child_name", name.buf, "guardian_id", db_col_text(s, 6),
+                      "guardian_name", db_col_text(s, 7), "guardian_phone", db_col_text(s, 8),
+                      "amount", (json_int_t)db_col_int64(s, 9), "amount_text", amount, "currency",
+                      db_col_text(s, 10), "fund", db_col_text(s, 11), "method", db_col_text(s, 12),
+                      "status", db_col_text(s, 13), "proof_kind", db_col_text(s, 14), "proof_ref",
+                      db_col_text(s, 15), "has_proof_photo", !db_col_null(s, 16), "paid_on",
+                      db_col_text(s, 17), "failed_reason", db_col_text(s, 18), "entry_id",
+                      db_col_text(s, 19)));
     }
     buf_release(&name);
     db_done(s);
@@ -474,8 +516,8 @@ struct run_row {
 };
 
 /* Reads run_id of a's organization into row (inside a transaction). */
-static int load_run(struct db *db, const struct actor *a, const char *run_id,
-                    struct run_row *row, struct err *e)
+static int load_run(struct db *db, const struct actor *a, const char *run_id, struct run_row *row,
+                    struct err *e)
 {
     if (id_or_not_found(run_id, "payout list", e) < 0) {
         return -1;
@@ -486,8 +528,7 @@ static int load_run(struct db *db, const struct actor *a, const char *run_id,
                                " FROM disbursement_runs WHERE id = $1 AND org_id = $2",
                                "tt", run_id, a->org_id);
     if (!s) {
-        return found < 0 ? -1
-                         : err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such payout list");
+        return found < 0 ? -1 : err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such payout list");
     }
     memset(row, 0, sizeof(*row));
     snprintf(row->run_no, sizeof(row->run_no), "%s", db_col_text(s, 0));
@@ -558,11 +599,15 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
                                 "the payout list %s has no lines", run.run_no);
     }
     for (size_t i = 0; i < n; i++) {
-        ll[2 * i] = (struct ledger_line){.account = ACCT_GRANTS_PAID, .fund = rows[i].fund,
-                                         .currency = run.currency, .amount = rows[i].amount,
+        ll[2 * i] = (struct ledger_line){.account = ACCT_GRANTS_PAID,
+                                         .fund = rows[i].fund,
+                                         .currency = run.currency,
+                                         .amount = rows[i].amount,
                                          .child_id = rows[i].child_id};
-        ll[2 * i + 1] = (struct ledger_line){.account = ACCT_PAYABLE, .fund = rows[i].fund,
-                                             .currency = run.currency, .amount = -rows[i].amount,
+        ll[2 * i + 1] = (struct ledger_line){.account = ACCT_PAYABLE,
+                                             .fund = rows[i].fund,
+                                             .currency = run.currency,
+                                             .amount = -rows[i].amount,
                                              .child_id = rows[i].child_id};
     }
     char memo[96], entry_id[40] = "", first_id[40] = "", at[32], detail[128];
@@ -570,9 +615,9 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
     snprintf(detail, sizeof(detail), "%s date=%s lines=%zu", run.run_no, day, n);
     int64_t changed = -1;
     rc = ledger_ensure_chart(db, a->org_id, e);
-    /* Entries of at most DISB_ENTRY_LINES payouts each, all with the run as
-     * their source: the ledger balances an entry fund by fund, which is
-     * quadratic in its lines. */
+    /* Entries of at most DISB_ENTRY_LINES payouts (two ledger lines each),
+     * all with the run as their source: the ledger takes at most 200 lines
+     * an entry. */
     for (size_t from = 0, part = 1; rc == 0 && from < n; from += DISB_ENTRY_LINES, part++) {
         size_t k = n - from < DISB_ENTRY_LINES ? n - from : DISB_ENTRY_LINES;
         if (n > DISB_ENTRY_LINES) {
@@ -580,8 +625,11 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
         } else {
             snprintf(memo, sizeof(memo), "payout list %s confirmed", run.run_no);
         }
-        struct ledger_entry entry = {.date = day, .memo = memo, .source_kind = "disbursement",
-                                     .source_id = run_id, .lines = ll + 2 * from,
+        struct ledger_entry entry = {.date = day,
+                                     .memo = memo,
+                                     .source_kind = "disbursement",
+                                     .source_id = run_id,
+                                     .lines = ll + 2 * from,
                                      .n_lines = (int)(2 * k)};
         rc = ledger_post_tx(db, a, &entry, entry_id, e);
         if (rc == 0 && !first_id[0]) {
@@ -664,16 +712,16 @@ int disb_run_cancel(struct db *db, const struct actor *a, const char *run_id, st
 
 /* A payout line with its run, as paying and failing need it. */
 struct line_row {
-    char run_id[40];       /* its run */
-    char run_no[32];       /* the run's number */
-    char run_status[12];   /* the run's status */
+    char run_id[40];         /* its run */
+    char run_no[32];         /* the run's number */
+    char run_status[12];     /* the run's status */
     char run_entry_date[11]; /* the run's confirmation date, "" before */
-    char child_id[40];     /* the child */
-    char fund[16];         /* the fund */
-    char currency[4];      /* the currency */
-    char method[16];       /* how it is to be paid */
-    char status[12];       /* pending paid failed cancelled */
-    int64_t amount;        /* the amount */
+    char child_id[40];       /* the child */
+    char fund[16];           /* the fund */
+    char currency[4];        /* the currency */
+    char method[16];         /* how it is to be paid */
+    char status[12];         /* pending paid failed cancelled */
+    int64_t amount;          /* the amount */
 };
 
 /* Reads line_id of a's organization into row (inside a transaction). */
@@ -757,9 +805,8 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
     if (!actor_can(a, PERM_FINANCE_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to record payouts");
     }
-    const char *ref = proof && proof->reference && !text_blank(proof->reference)
-                          ? proof->reference
-                          : NULL;
+    const char *ref =
+        proof && proof->reference && !text_blank(proof->reference) ? proof->reference : NULL;
     bool photo = proof && proof->photo && proof->photo_len > 0;
     if (ref && (!utf8_valid(ref, strlen(ref)) || utf8_length(ref, strlen(ref)) > 100)) {
         return err_set(e, ERR_INVALID, "too_long", "reference",
@@ -818,15 +865,25 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
     }
     buf_release(&clean);
     struct ledger_line ll[2] = {
-        {.account = ACCT_PAYABLE, .fund = l.fund, .currency = l.currency, .amount = l.amount,
+        {.account = ACCT_PAYABLE,
+         .fund = l.fund,
+         .currency = l.currency,
+         .amount = l.amount,
          .child_id = l.child_id},
-        {.account = payout_account_of(method), .fund = l.fund, .currency = l.currency,
-         .amount = -l.amount, .child_id = l.child_id},
+        {.account = payout_account_of(method),
+         .fund = l.fund,
+         .currency = l.currency,
+         .amount = -l.amount,
+         .child_id = l.child_id},
     };
     char memo[96], entry_id[40], at[32], detail[160];
     snprintf(memo, sizeof(memo), "payout of list %s paid (%s)", l.run_no, method);
-    struct ledger_entry entry = {.date = day, .memo = memo, .source_kind = "payout",
-                                 .source_id = line_id, .lines = ll, .n_lines = 2};
+    struct ledger_entry entry = {.date = day,
+                                 .memo = memo,
+                                 .source_kind = "payout",
+                                 .source_id = line_id,
+                                 .lines = ll,
+                                 .n_lines = 2};
     time_format_iso(time_now_ms(), at, sizeof(at));
     snprintf(detail, sizeof(detail), "%s line %s %s amount=%lld %s proof=%s", l.run_no, line_id,
              method, (long long)l.amount, l.currency, photo ? "signature" : "reference");
@@ -841,8 +898,7 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
                           " AND status IN ('pending', 'failed')",
                           "tttttttttttt", method, photo ? "signature" : "reference", ref,
                           photo ? stored : NULL, photo ? doc_media_type(t) : NULL,
-                          photo ? sha : NULL, day, entry_id, who(a), at, line_id,
-                          a->org_id)) < 0) {
+                          photo ? sha : NULL, day, entry_id, who(a), at, line_id, a->org_id)) < 0) {
         fail(db);
         remove_photo(stored);
         return -1;
@@ -861,14 +917,14 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
     return 0;
 }
 
-int disb_line_failed(struct db *db, const struct actor *a, const char *line_id,
-                     const char *reason, struct err *e)
+int disb_line_failed(struct db *db, const struct actor *a, const char *line_id, const char *reason,
+                     struct err *e)
 {
     if (!actor_can(a, PERM_FINANCE_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to record payouts");
     }
-    if (reason && (!utf8_valid(reason, strlen(reason)) || utf8_length(reason, strlen(reason)) >
-                                                             500)) {
+    if (reason &&
+        (!utf8_valid(reason, strlen(reason)) || utf8_length(reason, strlen(reason)) > 500)) {
         return err_set(e, ERR_INVALID, "too_long", "reason",
                        "'reason' must be at most 500 characters");
     }
@@ -920,8 +976,8 @@ int disb_run_csv(struct db *db, const struct actor *a, const char *run_id, const
     if (!run) {
         return -1;
     }
-    static const char *const heads[] = {"file_no", "child",   "guardian", "phone",
-                                        "fund",    "method",  "amount",   "currency",
+    static const char *const heads[] = {"file_no", "child",   "guardian",  "phone",
+                                        "fund",    "method",  "amount",    "currency",
                                         "status",  "paid_on", "proof_ref", "signature"};
     buf_adds(out, "\xEF\xBB\xBF");
     for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
@@ -934,9 +990,9 @@ int disb_run_csv(struct db *db, const struct actor *a, const char *run_id, const
     json_t *l;
     json_array_foreach(json_object_get(run, "lines"), i, l)
     {
-        static const char *const keys[] = {"child_file_no", "child_name", "guardian_name",
-                                           "guardian_phone", "fund", "method", "amount_text",
-                                           "currency", "status", "paid_on", "proof_ref"};
+        static const char *const keys[] = {
+            "child_file_no", "child_name", "guardian_name", "guardian_phone", "fund",     "method",
+            "amount_text",   "currency",   "status",        "paid_on",        "proof_ref"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             cell(out, json_string_value(json_object_get(l, keys[k])), ',');
         }
@@ -981,8 +1037,7 @@ int disb_proof_open(struct db *db, const struct actor *a, const char *line_id,
         return fail(db);
     }
     /* The stored type is what the bytes showed when they came in; check again. */
-    const char *mt = doc_media_type(
-        doc_sniff((const unsigned char *)out->data.buf, out->data.len));
+    const char *mt = doc_media_type(doc_sniff((const unsigned char *)out->data.buf, out->data.len));
     snprintf(out->content_type, sizeof(out->content_type), "%s",
              mt ? mt : "application/octet-stream");
     return 0;
@@ -1031,9 +1086,8 @@ int disb_trace_tx(struct db *db, const char *org_id, const char *line_id, struct
 /* Adds one problem {field, code, message} to errors. */
 static void problem(json_t *errors, const char *field, const char *code, const char *msg)
 {
-    json_array_append_new(errors,
-                          json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message",
-                                    msg));
+    json_array_append_new(
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", msg));
 }
 
 /* Reads an optional text member of input (at most max characters); a
@@ -1088,9 +1142,9 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL,
                        "not allowed to record in-kind distributions");
     }
-    static const char *const known[] = {"child_id", "kind",     "description", "quantity",
-                                        "distributed_on", "value", "currency", "fund",
-                                        "donor_id", "proof_ref"};
+    static const char *const known[] = {"child_id",       "kind",     "description", "quantity",
+                                        "distributed_on", "value",    "currency",    "fund",
+                                        "donor_id",       "proof_ref"};
     json_t *errors = json_array();
     if (!json_is_object(input)) {
         problem(errors, "body", "not_an_object", "must be an object");
@@ -1165,8 +1219,8 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             struct err me;
             err_clear(&me);
             if (money_parse(value, currency, &mv, &me) < 0) {
-                problem(errors, strcmp(me.field, "currency") == 0 ? "currency" : "value",
-                        me.code, me.msg);
+                problem(errors, strcmp(me.field, "currency") == 0 ? "currency" : "value", me.code,
+                        me.msg);
             } else if (mv.minor <= 0) {
                 problem(errors, "value", "invalid_amount", "must be more than zero");
             }
@@ -1197,11 +1251,11 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
         return -1;
     }
     int found = 0;
-    struct db_stmt *s = uuid_valid(child_id)
-                            ? db_row(db, e, &found,
-                                     "SELECT id FROM children WHERE id = $1 AND org_id = $2", "tt",
-                                     child_id, a->org_id)
-                            : NULL;
+    struct db_stmt *s =
+        uuid_valid(child_id)
+            ? db_row(db, e, &found, "SELECT id FROM children WHERE id = $1 AND org_id = $2", "tt",
+                     child_id, a->org_id)
+            : NULL;
     if (s) {
         db_done(s);
     } else if (found < 0) {
@@ -1234,13 +1288,25 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
         char memo[96];
         snprintf(memo, sizeof(memo), "in-kind distribution: %s x%lld", kind, (long long)qty);
         struct ledger_line ll[2] = {
-            {.account = ACCT_INKIND_OUT, .fund = fund, .currency = mv.currency,
-             .amount = mv.minor, .donor_id = donor_id, .child_id = child_id},
-            {.account = ACCT_INCOME_INKIND, .fund = fund, .currency = mv.currency,
-             .amount = -mv.minor, .donor_id = donor_id, .child_id = child_id},
+            {.account = ACCT_INKIND_OUT,
+             .fund = fund,
+             .currency = mv.currency,
+             .amount = mv.minor,
+             .donor_id = donor_id,
+             .child_id = child_id},
+            {.account = ACCT_INCOME_INKIND,
+             .fund = fund,
+             .currency = mv.currency,
+             .amount = -mv.minor,
+             .donor_id = donor_id,
+             .child_id = child_id},
         };
-        struct ledger_entry entry = {.date = day, .memo = memo, .source_kind = "inkind",
-                                     .source_id = id, .lines = ll, .n_lines = 2};
+        struct ledger_entry entry = {.date = day,
+                                     .memo = memo,
+                                     .source_kind = "inkind",
+                                     .source_id = id,
+                                     .lines = ll,
+                                     .n_lines = 2};
         if (ledger_ensure_chart(db, a->org_id, e) < 0 ||
             ledger_post_tx(db, a, &entry, entry_id, e) < 0) {
             return fail(db);
@@ -1256,9 +1322,11 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
                " quantity, value, currency, fund, donor_id, distributed_on, proof_ref, entry_id,"
                " created_by, created_at)"
                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-               "tttttitttttttt" "t", id, a->org_id, child_id, kind, desc, qty,
-               value ? minor : NULL, value ? mv.currency : NULL, value ? fund : NULL, donor_id,
-               day, proof, value ? entry_id : NULL, who(a), at) < 0 ||
+               "tttttitttttttt"
+               "t",
+               id, a->org_id, child_id, kind, desc, qty, value ? minor : NULL,
+               value ? mv.currency : NULL, value ? fund : NULL, donor_id, day, proof,
+               value ? entry_id : NULL, who(a), at) < 0 ||
         actor_audit(db, a, "inkind.record", "child", child_id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail(db);
@@ -1275,11 +1343,11 @@ json_t *inkind_list(struct db *db, const struct actor *a, const char *child_id, 
     }
     if (child_id) {
         int found;
-        struct db_stmt *s = uuid_valid(child_id)
-                                ? db_row(db, e, &found,
-                                         "SELECT id FROM children WHERE id = $1 AND org_id = $2",
-                                         "tt", child_id, a->org_id)
-                                : NULL;
+        struct db_stmt *s =
+            uuid_valid(child_id)
+                ? db_row(db, e, &found, "SELECT id FROM children WHERE id = $1 AND org_id = $2",
+                         "tt", child_id, a->org_id)
+                : NULL;
         if (!s) {
             if (!uuid_valid(child_id) || found == 0) {
                 err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such child");
@@ -1288,16 +1356,16 @@ json_t *inkind_list(struct db *db, const struct actor *a, const char *child_id, 
         }
         db_done(s);
     }
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT i.id, i.kind, i.description, i.quantity, i.value, i.currency, i.fund,"
-        " i.donor_id, dn.name, i.distributed_on, i.proof_ref, i.entry_id, i.created_at,"
-        " i.child_id, c.file_no, c.first_name, c.father_name, c.family_name"
-        " FROM inkind_distributions i JOIN children c ON c.id = i.child_id"
-        " LEFT JOIN donors dn ON dn.id = i.donor_id"
-        " WHERE i.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR i.child_id = $2)"
-        " ORDER BY i.distributed_on DESC, i.id DESC LIMIT 200",
-        "tt", a->org_id, child_id);
+    struct db_stmt *s =
+        db_query(db, e,
+                 "SELECT i.id, i.kind, i.description, i.quantity, i.value, i.currency, i.fund,"
+                 " i.donor_id, dn.name, i.distributed_on, i.proof_ref, i.entry_id, i.created_at,"
+                 " i.child_id, c.file_no, c.first_name, c.father_name, c.family_name"
+                 " FROM inkind_distributions i JOIN children c ON c.id = i.child_id"
+                 " LEFT JOIN donors dn ON dn.id = i.donor_id"
+                 " WHERE i.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR i.child_id = $2)"
+                 " ORDER BY i.distributed_on DESC, i.id DESC LIMIT 200",
+                 "tt", a->org_id, child_id);
     if (!s) {
         return NULL;
     }

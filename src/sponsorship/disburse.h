@@ -16,7 +16,7 @@
  *   draft --confirm--> confirmed     posts Dr 5000 grants paid [fund] /
  *     |                              Cr 2000 payable to guardians [fund],
  *     +--cancel--> cancelled         one pair of ledger lines per line
- *                  (allocations      (child dimension), one entry per 250
+ *                  (allocations      (child dimension), one entry per 100
  *                  released)         lines, source ("disbursement", run
  *                                    id); the run keeps the first's id
  *
@@ -82,10 +82,9 @@
  * "period") when no undisbursed money is found (no run is made). id_out
  * gets the run id, run_no_out (may be NULL) its number; n_lines_out and
  * total_out (may be NULL) what it holds. */
-int disb_run_create(struct db *db, const struct actor *a, const char *period,
-                    const char *currency, const char *method, char id_out[40],
-                    char run_no_out[32], int64_t *n_lines_out, int64_t *total_out,
-                    struct err *e);
+int disb_run_create(struct db *db, const struct actor *a, const char *period, const char *currency,
+                    const char *method, char id_out[40], char run_no_out[32], int64_t *n_lines_out,
+                    int64_t *total_out, struct err *e);
 
 /* The organization's runs, newest first, inside the caller's (read)
  * transaction: {"items": [{id, run_no, period, currency, method, status,
@@ -103,6 +102,9 @@ json_t *disb_run_list(struct db *db, const struct actor *a, const char *status, 
  * proof_ref, has_proof_photo, paid_on, failed_reason, entry_id}] ordered by
  * the child's file number. New reference, or NULL with e (ERR_NOT_FOUND). */
 json_t *disb_run_get(struct db *db, const struct actor *a, const char *run_id, struct err *e);
+/* The same with only limit lines from offset (limit 0: all), for pages. */
+json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_id, int64_t offset,
+                          int64_t limit, struct err *e);
 
 /* Confirms a draft run: posts its entry dated date (YYYY-MM-DD, NULL: today;
  * not in the future; its period must be open, else the ledger's
@@ -145,8 +147,8 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
  * reached, the transfer bounced) with an optional reason (up to 500
  * characters); it stays payable. Audited (disbursement.failed). ERR_CONFLICT
  * "payout_paid" for a paid line, "payout_failed" for one failed already. */
-int disb_line_failed(struct db *db, const struct actor *a, const char *line_id,
-                     const char *reason, struct err *e);
+int disb_line_failed(struct db *db, const struct actor *a, const char *line_id, const char *reason,
+                     struct err *e);
 
 /* A run as CSV (UTF-8 with BOM, CRLF, Excel-safe cells) with headings in
  * lang ("ar" or "en"): file number, child, guardian, phone, fund, method,
@@ -168,18 +170,18 @@ int disb_proof_open(struct db *db, const struct actor *a, const char *line_id,
 
 /* What a statement needs to know of one payout. */
 struct disb_trace {
-    char run_id[40];      /* the run */
-    char run_no[32];      /* DR-YYYY-NNNN */
-    char period[8];       /* YYYY-MM */
-    char run_status[12];  /* draft confirmed cancelled */
-    char status[12];      /* the line: pending paid failed cancelled */
-    char method[16];      /* cash bank mobile_money */
-    char paid_on[11];     /* YYYY-MM-DD when paid, "" otherwise */
-    char proof_kind[12];  /* reference signature, "" when not paid */
-    char entry_id[40];    /* the payout's journal entry, "" when not paid */
-    char run_entry_id[40];/* the run's confirmation entry, "" when not confirmed */
-    int64_t amount;       /* the line's amount (the child's whole payout, all donors) */
-    char currency[4];     /* its currency */
+    char run_id[40];       /* the run */
+    char run_no[32];       /* DR-YYYY-NNNN */
+    char period[8];        /* YYYY-MM */
+    char run_status[12];   /* draft confirmed cancelled */
+    char status[12];       /* the line: pending paid failed cancelled */
+    char method[16];       /* cash bank mobile_money */
+    char paid_on[11];      /* YYYY-MM-DD when paid, "" otherwise */
+    char proof_kind[12];   /* reference signature, "" when not paid */
+    char entry_id[40];     /* the payout's journal entry, "" when not paid */
+    char run_entry_id[40]; /* the run's confirmation entry, "" when not confirmed */
+    int64_t amount;        /* the line's amount (the child's whole payout, all donors) */
+    char currency[4];      /* its currency */
 };
 /* Reads line_id of org_id into out, inside the caller's transaction (no
  * permission check, no audit: the calling service does both). Returns 1

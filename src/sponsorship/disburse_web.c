@@ -134,11 +134,10 @@ static void api_list(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    json_t *v = db_begin(db, true, &e) == 0
-                    ? disb_run_list(db, r->actor, http_query(r, "status"),
-                                    query_page(r, "page", 1, 1000000),
-                                    query_page(r, "per_page", 25, 200), &e)
-                    : NULL;
+    json_t *v = db_begin(db, true, &e) == 0 ? disb_run_list(db, r->actor, http_query(r, "status"),
+                                                            query_page(r, "page", 1, 1000000),
+                                                            query_page(r, "per_page", 25, 200), &e)
+                                            : NULL;
     db_rollback(db);
     if (!v) {
         api_err(r, &e);
@@ -190,16 +189,17 @@ static void api_create(struct http_req *r)
     err_clear(&e);
     char id[40], no[32];
     int64_t n = 0, total = 0;
-    int rc = disb_run_create(db, r->actor, v[0], v[1], v[2] ? v[2] : "cash", id, no, &n, &total,
-                             &e);
+    int rc =
+        disb_run_create(db, r->actor, v[0], v[1], v[2] ? v[2] : "cash", id, no, &n, &total, &e);
     json_decref(body);
     if (rc < 0) {
         api_err(r, &e);
         return;
     }
     http_add_header(r, "Location", arena_printf(&r->arena, "/api/v1/disbursements/%s", id));
-    http_reply_json(r, 201, json_pack("{s:s, s:s, s:I, s:I}", "id", id, "run_no", no, "n_lines",
-                                      (json_int_t)n, "total", (json_int_t)total));
+    http_reply_json(r, 201,
+                    json_pack("{s:s, s:s, s:I, s:I}", "id", id, "run_no", no, "n_lines",
+                              (json_int_t)n, "total", (json_int_t)total));
 }
 
 /* Replies with run id as JSON (read-only transaction). */
@@ -301,8 +301,7 @@ static void reply_line(struct http_req *r, struct db *db, const char *id)
     struct err e;
     err_clear(&e);
     struct disb_trace t;
-    int found = db_begin(db, true, &e) == 0 ? disb_trace_tx(db, r->actor->org_id, id, &t, &e)
-                                            : -1;
+    int found = db_begin(db, true, &e) == 0 ? disb_trace_tx(db, r->actor->org_id, id, &t, &e) : -1;
     db_rollback(db);
     if (found <= 0) {
         if (found == 0) {
@@ -313,10 +312,10 @@ static void reply_line(struct http_req *r, struct db *db, const char *id)
     }
     http_reply_json(r, 200,
                     json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:s, s:s?}", "id", id,
-                              "run_id", t.run_id, "run_no", t.run_no, "status", t.status,
-                              "method", t.method, "paid_on", t.paid_on[0] ? t.paid_on : NULL,
-                              "proof_kind", t.proof_kind[0] ? t.proof_kind : NULL, "amount",
-                              (json_int_t)t.amount, "currency", t.currency, "entry_id",
+                              "run_id", t.run_id, "run_no", t.run_no, "status", t.status, "method",
+                              t.method, "paid_on", t.paid_on[0] ? t.paid_on : NULL, "proof_kind",
+                              t.proof_kind[0] ? t.proof_kind : NULL, "amount", (json_int_t)t.amount,
+                              "currency", t.currency, "entry_id",
                               t.entry_id[0] ? t.entry_id : NULL));
 }
 
@@ -447,8 +446,8 @@ static void api_inkind_create(struct http_req *r)
             json_t *p;
             json_array_foreach(errors, i, p)
             {
-                const char *msg = problem_text(r, jstr(p, "code"), jstr(p, "field"),
-                                               jstr(p, "message"));
+                const char *msg =
+                    problem_text(r, jstr(p, "code"), jstr(p, "field"), jstr(p, "message"));
                 json_object_set_new(p, "message", json_string(msg));
                 json_object_set_new(p, "label", json_string(field_label(r, jstr(p, "field"))));
             }
@@ -535,8 +534,8 @@ static void page_runs(struct http_req *r)
         status = NULL;
     }
     int page = query_page(r, "page", 1, 1000000);
-    json_t *v = db_begin(db, true, &e) == 0 ? disb_run_list(db, r->actor, status, page, 25, &e)
-                                            : NULL;
+    json_t *v =
+        db_begin(db, true, &e) == 0 ? disb_run_list(db, r->actor, status, page, 25, &e) : NULL;
     db_rollback(db);
     if (!v) {
         http_reply_err(r, &e);
@@ -551,30 +550,28 @@ static void page_runs(struct http_req *r)
     }
     json_int_t total = json_integer_value(json_object_get(v, "total"));
     int pages = (int)((total + 24) / 25);
-    json_t *ctx = json_pack("{s:O, s:b, s:b, s:b, s:o}", "items", items, "none",
-                            json_array_size(items) == 0, "can_write",
-                            actor_can(r->actor, PERM_FINANCE_WRITE), "can_inkind",
-                            actor_can(r->actor, PERM_SPONSOR_READ), "statuses",
-                            page_options(r, "ds.status", DISB_RUN_STATUSES, status, "ds.any"));
+    json_t *ctx =
+        json_pack("{s:O, s:b, s:b, s:b, s:o}", "items", items, "none", json_array_size(items) == 0,
+                  "can_write", actor_can(r->actor, PERM_FINANCE_WRITE), "can_inkind",
+                  actor_can(r->actor, PERM_SPONSOR_READ), "statuses",
+                  page_options(r, "ds.status", DISB_RUN_STATUSES, status, "ds.any"));
     if (page > 1) {
         json_object_set_new(ctx, "prev",
-                            json_string(arena_printf(&r->arena, "/sponsorship/disbursements?%s%s"
-                                                                "page=%d",
-                                                     status ? "status=" : "",
-                                                     status ? arena_printf(&r->arena, "%s&",
-                                                                           status)
-                                                            : "",
-                                                     page - 1)));
+                            json_string(arena_printf(
+                                &r->arena,
+                                "/sponsorship/disbursements?%s%s"
+                                "page=%d",
+                                status ? "status=" : "",
+                                status ? arena_printf(&r->arena, "%s&", status) : "", page - 1)));
     }
     if (page < pages) {
         json_object_set_new(ctx, "next",
-                            json_string(arena_printf(&r->arena, "/sponsorship/disbursements?%s%s"
-                                                                "page=%d",
-                                                     status ? "status=" : "",
-                                                     status ? arena_printf(&r->arena, "%s&",
-                                                                           status)
-                                                            : "",
-                                                     page + 1)));
+                            json_string(arena_printf(
+                                &r->arena,
+                                "/sponsorship/disbursements?%s%s"
+                                "page=%d",
+                                status ? "status=" : "",
+                                status ? arena_printf(&r->arena, "%s&", status) : "", page + 1)));
     }
     json_decref(v);
     page_reply(r, 200, "ds_runs", "ds.title", ctx);
@@ -597,11 +594,9 @@ static void base_currency(struct http_req *r, char out[4])
 static void new_page(struct http_req *r, int status, json_t *form, json_t *errors,
                      const char *error)
 {
-    json_t *ctx = json_pack("{s:o, s:o, s:o, s:s?}", "form", form, "errors",
-                            errors ? errors : json_object(), "methods",
-                            page_options(r, "ds.method", PAYOUT_METHODS, jstr(form, "method"),
-                                         NULL),
-                            "error", error);
+    json_t *ctx = json_pack(
+        "{s:o, s:o, s:o, s:s?}", "form", form, "errors", errors ? errors : json_object(), "methods",
+        page_options(r, "ds.method", PAYOUT_METHODS, jstr(form, "method"), NULL), "error", error);
     page_reply(r, status, "ds_new", "ds.new", ctx);
 }
 
@@ -634,8 +629,8 @@ static void page_create(struct http_req *r)
     char cur[4] = "";
     if (currency && strlen(currency) == 3) {
         for (int i = 0; i < 3; i++) {
-            cur[i] = (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 32
-                                                                      : currency[i]);
+            cur[i] =
+                (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 32 : currency[i]);
         }
         cur[3] = 0;
         currency = cur;
@@ -655,8 +650,8 @@ static void page_create(struct http_req *r)
                  errors, msg);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/disbursements/%s?ok=flash.ds_created",
-                                  id));
+    http_redirect(r,
+                  arena_printf(&r->arena, "/sponsorship/disbursements/%s?ok=flash.ds_created", id));
 }
 
 /* Renders run id's page with status; failed (may be NULL) is shown at the top
@@ -670,7 +665,11 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
     }
     struct err e;
     err_clear(&e);
-    json_t *run = db_begin(db, true, &e) == 0 ? disb_run_get(db, r->actor, id, &e) : NULL;
+    int page = query_page(r, "page", 1, 100000);
+    json_t *run = db_begin(db, true, &e) == 0
+                      ? disb_run_get_page(db, r->actor, id, (int64_t)(page - 1) * RUN_PAGE_LINES,
+                                          RUN_PAGE_LINES, &e)
+                      : NULL;
     db_rollback(db);
     if (!run) {
         http_reply_err(r, &e);
@@ -680,18 +679,14 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
     bool write = actor_can(r->actor, PERM_FINANCE_WRITE);
     bool confirmed = json_is_true(json_object_get(run, "is_confirmed"));
     json_t *lines = json_object_get(run, "lines");
-    size_t n = json_array_size(lines);
-    int page = query_page(r, "page", 1, 100000);
+    size_t n = (size_t)json_integer_value(json_object_get(run, "n_lines"));
     size_t from = (size_t)(page - 1) * RUN_PAGE_LINES;
-    if (from >= n && n > 0) {
-        page = 1;
-        from = 0;
-    }
     json_t *shown = json_array();
     char today[11];
     today_text(r, today);
-    for (size_t i = from; i < n && i < from + RUN_PAGE_LINES; i++) {
-        json_t *l = json_array_get(lines, i);
+    for (size_t k = 0; k < json_array_size(lines); k++) {
+        size_t i = from + k;
+        json_t *l = json_array_get(lines, k);
         const char *st = jstr(l, "status");
         json_object_set_new(l, "no", json_integer((json_int_t)i + 1));
         json_object_set_new(l, "status_label", json_string(page_label(r, "ds.lstatus", st)));
@@ -699,26 +694,28 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
                             json_string(!strcmp(st, "paid")     ? "badge badge-ok"
                                         : !strcmp(st, "failed") ? "badge badge-warn"
                                                                 : "badge"));
-        json_object_set_new(l, "fund_label", json_string(page_label(r, "ds.fund", jstr(l, "fund"))));
+        json_object_set_new(l, "fund_label",
+                            json_string(page_label(r, "ds.fund", jstr(l, "fund"))));
         json_object_set_new(l, "method_label",
                             json_string(page_label(r, "ds.method", jstr(l, "method"))));
         bool payable = confirmed && write && strcmp(st, "paid") != 0;
         json_object_set_new(l, "payable", json_boolean(payable));
         json_object_set_new(l, "can_fail", json_boolean(payable && !strcmp(st, "pending")));
         if (payable) {
-            json_object_set_new(l, "methods",
-                                page_options(r, "ds.method", PAYOUT_METHODS, jstr(l, "method"),
-                                             NULL));
+            json_object_set_new(
+                l, "methods",
+                page_options(r, "ds.method", PAYOUT_METHODS, jstr(l, "method"), NULL));
         }
         if (failed && line_id && !strcmp(line_id, jstr(l, "id"))) {
-            json_object_set_new(l, "line_error",
-                                json_string(problem_text(r, failed->code, failed->field,
-                                                         failed->msg)));
+            json_object_set_new(
+                l, "line_error",
+                json_string(problem_text(r, failed->code, failed->field, failed->msg)));
             json_object_set_new(l, "line_open", json_true());
         }
         json_array_append(shown, l);
     }
     int pages = (int)((n + RUN_PAGE_LINES - 1) / RUN_PAGE_LINES);
+    json_object_del(run, "lines");
     json_t *ctx = json_pack("{s:o, s:o, s:b, s:s, s:b}", "run", run, "lines", shown, "can_write",
                             write, "today", today, "none", n == 0);
     if (pages > 1) {
@@ -727,20 +724,21 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
                                                     arena_printf(&r->arena, "%d", page), "pages",
                                                     arena_printf(&r->arena, "%d", pages), NULL)));
         if (page > 1) {
-            json_object_set_new(ctx, "prev", json_string(arena_printf(
-                                                 &r->arena, "/sponsorship/disbursements/%s?page=%d",
-                                                 id, page - 1)));
+            json_object_set_new(
+                ctx, "prev",
+                json_string(arena_printf(&r->arena, "/sponsorship/disbursements/%s?page=%d", id,
+                                         page - 1)));
         }
         if (page < pages) {
-            json_object_set_new(ctx, "next", json_string(arena_printf(
-                                                 &r->arena, "/sponsorship/disbursements/%s?page=%d",
-                                                 id, page + 1)));
+            json_object_set_new(
+                ctx, "next",
+                json_string(arena_printf(&r->arena, "/sponsorship/disbursements/%s?page=%d", id,
+                                         page + 1)));
         }
     }
     if (failed) {
         json_object_set_new(ctx, "error",
-                            json_string(problem_text(r, failed->code, failed->field,
-                                                     failed->msg)));
+                            json_string(problem_text(r, failed->code, failed->field, failed->msg)));
     }
     page_reply(r, status, "ds_run", "ds.run", ctx);
 }
@@ -830,8 +828,11 @@ static void page_line_step(struct http_req *r, bool paid)
     }
     if (rc < 0) {
         if (run[0] && (e.kind == ERR_INVALID || e.kind == ERR_CONFLICT || e.kind == ERR_LIMIT)) {
-            run_page(r, e.kind == ERR_CONFLICT ? 409 : e.kind == ERR_LIMIT ? 413 : 422, run, &e,
-                     r->params[0]);
+            run_page(r,
+                     e.kind == ERR_CONFLICT ? 409
+                     : e.kind == ERR_LIMIT  ? 413
+                                            : 422,
+                     run, &e, r->params[0]);
         } else {
             http_reply_err(r, &e);
         }
@@ -854,9 +855,9 @@ static void page_failed(struct http_req *r)
 }
 
 /* The form fields of the in-kind page. */
-static const char *const inkind_fields[] = {"file_no",  "kind", "description", "quantity",
-                                            "distributed_on", "value", "currency", "fund",
-                                            "donor_no", "proof_ref"};
+static const char *const inkind_fields[] = {"file_no",        "kind",     "description", "quantity",
+                                            "distributed_on", "value",    "currency",    "fund",
+                                            "donor_no",       "proof_ref"};
 #define N_INKIND_FIELDS (sizeof(inkind_fields) / sizeof(inkind_fields[0]))
 
 /* Renders the in-kind page: the form (form taken, errors taken) and the items of the child
@@ -879,9 +880,9 @@ static void inkind_page(struct http_req *r, int status, json_t *form, json_t *er
     if (db_begin(db, true, &e) == 0) {
         if (file_no && *file_no) {
             int found;
-            struct db_stmt *s = db_row(db, &e, &found,
-                                       "SELECT id FROM children WHERE org_id = $1 AND file_no = $2",
-                                       "tt", r->actor->org_id, file_no);
+            struct db_stmt *s =
+                db_row(db, &e, &found, "SELECT id FROM children WHERE org_id = $1 AND file_no = $2",
+                       "tt", r->actor->org_id, file_no);
             if (s) {
                 snprintf(child, sizeof(child), "%s", db_col_text(s, 0));
                 db_done(s);
@@ -913,13 +914,13 @@ static void inkind_page(struct http_req *r, int status, json_t *form, json_t *er
         }
     }
     bool write = actor_can(r->actor, PERM_SPONSOR_WRITE);
-    json_t *ctx = json_pack(
-        "{s:O, s:b, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, s:b}", "items", items, "none",
-        json_array_size(items) == 0, "can_write", write, "form", form, "errors",
-        errors ? errors : json_object(), "kinds",
-        page_options(r, "ds.kind", INKIND_KINDS, jstr(form, "kind"), NULL), "funds",
-        page_options(r, "ds.fund", FUNDS, jstr(form, "fund"), "ds.fund_default"), "error", error,
-        "file_no", file_no && *file_no ? file_no : NULL, "unknown", unknown);
+    json_t *ctx =
+        json_pack("{s:O, s:b, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, s:b}", "items", items, "none",
+                  json_array_size(items) == 0, "can_write", write, "form", form, "errors",
+                  errors ? errors : json_object(), "kinds",
+                  page_options(r, "ds.kind", INKIND_KINDS, jstr(form, "kind"), NULL), "funds",
+                  page_options(r, "ds.fund", FUNDS, jstr(form, "fund"), "ds.fund_default"), "error",
+                  error, "file_no", file_no && *file_no ? file_no : NULL, "unknown", unknown);
     json_decref(v);
     page_reply(r, status, "ds_inkind", "ds.inkind", ctx);
 }
@@ -948,12 +949,12 @@ static int inkind_lookup(struct http_req *r, struct db *db, json_t *input, json_
     }
     int found = 0;
     if (!file_no) {
-        json_object_set_new(errors, "file_no", json_string(problem_text(r, "required", "file_no",
-                                                                        NULL)));
+        json_object_set_new(errors, "file_no",
+                            json_string(problem_text(r, "required", "file_no", NULL)));
     } else {
-        struct db_stmt *s = db_row(db, e, &found,
-                                   "SELECT id FROM children WHERE org_id = $1 AND file_no = $2",
-                                   "tt", r->actor->org_id, file_no);
+        struct db_stmt *s =
+            db_row(db, e, &found, "SELECT id FROM children WHERE org_id = $1 AND file_no = $2",
+                   "tt", r->actor->org_id, file_no);
         if (s) {
             json_object_set_new(input, "child_id", json_string(db_col_text(s, 0)));
             db_done(s);
@@ -963,9 +964,9 @@ static int inkind_lookup(struct http_req *r, struct db *db, json_t *input, json_
         }
     }
     if (found >= 0 && donor_no) {
-        struct db_stmt *s = db_row(db, e, &found,
-                                   "SELECT id FROM donors WHERE org_id = $1 AND donor_no = $2",
-                                   "tt", r->actor->org_id, donor_no);
+        struct db_stmt *s =
+            db_row(db, e, &found, "SELECT id FROM donors WHERE org_id = $1 AND donor_no = $2", "tt",
+                   r->actor->org_id, donor_no);
         if (s) {
             json_object_set_new(input, "donor_id", json_string(db_col_text(s, 0)));
             db_done(s);
@@ -992,8 +993,8 @@ static void page_inkind_create(struct http_req *r)
                             json_string(v && utf8_valid(v, strlen(v)) ? v : ""));
     }
     json_t *input = json_object();
-    static const char *const pass[] = {"kind",     "description", "quantity", "distributed_on",
-                                       "value",    "currency",    "fund",     "proof_ref"};
+    static const char *const pass[] = {"kind",  "description", "quantity", "distributed_on",
+                                       "value", "currency",    "fund",     "proof_ref"};
     for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
         const char *v = form_text(r, pass[i]);
         if (v) {
@@ -1034,9 +1035,9 @@ static void page_inkind_create(struct http_req *r)
     if (rc == 0) {
         json_decref(form);
         json_decref(errors);
-        http_redirect(r, arena_printf(&r->arena,
-                                      "/sponsorship/inkind?file_no=%s&ok=flash.ds_inkind",
-                                      pct(r, form_text(r, "file_no"))));
+        http_redirect(r,
+                      arena_printf(&r->arena, "/sponsorship/inkind?file_no=%s&ok=flash.ds_inkind",
+                                   pct(r, form_text(r, "file_no"))));
         return;
     }
     size_t i;
@@ -1051,9 +1052,9 @@ static void page_inkind_create(struct http_req *r)
             field = "donor_no";
         }
         if (!json_object_get(errors, field)) {
-            json_object_set_new(errors, field,
-                                json_string(problem_text(r, jstr(p, "code"), field,
-                                                         jstr(p, "message"))));
+            json_object_set_new(
+                errors, field,
+                json_string(problem_text(r, jstr(p, "code"), field, jstr(p, "message"))));
         }
     }
     json_decref(problems);
@@ -1078,8 +1079,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/disbursements/{id}/confirm", api_confirm, ROUTE_API, PERM_FINANCE_WRITE},
     {"POST", "/api/v1/disbursements/{id}/cancel", api_cancel, ROUTE_API, PERM_FINANCE_WRITE},
     {"POST", "/api/v1/disbursement-lines/{id}/paid", api_paid, ROUTE_API, PERM_FINANCE_WRITE},
-    {"POST", "/api/v1/disbursement-lines/{id}/failed", api_failed, ROUTE_API,
-     PERM_FINANCE_WRITE},
+    {"POST", "/api/v1/disbursement-lines/{id}/failed", api_failed, ROUTE_API, PERM_FINANCE_WRITE},
     {"GET", "/api/v1/disbursement-lines/{id}/proof", get_proof, ROUTE_API, PERM_FINANCE_READ},
     {"GET", "/api/v1/inkind", api_inkind_list, ROUTE_API, PERM_SPONSOR_READ},
     {"POST", "/api/v1/inkind", api_inkind_create, ROUTE_API, PERM_SPONSOR_WRITE},
@@ -1090,14 +1090,12 @@ static const struct route routes[] = {
     {"GET", "/sponsorship/disbursements/{id}", page_run, ROUTE_PAGE, PERM_FINANCE_READ},
     {"POST", "/sponsorship/disbursements/{id}/confirm", page_confirm, ROUTE_PAGE,
      PERM_FINANCE_WRITE},
-    {"POST", "/sponsorship/disbursements/{id}/cancel", page_cancel, ROUTE_PAGE,
-     PERM_FINANCE_WRITE},
+    {"POST", "/sponsorship/disbursements/{id}/cancel", page_cancel, ROUTE_PAGE, PERM_FINANCE_WRITE},
     {"POST", "/sponsorship/disbursement-lines/{id}/paid", page_paid, ROUTE_PAGE,
      PERM_FINANCE_WRITE},
     {"POST", "/sponsorship/disbursement-lines/{id}/failed", page_failed, ROUTE_PAGE,
      PERM_FINANCE_WRITE},
-    {"GET", "/sponsorship/disbursement-lines/{id}/proof", get_proof, ROUTE_PAGE,
-     PERM_FINANCE_READ},
+    {"GET", "/sponsorship/disbursement-lines/{id}/proof", get_proof, ROUTE_PAGE, PERM_FINANCE_READ},
     {"GET", "/sponsorship/inkind", page_inkind, ROUTE_PAGE, PERM_SPONSOR_READ},
     {"POST", "/sponsorship/inkind", page_inkind_create, ROUTE_PAGE, PERM_SPONSOR_WRITE},
 };

@@ -457,6 +457,7 @@ test('every money event is audited and the chain verifies', async () => {
         AND (action LIKE 'disbursement.%' OR action = 'inkind.record')`).trim());
     assert.ok(n >= 12, `audit entries: ${n}`);
     await srv.stop();
+    assert.ok(!/AddressSanitizer|LeakSanitizer|runtime error/.test(srv.stderr), srv.stderrTail());
     const v = srv.auditVerify();
     assert.equal(v.code, 0, v.stdout + v.stderr);
 });

@@ -87,8 +87,12 @@ static void post2(const struct actor *a, const char *date, const char *kind, con
         {.account = dr, .fund = dr_fund, .currency = cur, .amount = amount, .child_id = child},
         {.account = cr, .fund = cr_fund, .currency = cur, .amount = -amount, .child_id = child},
     };
-    struct ledger_entry en = {.date = date, .memo = "test seed", .source_kind = kind,
-                              .source_id = src, .lines = l, .n_lines = 2};
+    struct ledger_entry en = {.date = date,
+                              .memo = "test seed",
+                              .source_kind = kind,
+                              .source_id = src,
+                              .lines = l,
+                              .n_lines = 2};
     struct err e;
     err_clear(&e);
     char id[40];
@@ -120,31 +124,35 @@ static void seed_paid_due(const struct actor *a, const char *child, const char *
     snprintf(end, sizeof(end), "%.8s28", period_start);
     assert_int_equal(db_begin(env.db, false, &e), 0);
     assert_int_equal(ledger_ensure_chart(env.db, a->org_id, &e), 0);
-    int rc = db_run(env.db, &e,
-                    "INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id,"
-                    " payer_id, amount, currency, frequency, purpose, start_date, status,"
-                    " next_due, created_by, created_at, updated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'monthly', $8, $9, 'active', $9,"
-                    " 'test', $10, $10)",
-                    "tttttittt" "t", sp, a->org_id, no, child, donor, amount, cur, purpose,
-                    period_start, at) < 0 ||
-             db_run(env.db, &e,
-                    "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
-                    " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
-                    " status, created_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $6, $8, $9,"
-                    " $10, $8, 'paid', $11)",
-                    "ttttttt" "itt" "t", due, a->org_id, sp, donor, child, period_start, end,
-                    amount, cur, fund, at) < 0 ||
-             db_run(env.db, &e,
-                    "INSERT INTO payments (id, org_id, payment_no, donor_id, amount, fee, currency,"
-                    " method, received_on, unallocated, status, created_by, created_at)"
-                    " VALUES ($1, $2, $3, $4, $5, 0, $6, 'bank_transfer', $7, 0, 'recorded',"
-                    " 'test', $8)",
-                    "ttttittt", pay, a->org_id, pno, donor, amount, cur, period_start, at) < 0 ||
-             db_run(env.db, &e,
-                    "INSERT INTO payment_allocations (id, org_id, payment_id, due_id, amount,"
-                    " created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    "ttttit", al, a->org_id, pay, due, amount, at) < 0;
+    int rc =
+        db_run(env.db, &e,
+               "INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id,"
+               " payer_id, amount, currency, frequency, purpose, start_date, status,"
+               " next_due, created_by, created_at, updated_at)"
+               " VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'monthly', $8, $9, 'active', $9,"
+               " 'test', $10, $10)",
+               "tttttittt"
+               "t",
+               sp, a->org_id, no, child, donor, amount, cur, purpose, period_start, at) < 0 ||
+        db_run(env.db, &e,
+               "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
+               " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
+               " status, created_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $6, $8, $9,"
+               " $10, $8, 'paid', $11)",
+               "ttttttt"
+               "itt"
+               "t",
+               due, a->org_id, sp, donor, child, period_start, end, amount, cur, fund, at) < 0 ||
+        db_run(env.db, &e,
+               "INSERT INTO payments (id, org_id, payment_no, donor_id, amount, fee, currency,"
+               " method, received_on, unallocated, status, created_by, created_at)"
+               " VALUES ($1, $2, $3, $4, $5, 0, $6, 'bank_transfer', $7, 0, 'recorded',"
+               " 'test', $8)",
+               "ttttittt", pay, a->org_id, pno, donor, amount, cur, period_start, at) < 0 ||
+        db_run(env.db, &e,
+               "INSERT INTO payment_allocations (id, org_id, payment_id, due_id, amount,"
+               " created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+               "ttttit", al, a->org_id, pay, due, amount, at) < 0;
     if (rc) {
         fail_msg("seed: %s", e.msg);
     }
@@ -244,10 +252,10 @@ static void test_bad_input(void **state)
     static const struct {
         const char *period, *currency, *method, *field;
     } bad[] = {
-        {"2026-13", "USD", "cash", "period"}, {"2026-1", "USD", "cash", "period"},
-        {"26-01", "USD", "cash", "period"},   {NULL, "USD", "cash", "period"},
+        {"2026-13", "USD", "cash", "period"},   {"2026-1", "USD", "cash", "period"},
+        {"26-01", "USD", "cash", "period"},     {NULL, "USD", "cash", "period"},
         {"2026-01", "XYZ", "cash", "currency"}, {"2026-01", "usd1", "cash", "currency"},
-        {"2026-01", "USD", "card", "method"}, {"2026-01", "USD", NULL, "method"},
+        {"2026-01", "USD", "card", "method"},   {"2026-01", "USD", NULL, "method"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err_clear(&e);
@@ -259,12 +267,10 @@ static void test_bad_input(void **state)
     }
     /* Roles without finance.write may not make lists. */
     err_clear(&e);
-    assert_int_equal(disb_run_create(env.db, &spo, "2026-01", "USD", "cash", id, no, NULL, NULL,
-                                     &e),
-                     -1);
+    assert_int_equal(
+        disb_run_create(env.db, &spo, "2026-01", "USD", "cash", id, no, NULL, NULL, &e), -1);
     assert_int_equal(e.kind, ERR_FORBIDDEN);
-    assert_int_equal(scalar("SELECT COUNT(*) FROM disbursement_runs WHERE org_id = $1", org_a),
-                     0);
+    assert_int_equal(scalar("SELECT COUNT(*) FROM disbursement_runs WHERE org_id = $1", org_a), 0);
 }
 
 static void test_run_cycle(void **state)
@@ -295,8 +301,7 @@ static void test_run_cycle(void **state)
 
     char run[40], no[32];
     int64_t n = 0, total = 0;
-    assert_int_equal(disb_run_create(env.db, &fin, period, "USD", "cash", run, no, &n, &total,
-                                     &e),
+    assert_int_equal(disb_run_create(env.db, &fin, period, "USD", "cash", run, no, &n, &total, &e),
                      0);
     assert_int_equal(n, 3);
     assert_int_equal(total, 5000 + 2550 + 1000 + 4000);
@@ -343,9 +348,8 @@ static void test_run_cycle(void **state)
     /* A second run finds nothing; the counter is not used up. */
     char run2[40], no2[32];
     err_clear(&e);
-    assert_int_equal(disb_run_create(env.db, &fin, period, "USD", "cash", run2, no2, NULL, NULL,
-                                     &e),
-                     -1);
+    assert_int_equal(
+        disb_run_create(env.db, &fin, period, "USD", "cash", run2, no2, NULL, NULL, &e), -1);
     assert_int_equal(e.kind, ERR_CONFLICT);
     assert_string_equal(e.code, "nothing_to_disburse");
 
@@ -362,9 +366,8 @@ static void test_run_cycle(void **state)
     assert_int_equal(disb_run_confirm(env.db, &fin, run, NULL, &e), -1);
     assert_string_equal(e.code, "run_not_draft");
     err_clear(&e);
-    assert_int_equal(disb_run_create(env.db, &fin, period, "USD", "bank", run2, no2, &n, &total,
-                                     &e),
-                     0);
+    assert_int_equal(
+        disb_run_create(env.db, &fin, period, "USD", "bank", run2, no2, &n, &total, &e), 0);
     assert_int_equal(n, 3);
     assert_int_equal(total, 12550);
     assert_string_not_equal(no, no2);
@@ -473,8 +476,8 @@ static void test_run_cycle(void **state)
                               (unsigned char)(crc >> 8), (unsigned char)crc};
         buf_add(&png, c, 4);
     }
-    struct disb_proof sig = {.photo = (const unsigned char *)png.buf, .photo_len = png.len,
-                             .method = "cash"};
+    struct disb_proof sig = {
+        .photo = (const unsigned char *)png.buf, .photo_len = png.len, .method = "cash"};
     err_clear(&e);
     assert_int_equal(disb_line_paid(env.db, &fin, line_kid2, &sig, &e), 0);
     buf_release(&png);
@@ -545,8 +548,7 @@ static void test_run_cycle(void **state)
 
     /* The JOD money waits for a JOD run. */
     err_clear(&e);
-    assert_int_equal(disb_run_create(env.db, &fin, period, "JOD", "cash", run, no, &n, &total,
-                                     &e),
+    assert_int_equal(disb_run_create(env.db, &fin, period, "JOD", "cash", run, no, &n, &total, &e),
                      0);
     assert_int_equal(n, 1);
     assert_int_equal(total, 7000);
@@ -573,9 +575,9 @@ static void test_closed_period(void **state)
     snprintf(day, sizeof(day), "%04d-%02d-15", y, m);
     assert_int_equal(ledger_close_period(env.db, &fin, closed, &e), 0);
     int64_t entries = scalar("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a);
-    json_t *in = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "child_id", kid1, "kind",
-                           "food_parcel", "quantity", 1, "distributed_on", day, "value", "30.00",
-                           "currency", "USD");
+    json_t *in =
+        json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "child_id", kid1, "kind", "food_parcel",
+                  "quantity", 1, "distributed_on", day, "value", "30.00", "currency", "USD");
     char id[40];
     json_t *errors = NULL;
     assert_int_equal(inkind_record(env.db, &spo, in, id, &errors, &e), -1);
@@ -589,9 +591,8 @@ static void test_closed_period(void **state)
     snprintf(first, sizeof(first), "%s-01", closed);
     seed_paid_due(&fin, kid3, donor1, first, 900, "USD", "medical", NULL);
     err_clear(&e);
-    assert_int_equal(disb_run_create(env.db, &fin, closed, "USD", "mobile_money", run, no, NULL,
-                                     NULL, &e),
-                     0);
+    assert_int_equal(
+        disb_run_create(env.db, &fin, closed, "USD", "mobile_money", run, no, NULL, NULL, &e), 0);
     entries = scalar("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a);
     assert_int_equal(disb_run_confirm(env.db, &fin, run, day, &e), -1);
     assert_string_equal(e.code, "period_closed");
@@ -622,9 +623,9 @@ static void test_inkind(void **state)
     assert_int_equal(scalar("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a),
                      entries);
     /* With a value, a fund and the donor: Dr 5200 / Cr 4100. */
-    in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_id", kid2, "kind",
-                   "device", "value", "120.50", "currency", "USD", "fund", "education",
-                   "donor_id", donor1, "proof_ref", "DN-77", "quantity", "1");
+    in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_id", kid2, "kind", "device",
+                   "value", "120.50", "currency", "USD", "fund", "education", "donor_id", donor1,
+                   "proof_ref", "DN-77", "quantity", "1");
     char id2[40];
     assert_int_equal(inkind_record(env.db, &spo, in, id2, &errors, &e), 0);
     json_decref(in);
@@ -681,8 +682,7 @@ static void test_inkind(void **state)
         json_t *p;
         json_array_foreach(errors, k, p)
         {
-            named = named ||
-                    !strcmp(json_string_value(json_object_get(p, "field")), bad[i].field);
+            named = named || !strcmp(json_string_value(json_object_get(p, "field")), bad[i].field);
         }
         if (!named) {
             fail_msg("case %zu: %s not named (%s)", i, bad[i].field, e.msg);
@@ -736,13 +736,95 @@ static void test_inkind(void **state)
     assert_int_equal(e.kind, ERR_NOT_FOUND);
 }
 
+/* Runs one statement of test SQL (no parameters). */
+static void exec_sql(const char *sql)
+{
+    struct err e;
+    err_clear(&e);
+    if (db_exec(env.db, sql, &e) < 0) {
+        fail_msg("sql: %s", e.msg);
+    }
+}
+
+static void test_big_run(void **state)
+{
+    (void)state;
+    /* 230 children with last month's money: the list has 230 lines and its
+     * approval is posted in entries of at most 100 payouts (the ledger takes
+     * 200 lines an entry). Rows are made with bulk SQL on both engines. */
+    char period[8], first[11], sql[2048];
+    last_month(period, first);
+    const char *o = org_a + 24, *org = org_a; /* ids: the random part, so they stay short */
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 230)"
+             " INSERT INTO children (id, org_id, file_no, first_name, father_name, sex,"
+             " birth_date, orphan_status, status, created_by, created_at, updated_at)"
+             " SELECT '%s-c' || i, '%s', 'BIG-' || i, 'سلمى', 'محمد', 'F', '2015-01-01',"
+             " 'father_deceased', 'active', 'test', '2024-01-01', '2024-01-01' FROM n",
+             o, org);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 230)"
+             " INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id, payer_id,"
+             " amount, currency, frequency, purpose, start_date, status, next_due, created_by,"
+             " created_at, updated_at) SELECT '%s-s' || i, '%s', 'BIG-S-' || i, '%s-c' || i,"
+             " '%s', '%s', 1000, 'USD', 'monthly', 'general', '%s', 'active', '%s', 'test',"
+             " '2024-01-01', '2024-01-01' FROM n",
+             o, org, o, donor1, donor1, first, first);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 230)"
+             " INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
+             " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
+             " status, created_at) SELECT '%s-d' || i, '%s', '%s-s' || i, '%s', '%s',"
+             " '%s-c' || i, '%s', '%s', '%s', 1000, 'USD', 'sponsorship', 1000, 'paid',"
+             " '2024-01-01' FROM n",
+             o, org, o, donor1, donor1, o, first, first, first);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 230)"
+             " INSERT INTO payments (id, org_id, payment_no, donor_id, amount, fee, currency,"
+             " method, received_on, unallocated, status, created_by, created_at)"
+             " SELECT '%s-p' || i, '%s', 'BIG-P-' || i, '%s', 1000, 0, 'USD', 'cash', '%s', 0,"
+             " 'recorded', 'test', '2024-01-01' FROM n",
+             o, org, donor1, first);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 230)"
+             " INSERT INTO payment_allocations (id, org_id, payment_id, due_id, amount,"
+             " created_at) SELECT '%s-a' || i, '%s', '%s-p' || i, '%s-d' || i, 1000,"
+             " '2024-01-01' FROM n",
+             o, org, o, o);
+    exec_sql(sql);
+    struct err e;
+    err_clear(&e);
+    char run[40], no[32];
+    int64_t n = 0, total = 0;
+    if (disb_run_create(env.db, &fin, period, "USD", "bank", run, no, &n, &total, &e) < 0) {
+        fail_msg("create: %s", e.msg);
+    }
+    assert_int_equal(n, 230);
+    assert_int_equal(total, 230000);
+    json_t *pg = disb_run_get_page(env.db, &fin, run, 200, 100, &e);
+    assert_non_null(pg);
+    assert_int_equal(json_array_size(json_object_get(pg, "lines")), 30);
+    json_decref(pg);
+    err_clear(&e);
+    assert_int_equal(disb_run_confirm(env.db, &fin, run, NULL, &e), 0);
+    assert_int_equal(scalar("SELECT COUNT(*) FROM journal_entries WHERE source_kind ="
+                            " 'disbursement' AND source_id = $1",
+                            run),
+                     3);
+    assert_int_equal(balance(org_a, ACCT_GRANTS_PAID, "sponsorship"), 11550 + 230000);
+    assert_books_balance(org_a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_run_cycle),
-        cmocka_unit_test(test_inkind),
-        cmocka_unit_test(test_closed_period),
+        cmocka_unit_test(test_bad_input), cmocka_unit_test(test_run_cycle),
+        cmocka_unit_test(test_inkind),    cmocka_unit_test(test_closed_period),
+        cmocka_unit_test(test_big_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
