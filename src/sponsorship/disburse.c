@@ -283,6 +283,13 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
     if (n < 0) {
         return fail(db);
     }
+    if (n == 0) {
+        /* Money of children no longer in the registry cannot be passed on. */
+        free(lines);
+        db_rollback(db);
+        return err_set(e, ERR_CONFLICT, "nothing_to_disburse", "period",
+                       "no money waits to be passed on for %s in %s", period, currency);
+    }
     if (n > DISB_MAX_LINES) {
         free(lines);
         db_rollback(db);

@@ -506,6 +506,12 @@ static void label_run(struct http_req *r, json_t *run)
                                                                : "badge badge-info"));
     json_object_set_new(run, "method_label",
                         json_string(page_label(r, "ds.method", jstr(run, "method"))));
+    const char *at = jstr(run, "created_at");
+    if (at && strlen(at) >= 16) {
+        /* "2026-11-29T21:12:04.206Z" shown as "2026-11-29 21:12" (UTC). */
+        json_object_set_new(run, "created_on",
+                            json_string(arena_printf(&r->arena, "%.10s %.5s", at, at + 11)));
+    }
     json_object_set_new(run, "is_draft", json_boolean(!strcmp(st, "draft")));
     json_object_set_new(run, "is_confirmed", json_boolean(!strcmp(st, "confirmed")));
     json_object_set_new(

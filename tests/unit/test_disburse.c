@@ -817,6 +817,32 @@ static void test_big_run(void **state)
                      3);
     assert_int_equal(balance(org_a, ACCT_GRANTS_PAID, "sponsorship"), 11550 + 230000);
     assert_books_balance(org_a);
+
+    /* Money of a child no longer in the registry is not passed on, makes no
+     * list and stays where it was. */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
+             " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
+             " status, created_at) VALUES ('%s-gd', '%s', '%s-s1', '%s', '%s', '%s-ghost',"
+             " '2020-01-01', '2020-01-28', '2020-01-01', 700, 'CHF', 'sponsorship', 700, 'paid', "
+             "'2024-01-01')",
+             o, org, o, donor1, donor1, o);
+    exec_sql(sql);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO payment_allocations (id, org_id, payment_id, due_id, amount, created_at)"
+             " VALUES ('%s-ga', '%s', '%s-p1', '%s-gd', 700, '2024-01-01')",
+             o, org, o, o);
+    exec_sql(sql);
+    err_clear(&e);
+    assert_int_equal(disb_run_create(env.db, &fin, period, "CHF", "cash", run, no, NULL, NULL, &e),
+                     -1);
+    assert_string_equal(e.code, "nothing_to_disburse");
+    char ga[64];
+    snprintf(ga, sizeof(ga), "%s-ga", o);
+    assert_int_equal(scalar("SELECT COUNT(*) FROM payment_allocations WHERE id = $1"
+                            " AND disbursement_line_id IS NULL",
+                            ga),
+                     1);
 }
 
 int main(void)
