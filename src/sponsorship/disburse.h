@@ -79,7 +79,8 @@
  * (disbursement.create).
  * Errors: ERR_FORBIDDEN without finance.write; ERR_INVALID naming "period",
  * "currency" or "method"; ERR_CONFLICT "nothing_to_disburse" (field
- * "period") when no undisbursed money is found (no run is made). id_out
+ * "period") when no undisbursed money is found, or only money of children
+ * no longer in the registry (no run is made, the money stays). id_out
  * gets the run id, run_no_out (may be NULL) its number; n_lines_out and
  * total_out (may be NULL) what it holds. */
 int disb_run_create(struct db *db, const struct actor *a, const char *period, const char *currency,

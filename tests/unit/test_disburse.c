@@ -411,6 +411,13 @@ static void test_run_cycle(void **state)
     assert_int_equal(disb_run_cancel(env.db, &fin, run2, &e), -1);
     assert_string_equal(e.code, "run_not_draft");
 
+    /* The database itself refuses to change an approved amount. */
+    err_clear(&e);
+    assert_true(db_run(env.db, &e,
+                       "UPDATE disbursement_lines SET amount = amount + 1 WHERE id = $1", "t",
+                       line_pool) < 0);
+    err_clear(&e);
+
     /* Paying needs proof; bad input changes nothing. */
     struct disb_proof none = {0};
     err_clear(&e);
