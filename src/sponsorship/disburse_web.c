@@ -703,6 +703,12 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
                             json_string(page_label(r, "ds.fund", jstr(l, "fund"))));
         json_object_set_new(l, "method_label",
                             json_string(page_label(r, "ds.method", jstr(l, "method"))));
+        const char *cs = jstr(l, "child_status");
+        if (cs && strcmp(cs, "active") != 0 && strcmp(cs, "registered") != 0) {
+            /* The officer sees that the child left the programme before paying. */
+            json_object_set_new(l, "child_status_label",
+                                json_string(page_label(r, "ds.child_status", cs)));
+        }
         bool payable = confirmed && write && strcmp(st, "paid") != 0;
         json_object_set_new(l, "payable", json_boolean(payable));
         json_object_set_new(l, "can_fail", json_boolean(payable && !strcmp(st, "pending")));
