@@ -109,9 +109,8 @@ json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_
                           int64_t limit, struct err *e);
 
 /* Confirms a draft run: posts its entries (one per 100 lines) dated date
- * (YYYY-MM-DD, NULL: today;
- * not in the future; its period must be open, else the ledger's
- * ERR_CONFLICT "period_closed"), marks it confirmed, audited
+ * (YYYY-MM-DD, NULL: today; not in the future; its period must be open,
+ * else the ledger's ERR_CONFLICT "period_closed"), marks it confirmed, audited
  * (disbursement.confirm), in its own transaction. ERR_CONFLICT
  * "run_not_draft" when it is confirmed or cancelled already. */
 int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, const char *date,
