@@ -553,7 +553,7 @@ static int complete_lines(struct ledger_pline *pl, int n, const struct cur_sum *
                                                     .fund = fund,
                                                     .currency = sums[c].code,
                                                     .amount = -sum,
-                                                    .memo = "interfund"};
+                                                    .memo = NULL};
             }
         }
     }
@@ -728,7 +728,10 @@ int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id
     }
     char memo_buf[340];
     if (text_blank(memo)) {
-        snprintf(memo_buf, sizeof(memo_buf), "Reversal of entry %lld", (long long)no);
+        /* Stored text: in the language of whoever reverses. */
+        snprintf(memo_buf, sizeof(memo_buf),
+                 strcmp(a->lang, "ar") == 0 ? "عكس القيد رقم %lld" : "Reversal of entry %lld",
+                 (long long)no);
         memo = memo_buf;
     } else if (!utf8_valid(memo, strlen(memo)) || utf8_length(memo, strlen(memo)) > 300) {
         return err_set(e, ERR_INVALID, "invalid_memo", "memo",
