@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/config.h"
 #include "core/time.h"
+#include "core/uuid.h"
 #include "db/db_util.h"
 #include "sponsorship/sponsors.h"
 #include "sponsorship/sponsors_int.h"
@@ -304,6 +306,66 @@ static void test_agreements(void **state)
     assert_int_equal(
         sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL, &e), 0);
     assert_int_equal(sponsored(kid1), 1);
+    /* The database holds the rule too: a second live general agreement for kid1 is refused. */
+    char dup_id[UUID_STR_LEN];
+    uuid_v7(dup_id);
+    assert_int_equal(db_begin(env.db, false, &e), 0);
+    assert_true(db_run(env.db, &e,
+                       "INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id,"
+                       " payer_id, amount, currency, frequency, purpose, start_date, status,"
+                       " next_due, created_by, created_at, updated_at) SELECT"
+                       " CAST($2 AS TEXT), org_id, 'S-TEST', child_id,"
+                       " donor_id, payer_id, amount, currency, frequency, purpose, start_date,"
+                       " 'paused', next_due, created_by, created_at, updated_at FROM sponsorships"
+                       " WHERE child_id = $1 AND purpose = 'general' AND status = 'active'",
+                       "tt", kid1, dup_id) < 0);
+    assert_string_equal(e.code, "unique_violation");
+    db_rollback(env.db);
+    err_clear(&e);
+    /* A group paid for by another donor: the agreement's payer is that donor. */
+    char patron[40], group[40], no[16];
+    new_donor("Patron", NULL, patron);
+    json_t *gin =
+        json_pack("{s:s, s:s, s:s}", "kind", "group", "name", "Circle", "payer_id", patron);
+    assert_int_equal(donor_create(env.db, &officer, gin, group, no, NULL, &e), 0);
+    json_decref(gin);
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"9\",\"currency\":\"EUR\","
+             "\"frequency\":\"half_yearly\",\"purpose\":\"medical\",\"start_date\":\"2026-02-01\"}",
+             kid1, group);
+    char med[40];
+    assert_int_equal(new_agreement(json, med, code), 0);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND donor_id <> payer_id", med), 1);
+    char payer_seen[40] = "";
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *mj = sponsorship_get(env.db, &officer, med, &e);
+    db_rollback(env.db);
+    snprintf(payer_seen, sizeof(payer_seen), "%s",
+             json_string_value(json_object_get(mj, "payer_id")));
+    json_decref(mj);
+    assert_string_equal(payer_seen, patron);
+    /* Another organization's child, and a merged record, are refused. */
+    before = count_sp();
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"9\",\"currency\":\"EUR\","
+             "\"frequency\":\"monthly\",\"start_date\":\"2026-02-01\"}",
+             kid_b, sponsor2);
+    assert_int_equal(new_agreement(json, id, code), -1);
+    assert_string_equal(code, "no_such_child");
+    struct actor reg;
+    memcpy(&reg, &officer, sizeof(reg));
+    snprintf(reg.role, sizeof(reg.role), "admin");
+    char merged[40];
+    testenv_child(&env, &reg, "رنا", "2015-01-01", merged);
+    sql1("UPDATE children SET status = 'active', merged_into = $2 WHERE id = $1", merged, kid2);
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"9\",\"currency\":\"EUR\","
+             "\"frequency\":\"monthly\",\"start_date\":\"2026-02-01\"}",
+             merged, sponsor2);
+    assert_int_equal(new_agreement(json, id, code), -1);
+    assert_string_equal(code, "child_not_active");
+    assert_int_equal(count_sp(), before);
     /* A case worker may not see agreements. */
     assert_int_equal(db_begin(env.db, true, &e), 0);
     assert_null(sponsorship_get(env.db, &worker, edu, &e));
@@ -392,15 +454,16 @@ static void test_waiting(void **state)
                                           {"2026-06-01", "4000", "1500", "partial"},
                                           {"2026-07-01", "4000", "4000", "paid"}};
     for (size_t i = 0; i < 3; i++) {
-        char sql[1024];
+        char sql[1024], did[UUID_STR_LEN];
+        uuid_v7(did); /* the PostgreSQL test database is shared between runs: no fixed ids */
         snprintf(sql, sizeof(sql),
                  "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
                  " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
-                 " status, created_at) SELECT '0190aaaa-0000-7000-8000-00000000000%zu', org_id,"
+                 " status, created_at) SELECT '%s', org_id,"
                  " id, donor_id, payer_id, child_id, '%s', '%s', '%s', %s, 'USD', 'sponsorship',"
                  " %s, '%s', '2026-01-01' FROM sponsorships WHERE child_id = $1"
                  " AND purpose = 'general'",
-                 i, dues[i][0], dues[i][0], dues[i][0], dues[i][1], dues[i][2], dues[i][3]);
+                 did, dues[i][0], dues[i][0], dues[i][0], dues[i][1], dues[i][2], dues[i][3]);
         sql1(sql, kid1, NULL);
     }
     /* The home page reads. */
@@ -455,13 +518,41 @@ static void test_age_limit(void **state)
                           " AND notice_sent_at IS NOT NULL",
                           kid3),
                      1);
+    /* A sponsor with an address and consent, and an SMTP server that does not answer: the
+     * notice is given back and tried again next round. */
+    char s2[40], code[48], json[512], sp2[40];
+    new_donor("Fay", "fay@example.org", s2);
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"5\",\"currency\":\"USD\","
+             "\"frequency\":\"monthly\",\"purpose\":\"education\",\"start_date\":\"2026-09-01\","
+             "\"status\":\"active\"}",
+             kid3, s2);
+    assert_int_equal(new_agreement(json, sp2, code), 0);
+    char *saved_url = g_config.smtp_url, *saved_from = g_config.smtp_from;
+    g_config.smtp_url = "smtp://127.0.0.1:1";
+    g_config.smtp_from = "kafala@example.org";
+    assert_int_equal(sponsorship_age_check(env.db, org_a, "2030-03-20", &st, &e), 0);
+    assert_int_equal(st.mail_failed, 1);
+    assert_int_equal(st.noticed, 0);
+    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1"
+                          " AND notice_sent_at IS NULL",
+                          sp2),
+                     1);
+    assert_int_equal(sponsorship_age_check(env.db, org_a, "2030-03-21", &st, &e), 0);
+    assert_int_equal(st.mail_failed, 1);
+    g_config.smtp_url = saved_url;
+    g_config.smtp_from = saved_from;
+    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorship_events WHERE sponsorship_id = $1"
+                          " AND kind = 'notice_failed'",
+                          sp2),
+                     2);
     assert_int_equal(sponsorship_age_check(env.db, org_a, "2030-06-01", &st, &e), 0);
-    assert_true(st.ended >= 1);
+    assert_int_equal(st.ended, 2);
     assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE child_id = $1"
                           " AND status = 'ended' AND end_reason = 'age_limit'"
                           " AND end_date = '2030-06-01'",
                           kid3),
-                     1);
+                     2);
     assert_int_equal(sponsored(kid3), 0);
     /* Leap-day birthdays and month arithmetic. */
     char out[11];
