@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/time.h"
 #include "sponsorship/sponsorship.h"
 #include "sponsorship/statement.h"
 #include "web/i18n.h"
 #include "web/page.h"
+#include "web/pdf.h"
 
 #include "core/banned.h"
 
@@ -397,4 +399,12 @@ static const struct route routes[] = {
 void statement_register(void)
 {
     http_routes_add(routes, sizeof routes / sizeof routes[0]);
+    /* Checked at start-up so that missing fonts show in the log at once;
+     * the PDF routes then answer 503 "pdf_fonts_missing" and the rest of
+     * the service works. */
+    struct err e;
+    err_clear(&e);
+    if (pdf_init(&e) < 0) {
+        log_error("PDF documents are unavailable", "reason=\"%s\"", e.msg);
+    }
 }

@@ -73,7 +73,7 @@ struct pdf_doc {
     int n_pages;              /* pages in use */
     int cap_pages;            /* room in pages */
     cairo_t *cr;              /* drawing on the last page */
-    PangoFontMap *fontmap;    /* this thread's pango font map (not owned) */
+    PangoFontMap *fontmap;    /* borrowed from the pool until pdf_free */
     PangoContext *ctx_ltr;    /* context with a left-to-right base */
     PangoContext *ctx_rtl;    /* context with a right-to-left base */
     double y;                 /* the cursor: top of the next block, in points */
@@ -81,10 +81,62 @@ struct pdf_doc {
     struct err err;           /* the first error a block kept */
 };
 
+/* LeakSanitizer's built-in suppressions (it calls this hook when the
+ * program defines it; unused outside sanitizer builds). Fontconfig keeps a
+ * pattern's elements as an offset from the pattern rather than a pointer,
+ * so the patterns pango caches look unreachable to LeakSanitizer though
+ * they are not lost; the same holds for what pango's fontconfig backend
+ * keeps of them. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig.so\n"
+           "leak:libpangoft2-1.0.so\n";
+}
+
+/* Font maps not in use, for the next document. A pango font map must not be
+ * used by two threads at once, and making one is costly (it loads the font
+ * list), so each document borrows one from this pool and gives it back.
+ * Kept in a global (not in pango's per-thread default) so that they are
+ * reachable until exit: LeakSanitizer then does not take pango's and
+ * fontconfig's caches for leaks. */
+#define POOL_MAX 64
+static struct {
+    pthread_mutex_t lock;        /* guards the rest */
+    PangoFontMap *maps[POOL_MAX]; /* idle font maps */
+    int n;                       /* how many */
+} pool = { PTHREAD_MUTEX_INITIALIZER, { NULL }, 0 };
+
+/* Borrows a font map (a new one when none is idle). */
+static PangoFontMap *fontmap_take(void)
+{
+    PangoFontMap *m = NULL;
+    pthread_mutex_lock(&pool.lock);
+    if (pool.n > 0) {
+        m = pool.maps[--pool.n];
+    }
+    pthread_mutex_unlock(&pool.lock);
+    return m ? m : pango_cairo_font_map_new();
+}
+
+/* Gives a font map back (dropped when the pool is full). */
+static void fontmap_give(PangoFontMap *m)
+{
+    pthread_mutex_lock(&pool.lock);
+    if (pool.n < POOL_MAX) {
+        pool.maps[pool.n++] = m;
+        m = NULL;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    if (m) {
+        g_object_unref(m);
+    }
+}
+
 /* The one-time check behind pdf_init: lists the font families that pango
  * finds through fontconfig. Done under pthread_once because older
  * fontconfig releases raced when first initialized from several threads;
- * the font map made here is dropped (each thread gets its own later). */
+ * the font map made here becomes the pool's first. */
 static void fonts_check(void)
 {
     PangoFontMap *map = pango_cairo_font_map_new();
@@ -100,7 +152,7 @@ static void fonts_check(void)
         }
     }
     g_free(families);
-    g_object_unref(map);
+    fontmap_give(map);
     if (!fonts.has_amiri && !fonts.has_dejavu) {
         snprintf(fonts.msg, sizeof fonts.msg,
                  "no font for PDF documents: install fonts-hosny-amiri (Arabic) and "
@@ -182,9 +234,7 @@ struct pdf_doc *pdf_new(const char *lang, const char *title, struct err *e)
     d->rtl = lang && strcmp(lang, "ar") == 0;
     d->title = title ? xstrdup(title) : NULL;
     d->page_fmt = xstrdup("{n} / {total}");
-    /* The default font map is per thread since pango 1.32.6, which is what
-     * makes concurrent documents safe; it lives as long as the thread. */
-    d->fontmap = pango_cairo_font_map_get_default();
+    d->fontmap = fontmap_take();
     d->ctx_ltr = context_new(d->fontmap, PANGO_DIRECTION_LTR, d->rtl);
     d->ctx_rtl = context_new(d->fontmap, PANGO_DIRECTION_RTL, d->rtl);
     err_clear(&d->err);
@@ -209,6 +259,9 @@ void pdf_free(struct pdf_doc *d)
     }
     if (d->ctx_rtl) {
         g_object_unref(d->ctx_rtl);
+    }
+    if (d->fontmap) {
+        fontmap_give(d->fontmap);
     }
     free(d->title);
     free(d->footer_text);

@@ -28,9 +28,10 @@
  * without the picture.
  *
  * Threads: any number of documents may be built at the same time on
- * different threads (one document belongs to one thread at a time). Pango
- * gives each thread its own font map; fontconfig is initialized once under
- * pthread_once before any document is made.
+ * different threads (one document belongs to one thread at a time). A
+ * pango font map is not safe to share between threads, so each document
+ * borrows one from a mutex-guarded pool for its lifetime; fontconfig is
+ * initialized once under pthread_once before any document is made.
  *
  * Strings passed in are borrowed (copied when kept). Units: millimetres.
  */

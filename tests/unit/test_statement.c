@@ -121,7 +121,7 @@ static void add_due(const char *sp, const char *child, const char *payer, const 
                     const char *ym, int64_t amount, char id[40])
 {
     uuid_v7(id);
-    char start[16], end[16];
+    char start[32], end[32];
     snprintf(start, sizeof start, "%s-01", ym);
     snprintf(end, sizeof end, "%s-28", ym);
     begin();
@@ -204,7 +204,7 @@ static void payout(const char *ym, const char *child, const char *fund, const ch
     static int n;
     char no[24];
     snprintf(no, sizeof no, "DR-%.4s-%04d", ym, ++n);
-    char paid_on[16];
+    char paid_on[32];
     snprintf(paid_on, sizeof paid_on, "%s-05", ym);
     bool paid = strcmp(status, "paid") == 0;
     begin();
@@ -295,7 +295,7 @@ static int setup(void **state)
     add_agreement(sara, d1, "general", 5000, sp1);
     add_agreement(omar, d1, "education", 3000, sp2);
     for (int m = 1; m <= 12; m++) {
-        char ym[16], date[16], due1[40], due2[40];
+        char ym[32], date[32], due1[40], due2[40];
         snprintf(ym, sizeof ym, "2025-%02d", m);
         snprintf(date, sizeof date, "2025-%02d-03", m);
         add_due(sp1, sara, d1, "sponsorship", ym, 5000, due1);
@@ -821,7 +821,7 @@ static void test_speed(void **state)
     add_agreement(omar, d4, "medical", 4000, s2);
     for (int y = 2021; y <= 2025; y++) {
         for (int m = 1; m <= 12; m++) {
-            char ym[16], date[16], due1[40], due2[40], pay[40], rec[40], a1[40], a2[40];
+            char ym[32], date[32], due1[40], due2[40], pay[40], rec[40], a1[40], a2[40];
             snprintf(ym, sizeof ym, "%04d-%02d", y, m);
             snprintf(date, sizeof date, "%04d-%02d-02", y, m);
             add_due(s1, sara, d4, "sponsorship", ym, 5000, due1);
