@@ -27,6 +27,14 @@
 
 #include "core/banned.h"
 
+/* Unicode bidi isolates: a part set apart in its own direction, so that
+ * "4 رجب 1446 · 4 Rajab 1446" does not get its numbers reordered across
+ * the parts (browsers and pango both honour them; they print nothing). */
+#define RLI "\xE2\x81\xA7" /* U+2067 right-to-left isolate */
+#define LRI "\xE2\x81\xA6" /* U+2066 left-to-right isolate */
+#define FSI "\xE2\x81\xA8" /* U+2068 first-strong isolate */
+#define PDI "\xE2\x81\xA9" /* U+2069 pop directional isolate */
+
 #define PERM_SPONSORSHIP_READ "sponsorship.read"
 #define PERM_FINANCE_READ "finance.read"
 #define PERM_PORTAL_DONOR "portal.donor"
@@ -929,10 +937,10 @@ int statement_receipt_pdf(const json_t *r, struct buf *out, struct err *e)
     money_text(&fee, pay, "fee", cur);
     struct buf hijri = BUF_INIT;
     const json_t *h = json_object_get(r, "issued_on_hijri");
-    buf_addf(&hijri, "%s · %s", sget(h, "ar"), sget(h, "en"));
+    buf_addf(&hijri, RLI "%s" PDI " · " LRI "%s" PDI, sget(h, "ar"), sget(h, "en"));
     struct buf method = BUF_INIT;
     const char *mk = sget(pay, "method");
-    buf_addf(&method, "%s · %s", label("ar", "st.method", mk, t1, sizeof t1),
+    buf_addf(&method, RLI "%s" PDI " · " LRI "%s" PDI, label("ar", "st.method", mk, t1, sizeof t1),
              label("en", "st.method", mk, t2, sizeof t2));
     struct buf purpose = BUF_INIT;
     const json_t *purposes = json_object_get(r, "purposes");
@@ -941,21 +949,25 @@ int statement_receipt_pdf(const json_t *r, struct buf *out, struct err *e)
     json_array_foreach(purposes, i, pv)
     {
         const char *p = json_string_value(pv);
-        buf_addf(&purpose, "%s%s · %s", i ? "، " : "", label("ar", "st.purpose", p, t1, sizeof t1),
+        buf_addf(&purpose, "%s" RLI "%s" PDI " · " LRI "%s" PDI, i ? " · " : "", label("ar", "st.purpose", p, t1, sizeof t1),
                  label("en", "st.purpose", p, t2, sizeof t2));
     }
     if (purpose.len == 0) {
-        buf_addf(&purpose, "%s · %s", i18n_get("ar", "st.purpose.sponsorship"),
+        buf_addf(&purpose, RLI "%s" PDI " · " LRI "%s" PDI, i18n_get("ar", "st.purpose.sponsorship"),
                  i18n_get("en", "st.purpose.sponsorship"));
     }
     struct buf name = BUF_INIT;
-    buf_adds(&name, sget(donor, "name"));
+    buf_addf(&name, FSI "%s" PDI, sget(donor, "name"));
     if (*sget(donor, "name_latin")) {
-        buf_addf(&name, " · %s", sget(donor, "name_latin"));
+        buf_addf(&name, " · " FSI "%s" PDI, sget(donor, "name_latin"));
     }
     struct buf tax = BUF_INIT;
-    buf_addf(&tax, "%s%s%s", sget(donor, "tax_name"),
-             *sget(donor, "tax_name") && *sget(donor, "tax_id") ? " · " : "", sget(donor, "tax_id"));
+    if (*sget(donor, "tax_name")) {
+        buf_addf(&tax, FSI "%s" PDI, sget(donor, "tax_name"));
+    }
+    if (*sget(donor, "tax_id")) {
+        buf_addf(&tax, "%s" FSI "%s" PDI, tax.len ? " · " : "", sget(donor, "tax_id"));
+    }
     struct {
         const char *key;   /* catalog key */
         const char *value; /* the value */

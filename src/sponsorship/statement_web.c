@@ -27,6 +27,13 @@
 
 #include "core/banned.h"
 
+/* Unicode bidi isolates (see statement.c): each language's part of a
+ * bilingual value keeps its own direction. */
+#define RLI "\xE2\x81\xA7" /* U+2067 right-to-left isolate */
+#define LRI "\xE2\x81\xA6" /* U+2066 left-to-right isolate */
+#define FSI "\xE2\x81\xA8" /* U+2068 first-strong isolate */
+#define PDI "\xE2\x81\xA9" /* U+2069 pop directional isolate */
+
 /* Splits "x.pdf" into "x" (in r's arena) and *pdf = true. */
 static const char *strip_pdf(struct http_req *r, const char *param, bool *pdf)
 {
@@ -254,24 +261,28 @@ static void page_receipt(struct http_req *r)
                 true);
     receipt_row(rows, "st.receipt.date", json_string_value(json_object_get(j, "issued_on")), true);
     json_t *h = json_object_get(j, "issued_on_hijri");
-    s = arena_printf(&r->arena, "%s · %s", json_string_value(json_object_get(h, "ar")),
+    s = arena_printf(&r->arena, RLI "%s" PDI " · " LRI "%s" PDI,
+                     json_string_value(json_object_get(h, "ar")),
                      json_string_value(json_object_get(h, "en")));
     receipt_row(rows, "st.receipt.date_hijri", s, false);
     const char *latin = json_string_value(json_object_get(donor, "name_latin"));
-    s = arena_printf(&r->arena, "%s%s%s", json_string_value(json_object_get(donor, "name")),
-                     latin ? " · " : "", latin ? latin : "");
+    s = arena_printf(&r->arena, FSI "%s" PDI "%s%s%s%s",
+                     json_string_value(json_object_get(donor, "name")), latin ? " · " FSI : "",
+                     latin ? latin : "", latin ? PDI : "", "");
     receipt_row(rows, "st.receipt.donor", s, false);
     receipt_row(rows, "st.receipt.donor_no", json_string_value(json_object_get(donor, "donor_no")),
                 true);
     const char *tn = json_string_value(json_object_get(donor, "tax_name"));
     const char *ti = json_string_value(json_object_get(donor, "tax_id"));
-    s = arena_printf(&r->arena, "%s%s%s", tn ? tn : "", tn && ti ? " · " : "", ti ? ti : "");
+    s = arena_printf(&r->arena, "%s%s%s%s%s%s%s", tn ? FSI : "", tn ? tn : "", tn ? PDI : "",
+                     tn && ti ? " · " : "", ti ? FSI : "", ti ? ti : "", ti ? PDI : "");
     receipt_row(rows, "st.receipt.tax", s, false);
     s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(j, "amount_text")),
                      cur);
     receipt_row(rows, "st.receipt.amount", s, true);
     const char *m = json_string_value(json_object_get(pay, "method"));
-    s = arena_printf(&r->arena, "%s · %s", tr(r, "ar", "st.method", m), tr(r, "en", "st.method", m));
+    s = arena_printf(&r->arena, RLI "%s" PDI " · " LRI "%s" PDI, tr(r, "ar", "st.method", m),
+                     tr(r, "en", "st.method", m));
     receipt_row(rows, "st.receipt.method", s, false);
     receipt_row(rows, "st.receipt.received_on",
                 json_string_value(json_object_get(pay, "received_on")), true);
@@ -284,11 +295,12 @@ static void page_receipt(struct http_req *r)
     json_t *pv;
     json_array_foreach(json_object_get(j, "purposes"), i, pv)
     {
-        buf_addf(&pb, "%s%s · %s", i ? "، " : "", tr(r, "ar", "st.purpose", json_string_value(pv)),
+        buf_addf(&pb, "%s" RLI "%s" PDI " · " LRI "%s" PDI, i ? " · " : "",
+                 tr(r, "ar", "st.purpose", json_string_value(pv)),
                  tr(r, "en", "st.purpose", json_string_value(pv)));
     }
     if (!pb.len) {
-        buf_addf(&pb, "%s · %s", i18n_get("ar", "st.purpose.sponsorship"),
+        buf_addf(&pb, RLI "%s" PDI " · " LRI "%s" PDI, i18n_get("ar", "st.purpose.sponsorship"),
                  i18n_get("en", "st.purpose.sponsorship"));
     }
     receipt_row(rows, "st.receipt.purpose", pb.buf, false);
