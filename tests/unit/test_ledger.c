@@ -194,7 +194,7 @@ static void test_post_refusals(void **state)
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
          3, NULL, "invalid_amount", "lines[1].amount"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL}},
-         1, NULL, "too_few", "lines"},
+         1, NULL, "too_few_lines", "lines"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
          2, "2026-02-30", "invalid_date", "date"},
@@ -430,7 +430,7 @@ static void test_periods(void **state)
     assert_string_equal(e.code, "period_not_over");
     err_clear(&e);
     assert_int_equal(ledger_close_period(env.db, &fin, "2026-13", &e), -1);
-    assert_string_equal(e.code, "invalid_period");
+    assert_string_equal(e.code, "invalid_month");
     assert_int_equal(ledger_period_closed(env.db, org_a, last, &e), 0);
     assert_int_equal(ledger_close_period(env.db, &fin, period, &e), 0);
     assert_int_equal(ledger_period_closed(env.db, org_a, last, &e), 1);
@@ -440,8 +440,8 @@ static void test_periods(void **state)
     assert_int_equal(ledger_close_period(env.db, &fin, period, &e), -1);
     assert_string_equal(e.code, "already_closed");
     assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE action ="
-                             " 'finance.period.close' AND entity_id = $1",
-                             period),
+                             " 'finance.period.close' AND org_id = $1",
+                             org_a),
                      1);
     int64_t before = n_entries(org_a);
     assert_int_equal(post(&fin, &entry, id, &e), -1);
@@ -528,6 +528,378 @@ static void test_no_gaps(void **state)
                      1);
 }
 
+/* The first problem's field in errors, then frees errors. */
+static char *first_field(json_t *errors)
+{
+    static char field[64];
+    snprintf(field, sizeof(field), "%s",
+             json_string_value(json_object_get(json_array_get(errors, 0), "field")));
+    json_decref(errors);
+    return field;
+}
+
+static void test_manual(void **state)
+{
+    (void)state;
+    struct err e;
+    char id[40];
+    json_t *errors = NULL;
+    json_t *in = json_pack("{s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}", "memo", "Opening cash",
+                           "lines", "account", "1000", "currency", "USD", "debit", "250.00",
+                           "account", "3000", "currency", "USD", "credit", "250");
+    err_clear(&e);
+    assert_int_equal(ledger_post_manual(env.db, &worker, in, id, &errors, &e), -1);
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    err_clear(&e);
+    if (ledger_post_manual(env.db, &fin, in, id, &errors, &e) < 0) {
+        fail_msg("%s %s %s", e.code, e.field, e.msg);
+    }
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM journal_lines WHERE entry_id = $1"
+                             " AND fund = 'unrestricted' AND amount = 25000",
+                             id),
+                     1);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM audit_log WHERE action ="
+                             " 'finance.entry.post' AND entity_id = $1",
+                             id),
+                     1);
+    json_decref(in);
+    int64_t before = n_entries(org_a);
+    const struct {
+        const char *json;  /* the input */
+        const char *field; /* the first problem's field, or NULL for a plain e */
+        const char *code;  /* e.code when field is NULL */
+    } cases[] = {
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1.001\"},"
+         "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[0].debit", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"},"
+         "{\"account\":\"3000\",\"currency\":\"ABC\",\"credit\":\"1\"}]}",
+         "lines[1].currency", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"-1\"},"
+         "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[0].debit", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"0\"},"
+         "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"0\"}]}",
+         "lines[0].debit", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\"},"
+         "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[0].debit", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\","
+         "\"credit\":\"1\"},{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[0].debit", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"},"
+         "{\"account\":\"3001\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[1].account", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"},"
+         "{\"account\":\"3000\",\"fund\":\"x\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[1].fund", NULL},
+        {"{\"memo\":\"\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"},"
+         "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "memo", NULL},
+        {"{\"memo\":\"x\",\"date\":\"2026-13-01\",\"lines\":[{\"account\":\"1000\","
+         "\"currency\":\"USD\",\"debit\":\"1\"},{\"account\":\"3000\",\"currency\":\"USD\","
+         "\"credit\":\"1\"}]}",
+         "date", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"}]}",
+         "lines", NULL},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"},"
+         "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1.01\"}]}",
+         NULL, "unbalanced"},
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"SAR\",\"debit\":\"1\"},"
+         "{\"account\":\"3000\",\"currency\":\"SAR\",\"credit\":\"1\"}]}",
+         NULL, "rate_missing"},
+        {"{\"memo\":\"x\",\"extra\":1,\"lines\":[]}", NULL, "unknown_field"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_error_t je;
+        json_t *bad = json_loads(cases[i].json, 0, &je);
+        assert_non_null(bad);
+        err_clear(&e);
+        errors = NULL;
+        assert_int_equal(ledger_post_manual(env.db, &fin, bad, id, &errors, &e), -1);
+        if (cases[i].field) {
+            assert_non_null(errors);
+            const char *f = first_field(errors);
+            if (strcmp(f, cases[i].field) != 0) {
+                fail_msg("case %zu: field %s, want %s", i, f, cases[i].field);
+            }
+        } else {
+            assert_null(errors);
+            if (strcmp(e.code, cases[i].code) != 0) {
+                fail_msg("case %zu: code %s, want %s", i, e.code, cases[i].code);
+            }
+        }
+        json_decref(bad);
+    }
+    assert_int_equal(n_entries(org_a), before);
+}
+
+/* Random balanced entries in three currencies and all funds: the trial
+ * balance sums to zero per currency, in total and fund by fund, and the
+ * balance sheet balances in every fund. */
+static void test_random_trial_balance(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    char today[11], id[40];
+    month_day(0, today);
+    const char *curs[] = {"USD", "EUR", "JOD"};
+    const char *accts[] = {"1000", "1010", "1100", "2000", "2100", "3000", "4000", "5000", "5100"};
+    const char *fnds[] = {"unrestricted", "sponsorship", "education", "medical", "endowment",
+                          "grants"};
+    unsigned seed = 12345;
+    assert_int_equal(db_begin(env.db, false, &e), 0);
+    for (int k = 0; k < 300; k++) {
+        struct ledger_line lines[12];
+        int n = 0;
+        int64_t sum[3] = {0, 0, 0};
+        int nl = 2 + (int)(rand_r(&seed) % 6);
+        for (int i = 0; i < nl; i++) {
+            int c = (int)(rand_r(&seed) % 3);
+            int64_t amt = 1 + (int64_t)(rand_r(&seed) % 1000000);
+            if (rand_r(&seed) % 2) {
+                amt = -amt;
+            }
+            lines[n++] = (struct ledger_line){.account = accts[rand_r(&seed) % 9],
+                                              .fund = fnds[rand_r(&seed) % 6],
+                                              .currency = curs[c],
+                                              .amount = amt};
+            sum[c] += amt;
+        }
+        for (int c = 0; c < 3; c++) {
+            if (sum[c] != 0) {
+                lines[n++] = (struct ledger_line){.account = accts[rand_r(&seed) % 9],
+                                                  .fund = fnds[rand_r(&seed) % 6],
+                                                  .currency = curs[c],
+                                                  .amount = -sum[c]};
+            }
+        }
+        if (n < 2) {
+            continue;
+        }
+        struct ledger_entry entry = {.date = today, .memo = "random", .lines = lines,
+                                     .n_lines = n};
+        if (ledger_post_tx(env.db, &fin, &entry, id, &e) < 0) {
+            fail_msg("entry %d: %s %s", k, e.code, e.field);
+        }
+    }
+    assert_int_equal(db_commit(env.db, &e), 0);
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *tb = ledger_trial_balance(env.db, &auditor, NULL, NULL, &e);
+    assert_non_null(tb);
+    json_t *totals = json_object_get(tb, "totals");
+    assert_true(json_array_size(totals) >= 3);
+    size_t i;
+    json_t *t;
+    json_array_foreach(totals, i, t)
+    {
+        assert_int_equal(json_integer_value(json_object_get(t, "balance")), 0);
+        assert_true(json_integer_value(json_object_get(t, "debit")) > 0);
+    }
+    assert_int_equal(json_integer_value(json_object_get(tb, "base_balance")), 0);
+    json_decref(tb);
+    for (size_t f = 0; f < 6; f++) {
+        tb = ledger_trial_balance(env.db, &fin, today, fnds[f], &e);
+        assert_non_null(tb);
+        json_array_foreach(json_object_get(tb, "totals"), i, t)
+        {
+            if (json_integer_value(json_object_get(t, "balance")) != 0) {
+                fail_msg("fund %s does not balance in %s", fnds[f],
+                         json_string_value(json_object_get(t, "currency")));
+            }
+        }
+        assert_int_equal(json_integer_value(json_object_get(tb, "base_balance")), 0);
+        json_decref(tb);
+    }
+    json_t *bs = ledger_balance_sheet(env.db, &fin, NULL, &e);
+    assert_non_null(bs);
+    json_t *fund;
+    json_array_foreach(json_object_get(bs, "funds"), i, fund)
+    {
+        int64_t ta = json_integer_value(json_object_get(fund, "total_assets"));
+        int64_t tl = json_integer_value(json_object_get(fund, "total_liabilities"));
+        int64_t tn = json_integer_value(json_object_get(fund, "total_net_assets"));
+        if (ta != tl + tn) {
+            fail_msg("fund %s: assets %lld != liabilities %lld + net assets %lld",
+                     json_string_value(json_object_get(fund, "fund")), (long long)ta,
+                     (long long)tl, (long long)tn);
+        }
+    }
+    json_decref(bs);
+    /* Readers without finance.read see nothing. */
+    err_clear(&e);
+    assert_null(ledger_trial_balance(env.db, &worker, NULL, NULL, &e));
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    err_clear(&e);
+    assert_null(ledger_trial_balance(env.db, &fin, "2026-02-30", NULL, &e));
+    assert_string_equal(e.field, "as_of");
+    err_clear(&e);
+    assert_null(ledger_trial_balance(env.db, &fin, NULL, "nofund", &e));
+    assert_string_equal(e.code, "unknown_fund");
+    db_rollback(env.db);
+}
+
+/* The reports of an organization with known entries give known figures. */
+static void test_reports(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    char sc[32], org_c[40], today[11], last[11], id[40], due_id[40];
+    struct actor fc;
+    testenv_org(&env, org_c, sc);
+    testenv_user(&env, &fc, "finance_officer", org_c, sc);
+    month_day(0, today);
+    month_day(-1, last);
+    /* Last month: a due of 50.00 (education); this month: payment 48.00 net
+     * of 2.00 fee, allocated; a payout of 50.00 to the guardian. */
+    struct ledger_line due[] = {{"1100", "education", "USD", 5000, "donor", "child", "sp", NULL},
+                                {"4000", "education", "USD", -5000, "donor", "child", "sp", NULL}};
+    struct ledger_line pay[] = {{"1010", "sponsorship", "USD", 4800, "donor", NULL, NULL, NULL},
+                                {"5100", "sponsorship", "USD", 200, "donor", NULL, NULL, NULL},
+                                {"2100", "sponsorship", "USD", -5000, "donor", NULL, NULL, NULL}};
+    struct ledger_line alloc[] = {{"2100", "sponsorship", "USD", 5000, "donor", NULL, NULL, NULL},
+                                  {"1100", "education", "USD", -5000, "donor", "child", "sp",
+                                   NULL}};
+    struct ledger_line out[] = {{"5000", "education", "USD", 5000, NULL, "child", NULL, NULL},
+                                {"1000", "education", "USD", -5000, NULL, "child", NULL, NULL}};
+    struct ledger_entry es[] = {
+        {last, "due", "due", "d1", due, 2},
+        {today, "payment", "payment", "p1", pay, 3},
+        {today, "allocation", "allocation", "a1", alloc, 2},
+        {today, "payout", "payout", "o1", out, 2},
+    };
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(post(&fc, &es[i], i == 0 ? due_id : id, &e), 0);
+    }
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *is = ledger_income_statement(env.db, &fc, last, today, &e);
+    assert_non_null(is);
+    json_t *funds_arr = json_object_get(is, "funds");
+    assert_int_equal(json_array_size(funds_arr), 2);
+    /* Funds in chart order: sponsorship then education. */
+    json_t *sp = json_array_get(funds_arr, 0), *ed = json_array_get(funds_arr, 1);
+    assert_string_equal(json_string_value(json_object_get(sp, "fund")), "sponsorship");
+    assert_int_equal(json_integer_value(json_object_get(sp, "total_expenses")), 200);
+    assert_int_equal(json_integer_value(json_object_get(sp, "surplus")), -200);
+    assert_int_equal(json_integer_value(json_object_get(ed, "total_income")), 5000);
+    assert_int_equal(json_integer_value(json_object_get(ed, "total_expenses")), 5000);
+    assert_int_equal(json_integer_value(json_object_get(ed, "surplus")), 0);
+    assert_string_equal(json_string_value(json_object_get(ed, "total_income_text")), "50.00");
+    json_decref(is);
+    /* This month only: no income. */
+    is = ledger_income_statement(env.db, &fc, today, today, &e);
+    ed = json_array_get(json_object_get(is, "funds"), 1);
+    assert_int_equal(json_integer_value(json_object_get(ed, "total_income")), 0);
+    json_decref(is);
+    err_clear(&e);
+    assert_null(ledger_income_statement(env.db, &fc, today, last, &e));
+    assert_string_equal(e.code, "invalid_range");
+    /* Balance sheet: sponsorship has 48.00 in the bank and owes education
+     * 50.00 (interfund, -50.00 on 1950) after 2.00 of fees; its advances are
+     * used up. Education is owed 50.00 by sponsorship and paid out 50.00. */
+    json_t *bs = ledger_balance_sheet(env.db, &fc, today, &e);
+    assert_non_null(bs);
+    sp = json_array_get(json_object_get(bs, "funds"), 0);
+    ed = json_array_get(json_object_get(bs, "funds"), 1);
+    assert_int_equal(json_integer_value(json_object_get(sp, "total_assets")), -200);
+    assert_int_equal(json_integer_value(json_object_get(sp, "total_liabilities")), 0);
+    assert_int_equal(json_integer_value(json_object_get(sp, "total_net_assets")), -200);
+    assert_int_equal(json_integer_value(json_object_get(ed, "total_assets")), 0);
+    json_decref(bs);
+    /* As of last month, only the due. */
+    bs = ledger_balance_sheet(env.db, &fc, last, &e);
+    assert_int_equal(json_array_size(json_object_get(bs, "funds")), 1);
+    ed = json_array_get(json_object_get(bs, "funds"), 0);
+    assert_int_equal(json_integer_value(json_object_get(ed, "total_assets")), 5000);
+    assert_int_equal(json_integer_value(json_object_get(ed, "total_net_assets")), 5000);
+    json_decref(bs);
+    /* The journal: newest first, filters, paging, lines and reversal links. */
+    json_t *list = ledger_entries(env.db, &fc, NULL, NULL, NULL, NULL, 1, 2, &e);
+    assert_non_null(list);
+    assert_int_equal(json_integer_value(json_object_get(list, "total")), 4);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 2);
+    json_t *first = json_array_get(json_object_get(list, "items"), 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "entry_no")), 4);
+    assert_int_equal(json_array_size(json_object_get(first, "lines")), 2);
+    json_decref(list);
+    list = ledger_entries(env.db, &fc, "1100", NULL, NULL, NULL, 1, 50, &e);
+    assert_int_equal(json_integer_value(json_object_get(list, "total")), 2);
+    json_decref(list);
+    list = ledger_entries(env.db, &fc, NULL, "sponsorship", today, today, 1, 50, &e);
+    assert_int_equal(json_integer_value(json_object_get(list, "total")), 2);
+    json_decref(list);
+    list = ledger_entries(env.db, &fc, NULL, NULL, last, last, 1, 50, &e);
+    assert_int_equal(json_integer_value(json_object_get(list, "total")), 1);
+    json_decref(list);
+    err_clear(&e);
+    assert_null(ledger_entries(env.db, &fc, "9999", NULL, NULL, NULL, 1, 50, &e));
+    assert_string_equal(e.code, "unknown_account");
+    json_t *one = ledger_entry_get(env.db, &fc, due_id, &e);
+    assert_non_null(one);
+    assert_string_equal(json_string_value(json_object_get(one, "source_kind")), "due");
+    json_t *l0 = json_array_get(json_object_get(one, "lines"), 0);
+    assert_string_equal(json_string_value(json_object_get(l0, "debit_text")), "50.00");
+    assert_string_equal(json_string_value(json_object_get(l0, "child_id")), "child");
+    assert_true(json_is_null(json_object_get(one, "reversed_by")));
+    json_decref(one);
+    err_clear(&e);
+    assert_null(ledger_entry_get(env.db, &fin, due_id, &e)); /* another organization */
+    assert_int_equal(e.kind, ERR_NOT_FOUND);
+    db_rollback(env.db);
+    char rid[40];
+    assert_int_equal(ledger_reverse(env.db, &fc, due_id, NULL, rid, &e), 0);
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    one = ledger_entry_get(env.db, &fc, due_id, &e);
+    assert_string_equal(json_string_value(json_object_get(one, "reversed_by")), rid);
+    json_decref(one);
+    one = ledger_entry_get(env.db, &fc, rid, &e);
+    assert_string_equal(json_string_value(json_object_get(one, "reverses_id")), due_id);
+    json_decref(one);
+    json_t *rates = ledger_rates(env.db, &fc, &e);
+    assert_int_equal(json_array_size(json_object_get(rates, "items")), 0);
+    json_decref(rates);
+    json_t *periods = ledger_periods(env.db, &fc, &e);
+    assert_int_equal(json_array_size(json_object_get(periods, "closable")), 12);
+    json_decref(periods);
+    db_rollback(env.db);
+}
+
+/* Measures posting many due-like entries in one transaction, as dues
+ * generation does (LEDGER_SPEED_N entries, default 5,000); prints the time,
+ * asserts only that all were written. */
+static void test_speed(void **state)
+{
+    (void)state;
+    const char *env_n = getenv("LEDGER_SPEED_N");
+    int n = env_n ? atoi(env_n) : 5000;
+    struct err e;
+    err_clear(&e);
+    char today[11], id[40];
+    month_day(0, today);
+    int64_t before = n_entries(org_a);
+    struct ledger_line lines[] = {
+        {.account = ACCT_RECEIVABLE, .fund = "education", .currency = "USD", .amount = 5000,
+         .donor_id = "donor", .sponsorship_id = "s"},
+        {.account = ACCT_INCOME_SPONSOR, .fund = "education", .currency = "USD", .amount = -5000,
+         .donor_id = "donor", .sponsorship_id = "s"},
+    };
+    struct ledger_entry entry = {.date = today, .memo = "Due", .source_kind = "due",
+                                 .source_id = "d", .lines = lines, .n_lines = 2};
+    int64_t t0 = time_mono_ns();
+    assert_int_equal(db_begin(env.db, false, &e), 0);
+    for (int i = 0; i < n; i++) {
+        if (ledger_post_tx(env.db, &fin, &entry, id, &e) < 0) {
+            fail_msg("post %d: %s", i, e.msg);
+        }
+    }
+    assert_int_equal(db_commit(env.db, &e), 0);
+    int64_t t1 = time_mono_ns();
+    print_message("ledger: %d entries in one transaction: %.0f ms\n", n, (t1 - t0) / 1e6);
+    assert_int_equal(n_entries(org_a), before + n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +908,9 @@ int main(void)
         cmocka_unit_test(test_interfund),    cmocka_unit_test(test_rates_rounding),
         cmocka_unit_test(test_reversal),     cmocka_unit_test(test_periods),
         cmocka_unit_test(test_immutable),    cmocka_unit_test(test_no_gaps),
+        cmocka_unit_test(test_manual),  cmocka_unit_test(test_random_trial_balance),
+        cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_speed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
