@@ -21,7 +21,7 @@
 #include "web/i18n.h"
 #include "core/banned.h"
 
-#define LONG 20     /* donors with five years of history */
+#define LONG 20 /* donors with five years of history */
 #define LONG_MONTHS 60
 #define SHORT_MONTHS 3
 
@@ -123,16 +123,17 @@ static void generate(struct db *db, long n)
             " 'l' || i || '-' || k, day FROM sm");
     /* The books: an entry per due, payment and allocation, two lines each
      * (the payment three, with its fee), numbered without clashes. */
-    run(db, "INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
-            " source_kind, source_id, base_currency, created_at)"
-            " SELECT 'jd' || i || '-' || k, 'org', rowid * 3, day, substr(day, 1, 7), 'due', 'due',"
-            " 'du' || i || '-' || k, 'USD', day FROM sm"
-            " UNION ALL SELECT 'ja' || i || '-' || k, 'org', rowid * 3 + 1, date(day, '+2 days'),"
-            " substr(day, 1, 7), 'allocation', 'allocation', 'a' || i || '-' || k, 'USD', day"
-            " FROM sm"
-            " UNION ALL SELECT 'jp' || (i / 2) || '-' || k, 'org', rowid * 3 + 2, date(day, '+2 days'),"
-            " substr(day, 1, 7), 'payment', 'payment', 'p' || (i / 2) || '-' || k, 'USD', day"
-            " FROM sm WHERE i % 2 = 0");
+    run(db,
+        "INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
+        " source_kind, source_id, base_currency, created_at)"
+        " SELECT 'jd' || i || '-' || k, 'org', rowid * 3, day, substr(day, 1, 7), 'due', 'due',"
+        " 'du' || i || '-' || k, 'USD', day FROM sm"
+        " UNION ALL SELECT 'ja' || i || '-' || k, 'org', rowid * 3 + 1, date(day, '+2 days'),"
+        " substr(day, 1, 7), 'allocation', 'allocation', 'a' || i || '-' || k, 'USD', day"
+        " FROM sm"
+        " UNION ALL SELECT 'jp' || (i / 2) || '-' || k, 'org', rowid * 3 + 2, date(day, '+2 days'),"
+        " substr(day, 1, 7), 'payment', 'payment', 'p' || (i / 2) || '-' || k, 'USD', day"
+        " FROM sm WHERE i % 2 = 0");
     run(db, "INSERT INTO journal_lines (id, entry_id, org_id, line_no, account, fund, currency,"
             " amount, base_amount, entry_date, donor_id, child_id, sponsorship_id)"
             " SELECT 'jd' || i || '-' || k || '.1', 'jd' || i || '-' || k, 'org', 1, '1100',"
@@ -191,13 +192,13 @@ int main(int argc, char **argv)
         generate(db, n);
         st = db_row(db, &e, &found,
                     "SELECT (SELECT COUNT(*) FROM sponsorship_dues), (SELECT COUNT(*) FROM"
-                    " payments), (SELECT COUNT(*) FROM journal_lines)", "");
+                    " payments), (SELECT COUNT(*) FROM journal_lines)",
+                    "");
         printf("  generated %ld sponsorships (%d donors x %d months, the rest x %d): %lld dues,"
                " %lld payments, %lld journal lines in %.1f s\n",
                n, LONG, LONG_MONTHS, SHORT_MONTHS, st ? (long long)db_col_int64(st, 0) : -1LL,
                st ? (long long)db_col_int64(st, 1) : -1LL,
-               st ? (long long)db_col_int64(st, 2) : -1LL,
-               (double)(time_mono_ns() - t0) / 1e9);
+               st ? (long long)db_col_int64(st, 2) : -1LL, (double)(time_mono_ns() - t0) / 1e9);
         if (st) {
             db_done(st);
         }
@@ -237,8 +238,9 @@ int main(int argc, char **argv)
         ts[i] = (double)(time_mono_ns() - s) / 1e6;
         json_decref(w);
     }
-    printf("  %d runs; %s\n", runs, bad ? "SOME STATEMENTS DISAGREED WITH THE LEDGER" :
-                                          "every statement agreed with the ledger");
+    printf("  %d runs; %s\n", runs,
+           bad ? "SOME STATEMENTS DISAGREED WITH THE LEDGER"
+               : "every statement agreed with the ledger");
     report("statement JSON, 5 years (60 payments, 120 payouts)", tj, runs);
     report("statement PDF (Arabic) from that JSON", tp, runs);
     report("statement JSON, 3 months (another donor)", ts, runs);

@@ -127,8 +127,8 @@ static json_t *where_or_reply(struct http_req *r, const char *donor)
     }
     struct err e;
     err_clear(&e);
-    json_t *j = statement_where(db, r->actor, donor, http_query(r, "from"), http_query(r, "to"),
-                                &e);
+    json_t *j =
+        statement_where(db, r->actor, donor, http_query(r, "from"), http_query(r, "to"), &e);
     if (!j) {
         http_reply_err(r, &e);
     }
@@ -199,8 +199,7 @@ static void api_annual(struct http_req *r)
     } else {
         char name[96];
         snprintf(name, sizeof name, "annual-%s-%d",
-                 json_string_value(json_object_get(json_object_get(j, "donor"), "donor_no")),
-                 year);
+                 json_string_value(json_object_get(json_object_get(j, "donor"), "donor_no")), year);
         reply_pdf(r, &out, safe_name(r, name));
     }
     buf_release(&out);
@@ -234,8 +233,8 @@ static void add_label(struct http_req *r, json_t *o, const char *key, const char
 static void receipt_row(json_t *rows, const char *key, const char *value, bool ltr)
 {
     json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:b}", "ar", i18n_get("ar", key), "en",
-                                           i18n_get("en", key), "value",
-                                           value && *value ? value : "—", "ltr", ltr));
+                                          i18n_get("en", key), "value",
+                                          value && *value ? value : "—", "ltr", ltr));
 }
 
 /* GET /sponsorship/receipts/{id}: the printable bilingual receipt. */
@@ -277,8 +276,7 @@ static void page_receipt(struct http_req *r)
     s = arena_printf(&r->arena, "%s%s%s%s%s%s%s", tn ? FSI : "", tn ? tn : "", tn ? PDI : "",
                      tn && ti ? " · " : "", ti ? FSI : "", ti ? ti : "", ti ? PDI : "");
     receipt_row(rows, "st.receipt.tax", s, false);
-    s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(j, "amount_text")),
-                     cur);
+    s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(j, "amount_text")), cur);
     receipt_row(rows, "st.receipt.amount", s, true);
     const char *m = json_string_value(json_object_get(pay, "method"));
     s = arena_printf(&r->arena, RLI "%s" PDI " · " LRI "%s" PDI, tr(r, "ar", "st.method", m),
@@ -307,13 +305,12 @@ static void page_receipt(struct http_req *r)
     buf_release(&pb);
     s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(pay, "fee_text")), cur);
     receipt_row(rows, "st.receipt.fee", s, true);
-    json_t *ctx = json_pack("{s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "receipt", j, "rows",
-                            rows, "both", "title_ar", i18n_get("ar", "st.receipt.title"),
-                            "title_en", i18n_get("en", "st.receipt.title"), "voided_ar",
-                            i18n_get("ar", "st.receipt.voided"), "voided_en",
-                            i18n_get("en", "st.receipt.voided"), "thanks_ar",
-                            i18n_get("ar", "st.receipt.thanks"), "thanks_en",
-                            i18n_get("en", "st.receipt.thanks"));
+    json_t *ctx = json_pack(
+        "{s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "receipt", j, "rows", rows, "both",
+        "title_ar", i18n_get("ar", "st.receipt.title"), "title_en",
+        i18n_get("en", "st.receipt.title"), "voided_ar", i18n_get("ar", "st.receipt.voided"),
+        "voided_en", i18n_get("en", "st.receipt.voided"), "thanks_ar",
+        i18n_get("ar", "st.receipt.thanks"), "thanks_en", i18n_get("en", "st.receipt.thanks"));
     page_reply(r, 200, "st_receipt", "st.page.receipt", ctx);
 }
 
@@ -349,8 +346,8 @@ static void page_statement(struct http_req *r)
         add_label(r, c, "item", "st.total");
     }
     /* The totals as labelled rows per currency. */
-    static const char *const keys[] = { "given", "fees", "net", "allocated", "passed_on",
-                                        "in_payout", "waiting", "advance", "shortfall", "reversed" };
+    static const char *const keys[] = {"given",     "fees",    "net",     "allocated", "passed_on",
+                                       "in_payout", "waiting", "advance", "shortfall", "reversed"};
     json_t *t;
     json_array_foreach(json_object_get(j, "totals"), i, t)
     {
@@ -399,13 +396,13 @@ static void page_annual(struct http_req *r)
 }
 
 static const struct route routes[] = {
-    { "GET", "/api/v1/receipts/{id}", api_receipt, ROUTE_API, NULL },
-    { "GET", "/api/v1/donors/{id}/statement", api_statement, ROUTE_API, NULL },
-    { "GET", "/api/v1/donors/{id}/statement.pdf", api_statement_pdf, ROUTE_API, NULL },
-    { "GET", "/api/v1/donors/{id}/annual/{year}", api_annual, ROUTE_API, NULL },
-    { "GET", "/sponsorship/receipts/{id}", page_receipt, ROUTE_PAGE, NULL },
-    { "GET", "/sponsorship/donors/{id}/statement", page_statement, ROUTE_PAGE, NULL },
-    { "GET", "/sponsorship/donors/{id}/annual/{year}", page_annual, ROUTE_PAGE, NULL },
+    {"GET", "/api/v1/receipts/{id}", api_receipt, ROUTE_API, NULL},
+    {"GET", "/api/v1/donors/{id}/statement", api_statement, ROUTE_API, NULL},
+    {"GET", "/api/v1/donors/{id}/statement.pdf", api_statement_pdf, ROUTE_API, NULL},
+    {"GET", "/api/v1/donors/{id}/annual/{year}", api_annual, ROUTE_API, NULL},
+    {"GET", "/sponsorship/receipts/{id}", page_receipt, ROUTE_PAGE, NULL},
+    {"GET", "/sponsorship/donors/{id}/statement", page_statement, ROUTE_PAGE, NULL},
+    {"GET", "/sponsorship/donors/{id}/annual/{year}", page_annual, ROUTE_PAGE, NULL},
 };
 
 void statement_register(void)

@@ -36,12 +36,12 @@
 static struct testenv env;
 static char org[40], slug[32];
 static struct actor officer, finance, worker, donor_a, donor_b, sys;
-static char d1[40], d2[40];          /* donors: d1 has user donor_a, d2 donor_b */
-static char sara[40], omar[40];      /* children */
-static char sp1[40], sp2[40];        /* d1's agreements: sara general, omar education */
-static char voided_receipt[40];      /* the receipt of the reversed payment */
-static char first_receipt[40];       /* January's receipt */
-static int receipt_seq;              /* receipts numbered so far */
+static char d1[40], d2[40];     /* donors: d1 has user donor_a, d2 donor_b */
+static char sara[40], omar[40]; /* children */
+static char sp1[40], sp2[40];   /* d1's agreements: sara general, omar education */
+static char voided_receipt[40]; /* the receipt of the reversed payment */
+static char first_receipt[40];  /* January's receipt */
+static int receipt_seq;         /* receipts numbered so far */
 
 /* ---- writing history the way billing and disburse do ---- */
 
@@ -49,7 +49,7 @@ static int receipt_seq;              /* receipts numbered so far */
 static void post_tx(const char *date, const char *kind, const char *src,
                     const struct ledger_line *lines, int n, char id[40])
 {
-    struct ledger_entry en = { date, kind, kind, src, lines, n };
+    struct ledger_entry en = {date, kind, kind, src, lines, n};
     struct err e;
     err_clear(&e);
     if (ledger_post_tx(env.db, &sys, &en, id, &e) < 0) {
@@ -76,13 +76,13 @@ static void commit(void)
 }
 
 /* db_run or fail. */
-#define RUN(...)                                                                                 \
-    do {                                                                                         \
-        struct err e_;                                                                           \
-        err_clear(&e_);                                                                          \
-        if (db_run(env.db, &e_, __VA_ARGS__) < 0) {                                              \
-            fail_msg("sql: %s", e_.msg);                                                         \
-        }                                                                                        \
+#define RUN(...)                                                                                   \
+    do {                                                                                           \
+        struct err e_;                                                                             \
+        err_clear(&e_);                                                                            \
+        if (db_run(env.db, &e_, __VA_ARGS__) < 0) {                                                \
+            fail_msg("sql: %s", e_.msg);                                                           \
+        }                                                                                          \
     } while (0)
 
 /* A donor row (user may be NULL). */
@@ -103,8 +103,7 @@ static void add_donor(const char *name, const char *user, char id[40])
 
 /* An agreement. */
 static void add_agreement_from(const char *child, const char *donor, const char *purpose,
-                               int64_t amount, const char *start, const char *next_due,
-                               char id[40])
+                               int64_t amount, const char *start, const char *next_due, char id[40])
 {
     uuid_v7(id);
     static int n;
@@ -120,8 +119,8 @@ static void add_agreement_from(const char *child, const char *donor, const char 
 }
 
 /* An agreement whose dues the test writes itself (billing sees none due). */
-static void add_agreement(const char *child, const char *donor, const char *purpose,
-                          int64_t amount, char id[40])
+static void add_agreement(const char *child, const char *donor, const char *purpose, int64_t amount,
+                          char id[40])
 {
     add_agreement_from(child, donor, purpose, amount, "2020-01-01", "2030-01-01", id);
 }
@@ -136,8 +135,8 @@ static void add_due(const char *sp, const char *child, const char *payer, const 
     snprintf(end, sizeof end, "%s-28", ym);
     begin();
     const struct ledger_line l[2] = {
-        { ACCT_RECEIVABLE, fund, "USD", amount, payer, child, sp, NULL },
-        { ACCT_INCOME_SPONSOR, fund, "USD", -amount, payer, child, sp, NULL },
+        {ACCT_RECEIVABLE, fund, "USD", amount, payer, child, sp, NULL},
+        {ACCT_INCOME_SPONSOR, fund, "USD", -amount, payer, child, sp, NULL},
     };
     char entry[40];
     post_tx(start, "due", id, l, 2, entry);
@@ -162,9 +161,9 @@ static void add_payment(const char *donor, const char *date, int64_t amount, int
     snprintf(rno, sizeof rno, "R-%.4s-%06d", date, seq);
     begin();
     struct ledger_line l[3] = {
-        { ACCT_BANK, FUND_SPONSORSHIP, "USD", amount - fee, donor, NULL, NULL, NULL },
-        { ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -amount, donor, NULL, NULL, NULL },
-        { ACCT_FEES, FUND_SPONSORSHIP, "USD", fee, donor, NULL, NULL, NULL },
+        {ACCT_BANK, FUND_SPONSORSHIP, "USD", amount - fee, donor, NULL, NULL, NULL},
+        {ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -amount, donor, NULL, NULL, NULL},
+        {ACCT_FEES, FUND_SPONSORSHIP, "USD", fee, donor, NULL, NULL, NULL},
     };
     char entry[40];
     post_tx(date, "payment", id, l, fee ? 3 : 2, entry);
@@ -176,8 +175,7 @@ static void add_payment(const char *donor, const char *date, int64_t amount, int
     RUN("INSERT INTO receipts (id, org_id, year, seq, receipt_no, payment_id, donor_id, amount,"
         " currency, issued_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'USD', $9,"
         " '2025-01-01T00:00:00Z')",
-        "ttiitttit", receipt, org, (int64_t)atoi(date), (int64_t)seq, rno, id, donor, amount,
-        date);
+        "ttiitttit", receipt, org, (int64_t)atoi(date), (int64_t)seq, rno, id, donor, amount, date);
     commit();
 }
 
@@ -188,8 +186,8 @@ static void allocate(const char *payment, const char *due, const char *donor, co
     uuid_v7(id);
     begin();
     const struct ledger_line l[2] = {
-        { ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", amount, donor, NULL, NULL, NULL },
-        { ACCT_RECEIVABLE, fund, "USD", -amount, donor, NULL, NULL, NULL },
+        {ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", amount, donor, NULL, NULL, NULL},
+        {ACCT_RECEIVABLE, fund, "USD", -amount, donor, NULL, NULL, NULL},
     };
     char entry[40];
     post_tx(date, "allocation", id, l, 2, entry);
@@ -240,8 +238,8 @@ static void reverse_payment(const char *payment, const char *date)
     struct err e;
     err_clear(&e);
     int found;
-    struct db_stmt *s = db_row(env.db, &e, &found, "SELECT entry_id FROM payments WHERE id = $1",
-                               "t", payment);
+    struct db_stmt *s =
+        db_row(env.db, &e, &found, "SELECT entry_id FROM payments WHERE id = $1", "t", payment);
     assert_non_null(s);
     char entry[40], rid[40];
     snprintf(entry, sizeof entry, "%s", db_col_text(s, 0));
@@ -261,9 +259,9 @@ static int64_t n_audit(const char *action, const char *id)
     struct err e;
     err_clear(&e);
     int found;
-    struct db_stmt *s = db_row(env.db, &e, &found,
-                               "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND entity_id = $2",
-                               "tt", action, id);
+    struct db_stmt *s = db_row(
+        env.db, &e, &found, "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND entity_id = $2",
+        "tt", action, id);
     assert_non_null(s);
     int64_t n = db_col_int64(s, 0);
     db_done(s);
@@ -454,9 +452,9 @@ static void test_child_fields(void **state)
         fail_msg("statement_where as the donor: %s", e.msg);
     }
     char *dump = json_dumps(st, 0);
-    static const char *const never[] = { "asthma", "health", "Hay Nazzal", "locality",
-                                         "الخطيب", "father", "family_name", "guardian_id",
-                                         "birth_date", "psych", "address", "Street of the donor" };
+    static const char *const never[] = {
+        "asthma",      "health",      "Hay Nazzal", "locality", "الخطيب",  "father",
+        "family_name", "guardian_id", "birth_date", "psych",    "address", "Street of the donor"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
         if (strstr(dump, never[i])) {
             fail_msg("the donor's statement shows '%s'", never[i]);
@@ -664,7 +662,8 @@ static void test_receipts(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "receipt_no")), "R-2025-000001");
     assert_string_equal(json_string_value(json_object_get(r, "amount_text")), "80.00");
     assert_false(json_is_true(json_object_get(r, "voided")));
-    const char *hijri = json_string_value(json_object_get(json_object_get(r, "issued_on_hijri"), "en"));
+    const char *hijri =
+        json_string_value(json_object_get(json_object_get(r, "issued_on_hijri"), "en"));
     assert_non_null(hijri);
     has(hijri, "1446"); /* 3 January 2025 is in Rajab 1446 */
     json_t *purposes = json_object_get(r, "purposes");
@@ -792,8 +791,8 @@ static void test_tampered_ledger(void **state)
     /* Someone posts 5.00 more onto the payment's advances by hand. */
     begin();
     const struct ledger_line l[2] = {
-        { ACCT_BANK, FUND_SPONSORSHIP, "USD", 500, d3, NULL, NULL, NULL },
-        { ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -500, d3, NULL, NULL, NULL },
+        {ACCT_BANK, FUND_SPONSORSHIP, "USD", 500, d3, NULL, NULL, NULL},
+        {ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -500, d3, NULL, NULL, NULL},
     };
     char entry[40];
     post_tx("2025-05-02", "payment", pay, l, 2, entry);
@@ -894,21 +893,31 @@ static void test_real_cycle(void **state)
     if (dues_generate(env.db, &sys, "2025-06-30", &dr, &e) < 0) {
         fail_msg("dues_generate: %s (%s)", e.msg, e.code);
     }
-    static const char *const days[] = { "2025-01-05", "2025-02-05", "2025-03-05" };
+    static const char *const days[] = {"2025-01-05", "2025-02-05", "2025-03-05"};
     char id[40], rno[32];
     for (int i = 0; i < 3; i++) {
-        struct payment_new p = { .donor_id = d6, .amount = "40.00", .currency = "USD",
-                                 .method = "cash", .received_on = days[i] };
+        struct payment_new p = {.donor_id = d6,
+                                .amount = "40.00",
+                                .currency = "USD",
+                                .method = "cash",
+                                .received_on = days[i]};
         if (payment_record(env.db, &sys, &p, id, rno, &e) < 0) {
             fail_msg("payment_record: %s (%s %s)", e.msg, e.code, e.field);
         }
     }
-    struct payment_new big = { .donor_id = d6, .amount = "100.00", .fee = "1.00",
-                               .currency = "USD", .method = "card", .received_on = "2025-04-02" };
+    struct payment_new big = {.donor_id = d6,
+                              .amount = "100.00",
+                              .fee = "1.00",
+                              .currency = "USD",
+                              .method = "card",
+                              .received_on = "2025-04-02"};
     assert_int_equal(payment_record(env.db, &sys, &big, id, rno, &e), 0);
-    struct payment_new bounced = { .donor_id = d6, .amount = "15.00", .currency = "USD",
-                                   .method = "bank_transfer", .received_on = "2025-04-10",
-                                   .no_allocate = true };
+    struct payment_new bounced = {.donor_id = d6,
+                                  .amount = "15.00",
+                                  .currency = "USD",
+                                  .method = "bank_transfer",
+                                  .received_on = "2025-04-10",
+                                  .no_allocate = true};
     assert_int_equal(payment_record(env.db, &sys, &bounced, id, rno, &e), 0);
     if (payment_reverse(env.db, &sys, id, "the transfer bounced", &e) < 0) {
         fail_msg("payment_reverse: %s (%s)", e.msg, e.code);
@@ -916,8 +925,8 @@ static void test_real_cycle(void **state)
     /* January's money to the guardian: the list, confirmed, paid. */
     char run[40], run_no[32];
     int64_t n_lines = 0, total = 0;
-    if (disb_run_create(env.db, &sys, "2025-01", "USD", "cash", run, run_no, &n_lines, &total,
-                        &e) < 0) {
+    if (disb_run_create(env.db, &sys, "2025-01", "USD", "cash", run, run_no, &n_lines, &total, &e) <
+        0) {
         fail_msg("disb_run_create: %s (%s)", e.msg, e.code);
     }
     assert_true(n_lines >= 1);
@@ -935,7 +944,7 @@ static void test_real_cycle(void **state)
         if (strcmp(json_string_value(json_object_get(line, "child_id")), child) != 0) {
             continue;
         }
-        struct disb_proof proof = { .reference = "CASH-RECEIPT-7", .paid_on = "2025-02-01" };
+        struct disb_proof proof = {.reference = "CASH-RECEIPT-7", .paid_on = "2025-02-01"};
         if (disb_line_paid(env.db, &sys, json_string_value(json_object_get(line, "id")), &proof,
                            &e) < 0) {
             fail_msg("disb_line_paid: %s (%s)", e.msg, e.code);
@@ -957,9 +966,8 @@ static void test_real_cycle(void **state)
     assert_true(ival(t, "passed_on") >= 4000);
     assert_int_equal(ival(t, "passed_on") + ival(t, "in_payout") + ival(t, "waiting"), 22000);
     /* January's allocation: passed on with the reference as proof. */
-    json_t *jan = json_array_get(json_object_get(json_array_get(json_object_get(st, "payments"), 0),
-                                                 "allocations"),
-                                 0);
+    json_t *jan = json_array_get(
+        json_object_get(json_array_get(json_object_get(st, "payments"), 0), "allocations"), 0);
     assert_string_equal(json_string_value(json_object_get(jan, "state")), "passed_on");
     json_t *po = json_object_get(jan, "payout");
     assert_string_equal(json_string_value(json_object_get(po, "run_no")), run_no);
