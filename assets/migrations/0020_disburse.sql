@@ -19,3 +19,24 @@ ALTER TABLE disbursement_lines ADD COLUMN failed_at TEXT;
 CREATE UNIQUE INDEX disbursement_lines_run_child ON disbursement_lines (run_id, child_id, fund);
 CREATE INDEX disbursement_runs_org ON disbursement_runs (org_id, created_at);
 CREATE INDEX inkind_org ON inkind_distributions (org_id, distributed_on);
+
+-- A payout's amount, currency, fund, child and list never change once the
+-- line is made (disburse.c never updates them; this keeps everyone else from
+-- it too): a correction is a new list.
+-- @sqlite
+CREATE TRIGGER disbursement_lines_fixed BEFORE UPDATE OF amount, currency, fund, child_id, run_id
+ON disbursement_lines
+WHEN OLD.amount <> NEW.amount OR OLD.currency <> NEW.currency OR OLD.fund <> NEW.fund
+    OR OLD.child_id <> NEW.child_id OR OLD.run_id <> NEW.run_id
+BEGIN SELECT RAISE(ABORT, 'a payout''s amount never changes; make a new list'); END;
+-- @postgres
+CREATE FUNCTION disbursement_lines_fixed() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'a payout''s amount never changes; make a new list';
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER disbursement_lines_fixed BEFORE UPDATE ON disbursement_lines
+FOR EACH ROW WHEN (OLD.amount IS DISTINCT FROM NEW.amount OR OLD.currency IS DISTINCT FROM NEW.currency
+    OR OLD.fund IS DISTINCT FROM NEW.fund OR OLD.child_id IS DISTINCT FROM NEW.child_id
+    OR OLD.run_id IS DISTINCT FROM NEW.run_id)
+EXECUTE FUNCTION disbursement_lines_fixed();
+-- @all

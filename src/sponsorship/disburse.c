@@ -464,7 +464,7 @@ json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_
                  "SELECT l.id, l.child_id, c.file_no, c.first_name, c.father_name, c.family_name,"
                  " l.guardian_id, g.full_name, g.phone, l.amount, l.currency, l.fund, l.method,"
                  " l.status, l.proof_kind, l.proof_ref, l.proof_doc, l.paid_on, l.failed_reason,"
-                 " l.entry_id"
+                 " l.entry_id, c.status"
                  " FROM disbursement_lines l JOIN children c ON c.id = l.child_id"
                  " LEFT JOIN guardians g ON g.id = l.guardian_id"
                  " WHERE l.run_id = $1 AND l.org_id = $2 ORDER BY c.file_no, l.fund"
@@ -501,6 +501,8 @@ json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_
                       db_col_text(s, 15), "has_proof_photo", !db_col_null(s, 16), "paid_on",
                       db_col_text(s, 17), "failed_reason", db_col_text(s, 18), "entry_id",
                       db_col_text(s, 19)));
+        json_object_set_new(json_array_get(lines, json_array_size(lines) - 1), "child_status",
+                            json_string(db_col_text(s, 20)));
     }
     buf_release(&name);
     db_done(s);
@@ -1260,10 +1262,13 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
     int found = 0;
     struct db_stmt *s =
         uuid_valid(child_id)
-            ? db_row(db, e, &found, "SELECT id FROM children WHERE id = $1 AND org_id = $2", "tt",
-                     child_id, a->org_id)
+            ? db_row(db, e, &found, "SELECT status FROM children WHERE id = $1 AND org_id = $2",
+                     "tt", child_id, a->org_id)
             : NULL;
     if (s) {
+        if (strcmp(db_col_text(s, 0), "closed") == 0) {
+            problem(errors, "child_id", "child_closed", "the child's record is closed");
+        }
         db_done(s);
     } else if (found < 0) {
         json_decref(errors);

@@ -79,7 +79,8 @@
  * (disbursement.create).
  * Errors: ERR_FORBIDDEN without finance.write; ERR_INVALID naming "period",
  * "currency" or "method"; ERR_CONFLICT "nothing_to_disburse" (field
- * "period") when no undisbursed money is found (no run is made). id_out
+ * "period") when no undisbursed money is found, or only money of children
+ * no longer in the registry (no run is made, the money stays). id_out
  * gets the run id, run_no_out (may be NULL) its number; n_lines_out and
  * total_out (may be NULL) what it holds. */
 int disb_run_create(struct db *db, const struct actor *a, const char *period, const char *currency,
@@ -99,16 +100,17 @@ json_t *disb_run_list(struct db *db, const struct actor *a, const char *status, 
  * run's members as in disb_run_list plus "lines": [{id, child_id,
  * child_file_no, child_name, guardian_id, guardian_name, guardian_phone,
  * amount, amount_text, currency, fund, method, status, proof_kind,
- * proof_ref, has_proof_photo, paid_on, failed_reason, entry_id}] ordered by
- * the child's file number. New reference, or NULL with e (ERR_NOT_FOUND). */
+ * proof_ref, has_proof_photo, paid_on, failed_reason, entry_id,
+ * child_status}] ordered by the child's file number. New reference, or NULL
+ * with e (ERR_NOT_FOUND). */
 json_t *disb_run_get(struct db *db, const struct actor *a, const char *run_id, struct err *e);
 /* The same with only limit lines from offset (limit 0: all), for pages. */
 json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_id, int64_t offset,
                           int64_t limit, struct err *e);
 
-/* Confirms a draft run: posts its entry dated date (YYYY-MM-DD, NULL: today;
- * not in the future; its period must be open, else the ledger's
- * ERR_CONFLICT "period_closed"), marks it confirmed, audited
+/* Confirms a draft run: posts its entries (one per 100 lines) dated date
+ * (YYYY-MM-DD, NULL: today; not in the future; its period must be open,
+ * else the ledger's ERR_CONFLICT "period_closed"), marks it confirmed, audited
  * (disbursement.confirm), in its own transaction. ERR_CONFLICT
  * "run_not_draft" when it is confirmed or cancelled already. */
 int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, const char *date,

@@ -69,8 +69,7 @@ static const char *problem_text(struct http_req *r, const char *code, const char
 static void api_err(struct http_req *r, const struct err *e)
 {
     if (e->kind == ERR_INVALID || e->kind == ERR_CONFLICT) {
-        http_reply_problem(r, http_status_of(e->kind) == 400 ? 422 : http_status_of(e->kind),
-                           e->code, e->field[0] ? e->field : NULL,
+        http_reply_problem(r, http_status_of(e->kind), e->code, e->field[0] ? e->field : NULL,
                            problem_text(r, e->code, e->field, e->msg), NULL);
         return;
     }
@@ -704,6 +703,12 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
                             json_string(page_label(r, "ds.fund", jstr(l, "fund"))));
         json_object_set_new(l, "method_label",
                             json_string(page_label(r, "ds.method", jstr(l, "method"))));
+        const char *cs = jstr(l, "child_status");
+        if (cs && strcmp(cs, "active") != 0 && strcmp(cs, "registered") != 0) {
+            /* The officer sees that the child left the programme before paying. */
+            json_object_set_new(l, "child_status_label",
+                                json_string(page_label(r, "ds.child_status", cs)));
+        }
         bool payable = confirmed && write && strcmp(st, "paid") != 0;
         json_object_set_new(l, "payable", json_boolean(payable));
         json_object_set_new(l, "can_fail", json_boolean(payable && !strcmp(st, "pending")));
@@ -818,15 +823,9 @@ static void page_line_step(struct http_req *r, bool paid)
     if (paid) {
         struct disb_proof proof;
         json_t *body = NULL;
-        memset(&proof, 0, sizeof(proof));
-        const struct http_upload *u = http_upload(r, "photo");
-        if (u && u->len > 0) {
-            proof.photo = u->data;
-            proof.photo_len = u->len;
+        if (proof_from_request(r, &proof, &body) < 0) {
+            return;
         }
-        proof.reference = form_text(r, "reference");
-        proof.paid_on = form_text(r, "paid_on");
-        proof.method = form_text(r, "method");
         rc = disb_line_paid(db, r->actor, r->params[0], &proof, &e);
         json_decref(body);
     } else {

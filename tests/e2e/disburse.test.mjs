@@ -389,6 +389,10 @@ test('the pages in Arabic and English, the printable list, a payout with a photo
     assert.ok(r.text.includes('ds-sign'), 'signature column');
     assert.ok(r.text.includes('/static/disburse.css'));
     assert.ok(r.text.includes('30.00'));
+    // The page's CSV link works with the session, headings in Arabic.
+    r = await c.get(`/api/v1/disbursements/${runId}.csv`);
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.text.includes('التوقيع'), r.text.slice(0, 200));
     r = await c.get('/static/disburse.css');
     assert.equal(r.status, 200);
     assert.match(r.text, /@media print/);

@@ -411,6 +411,13 @@ static void test_run_cycle(void **state)
     assert_int_equal(disb_run_cancel(env.db, &fin, run2, &e), -1);
     assert_string_equal(e.code, "run_not_draft");
 
+    /* The database itself refuses to change an approved amount. */
+    err_clear(&e);
+    assert_true(db_run(env.db, &e,
+                       "UPDATE disbursement_lines SET amount = amount + 1 WHERE id = $1", "t",
+                       line_pool) < 0);
+    err_clear(&e);
+
     /* Paying needs proof; bad input changes nothing. */
     struct disb_proof none = {0};
     err_clear(&e);
@@ -701,6 +708,29 @@ static void test_inkind(void **state)
     json_decref(in);
     assert_int_equal(scalar("SELECT COUNT(*) FROM inkind_distributions WHERE org_id = $1", org_a),
                      rows);
+    /* A child whose record is closed receives nothing more. */
+    char prev_status[32];
+    {
+        int found;
+        struct db_stmt *st =
+            db_row(env.db, &e, &found, "SELECT status FROM children WHERE id = $1", "t", kid3);
+        assert_non_null(st);
+        snprintf(prev_status, sizeof(prev_status), "%s", db_col_text(st, 0));
+        db_done(st);
+    }
+    assert_int_equal(
+        db_run(env.db, &e, "UPDATE children SET status = 'closed' WHERE id = $1", "t", kid3), 1);
+    in = json_pack("{s:s, s:s}", "child_id", kid3, "kind", "food_parcel");
+    errors = NULL;
+    assert_int_equal(inkind_record(env.db, &spo, in, id, &errors, &e), -1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "code")),
+                        "child_closed");
+    json_decref(errors);
+    json_decref(in);
+    assert_int_equal(db_run(env.db, &e, "UPDATE children SET status = $1 WHERE id = $2", "tt",
+                            prev_status, kid3),
+                     1);
+
     /* Case roles may not record; finance.read and sponsorship.read see. */
     in = json_pack("{s:s, s:s}", "child_id", kid2, "kind", "food_parcel");
     err_clear(&e);
