@@ -28,3 +28,6 @@ CREATE TABLE billing_arrears_alerts (
 );
 CREATE UNIQUE INDEX billing_arrears_open ON billing_arrears_alerts (org_id, payer_id, currency)
     WHERE cleared_on IS NULL;
+
+-- A payment's receipt, looked up by payment (lists, the payment, reversal).
+CREATE INDEX receipts_payment ON receipts (payment_id);

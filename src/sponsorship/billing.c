@@ -155,8 +155,8 @@ struct closed_cache {
 
 /* True (1) when day's month is closed for org, 0 open, -1 error; asks the
  * ledger only when the month differs from the last one asked. */
-static int month_closed(struct db *db, const char *org_id, struct closed_cache *c,
-                        const char *day, struct err *e)
+static int month_closed(struct db *db, const char *org_id, struct closed_cache *c, const char *day,
+                        struct err *e)
 {
     if (strncmp(c->month, day, 7) != 0) {
         int closed = ledger_period_closed(db, org_id, day, e);
@@ -172,8 +172,7 @@ static int month_closed(struct db *db, const char *org_id, struct closed_cache *
 /* The accounting date of an allocation: the later of the payment's and
  * the due's dates, or today when that date's period is closed. */
 static int alloc_date(struct db *db, const char *org_id, struct closed_cache *cache,
-                      const char *received_on, const char *due_date, char out[11],
-                      struct err *e)
+                      const char *received_on, const char *due_date, char out[11], struct err *e)
 {
     snprintf(out, 11, "%s", strcmp(received_on, due_date) > 0 ? received_on : due_date);
     int closed = month_closed(db, org_id, cache, out, e);
@@ -184,6 +183,21 @@ static int alloc_date(struct db *db, const char *org_id, struct closed_cache *ca
         today(out);
     }
     return 0;
+}
+
+/* A run over a whole organization (100,000 dues) dirties more pages than
+ * the connection's usual cache (db_sqlite.c: 16 MiB) holds, and SQLite then
+ * spills them to the WAL in the middle of the transaction, which made a
+ * month's dues several times slower than the same work in smaller runs.
+ * The cache is raised for the run and set back after it (SQLite only). */
+static void big_cache(struct db *db, bool on)
+{
+    if (db_backend_of(db) != DB_SQLITE) {
+        return;
+    }
+    struct err ignored;
+    err_clear(&ignored);
+    db_exec(db, on ? "PRAGMA cache_size=-262144" : "PRAGMA cache_size=-16384", &ignored);
 }
 
 /* ---- rows ------------------------------------------------------------ */
@@ -215,7 +229,7 @@ struct due_row {
     int64_t paid;            /* minor units allocated so far */
 };
 
-#define DUE_COLS                                                                               \
+#define DUE_COLS                                                                                   \
     "id, sponsorship_id, payer_id, child_id, currency, fund, due_date, status, amount, paid"
 
 /* Fills d from a row selected with DUE_COLS. */
@@ -290,16 +304,27 @@ static int allocate_one(struct db *db, const struct actor *a, struct closed_cach
     if (alloc_date(db, a->org_id, cache, p->received_on, d->due_date, date, e) < 0) {
         return -1;
     }
-    snprintf(memo, sizeof(memo), "allocation of %s to the due of %s", p->payment_no,
-             d->due_date);
+    snprintf(memo, sizeof(memo), "allocation of %s to the due of %s", p->payment_no, d->due_date);
     struct ledger_line lines[2] = {
-        {.account = ACCT_ADVANCES, .fund = FUND_SPONSORSHIP, .currency = p->currency,
-         .amount = amount, .donor_id = p->donor_id},
-        {.account = ACCT_RECEIVABLE, .fund = d->fund, .currency = d->currency, .amount = -amount,
-         .donor_id = d->payer_id, .child_id = d->child_id, .sponsorship_id = d->sponsorship_id},
+        {.account = ACCT_ADVANCES,
+         .fund = FUND_SPONSORSHIP,
+         .currency = p->currency,
+         .amount = amount,
+         .donor_id = p->donor_id},
+        {.account = ACCT_RECEIVABLE,
+         .fund = d->fund,
+         .currency = d->currency,
+         .amount = -amount,
+         .donor_id = d->payer_id,
+         .child_id = d->child_id,
+         .sponsorship_id = d->sponsorship_id},
     };
-    struct ledger_entry en = {.date = date, .memo = memo, .source_kind = "allocation",
-                              .source_id = id, .lines = lines, .n_lines = 2};
+    struct ledger_entry en = {.date = date,
+                              .memo = memo,
+                              .source_kind = "allocation",
+                              .source_id = id,
+                              .lines = lines,
+                              .n_lines = 2};
     if (ledger_post_tx(db, a, &en, entry_id, e) < 0) {
         return -1;
     }
@@ -356,14 +381,17 @@ static int allocate_auto(struct db *db, const struct actor *a, struct closed_cac
     }
     int rc = 0;
     while (p->unallocated > 0) {
-        struct db_stmt *s = db_query(
-            db, e,
-            "SELECT " DUE_COLS " FROM sponsorship_dues d WHERE payer_id = $1 AND org_id = $2"
-            " AND currency = $3 AND status IN ('open', 'partial')"
-            " AND NOT EXISTS (SELECT 1 FROM payment_allocations x"
-            " WHERE x.payment_id = $4 AND x.due_id = d.id)"
-            " ORDER BY due_date, id LIMIT $5",
-            "tttti", p->donor_id, a->org_id, p->currency, p->id, (int64_t)ALLOC_CHUNK);
+        struct db_stmt *s =
+            db_query(db, e,
+                     /* No org_id term: the payer is the organization's (the payment
+                      * was loaded by organization), and with one the planner may
+                      * pick the organization's index and read every due. */
+                     "SELECT " DUE_COLS " FROM sponsorship_dues d WHERE payer_id = $1"
+                     " AND currency = $2 AND status IN ('open', 'partial')"
+                     " AND NOT EXISTS (SELECT 1 FROM payment_allocations x"
+                     " WHERE x.payment_id = $3 AND x.due_id = d.id)"
+                     " ORDER BY due_date, id LIMIT $4",
+                     "ttti", p->donor_id, p->currency, p->id, (int64_t)ALLOC_CHUNK);
         if (!s) {
             rc = -1;
             break;
@@ -401,12 +429,12 @@ static int allocate_auto(struct db *db, const struct actor *a, struct closed_cac
  * p's currency) and loads their dues into dues[] and amounts into amt[]
  * (both n long). Everything is checked before anything is written. */
 static int check_allocs(struct db *db, const struct actor *a, const struct pay_row *p,
-                        const struct alloc_req *reqs, int n, struct due_row *dues,
-                        int64_t *amt, struct err *e)
+                        const struct alloc_req *reqs, int n, struct due_row *dues, int64_t *amt,
+                        struct err *e)
 {
     if (n > ALLOCS_MAX) {
-        return err_set(e, ERR_INVALID, "too_many", "allocations",
-                       "at most %d dues at a time", ALLOCS_MAX);
+        return err_set(e, ERR_INVALID, "too_many", "allocations", "at most %d dues at a time",
+                       ALLOCS_MAX);
     }
     int64_t total = 0;
     for (int i = 0; i < n; i++) {
@@ -423,13 +451,11 @@ static int check_allocs(struct db *db, const struct actor *a, const struct pay_r
             return err_set(e, ERR_NOT_FOUND, "not_found", field, "no such due");
         }
         if (strcmp(dues[i].payer_id, p->donor_id) != 0) {
-            return err_set(e, ERR_CONFLICT, "payer_mismatch", field,
-                           "the due is another payer's");
+            return err_set(e, ERR_CONFLICT, "payer_mismatch", field, "the due is another payer's");
         }
         if (strcmp(dues[i].currency, p->currency) != 0) {
             return err_set(e, ERR_CONFLICT, "due_currency_mismatch", field,
-                           "the due is in %s, the payment in %s", dues[i].currency,
-                           p->currency);
+                           "the due is in %s, the payment in %s", dues[i].currency, p->currency);
         }
         if (strcmp(dues[i].status, "cancelled") == 0) {
             return err_set(e, ERR_CONFLICT, "due_cancelled", field, "the due was cancelled");
@@ -679,15 +705,29 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
              p->method);
     const char *account = payment_account_of(p->method);
     struct ledger_line lines[3] = {
-        {.account = account, .fund = FUND_SPONSORSHIP, .currency = p->currency,
-         .amount = amount - fee, .donor_id = payer},
-        {.account = ACCT_ADVANCES, .fund = FUND_SPONSORSHIP, .currency = p->currency,
-         .amount = -amount, .donor_id = payer},
-        {.account = ACCT_FEES, .fund = FUND_SPONSORSHIP, .currency = p->currency, .amount = fee,
-         .donor_id = payer, .memo = "fee"},
+        {.account = account,
+         .fund = FUND_SPONSORSHIP,
+         .currency = p->currency,
+         .amount = amount - fee,
+         .donor_id = payer},
+        {.account = ACCT_ADVANCES,
+         .fund = FUND_SPONSORSHIP,
+         .currency = p->currency,
+         .amount = -amount,
+         .donor_id = payer},
+        {.account = ACCT_FEES,
+         .fund = FUND_SPONSORSHIP,
+         .currency = p->currency,
+         .amount = fee,
+         .donor_id = payer,
+         .memo = "fee"},
     };
-    struct ledger_entry en = {.date = p->received_on, .memo = memo, .source_kind = "payment",
-                              .source_id = pr.id, .lines = lines, .n_lines = fee > 0 ? 3 : 2};
+    struct ledger_entry en = {.date = p->received_on,
+                              .memo = memo,
+                              .source_kind = "payment",
+                              .source_id = pr.id,
+                              .lines = lines,
+                              .n_lines = fee > 0 ? 3 : 2};
     if (ledger_post_tx(db, a, &en, pr.entry_id, e) < 0) {
         goto out;
     }
@@ -698,14 +738,15 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                " method, received_on, reference, external_ref, unallocated, status, entry_id,"
                " bank_line_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
                " $9, $10, $11, $12, 'recorded', $13, $14, $15, $16)",
-               "ttttiitttttitttt", pr.id, a->org_id, pr.payment_no, payer, amount, fee,
-               p->currency, p->method, p->received_on, ref, ext, amount, pr.entry_id,
-               p->bank_line_id, who(a), at) < 0) {
+               "ttttiitttttitttt", pr.id, a->org_id, pr.payment_no, payer, amount, fee, p->currency,
+               p->method, p->received_on, ref, ext, amount, pr.entry_id, p->bank_line_id, who(a),
+               at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
             err_set(e, ERR_CONFLICT, ext ? "external_ref_used" : "payment_number_used",
                     ext ? "external_ref" : "payment_no",
                     ext ? "this transaction was already recorded"
-                        : "payment number %s is already used", pr.payment_no);
+                        : "payment number %s is already used",
+                    pr.payment_no);
         }
         goto out;
     }
@@ -713,8 +754,8 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                "INSERT INTO receipts (id, org_id, year, seq, receipt_no, payment_id, donor_id,"
                " amount, currency, issued_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
                " $9, $10, $11)",
-               "ttiitttittt", receipt_id, a->org_id, (int64_t)ry, rec_seq, receipt_no, pr.id,
-               payer, amount, p->currency, day, at) < 0) {
+               "ttiitttittt", receipt_id, a->org_id, (int64_t)ry, rec_seq, receipt_no, pr.id, payer,
+               amount, p->currency, day, at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
             err_set(e, ERR_CONFLICT, "receipt_number_used", "receipt_no",
                     "receipt number %s is already used (the receipt counter is out of step);"
@@ -772,10 +813,9 @@ int payment_record(struct db *db, const struct actor *a, const struct payment_ne
 int payment_record_json(struct db *db, const struct actor *a, json_t *input, char id_out[40],
                         char receipt_no_out[32], struct err *e)
 {
-    static const char *const allowed[] = {"donor_id",     "amount",    "fee",
-                                          "currency",     "method",    "received_on",
-                                          "reference",    "external_ref", "allocate",
-                                          "allocations",  NULL};
+    static const char *const allowed[] = {"donor_id", "amount",      "fee",       "currency",
+                                          "method",   "received_on", "reference", "external_ref",
+                                          "allocate", "allocations", NULL};
     if (!json_is_object(input)) {
         return err_set(e, ERR_INVALID, "invalid_body", NULL, "the body must be an object");
     }
@@ -784,9 +824,9 @@ int payment_record_json(struct db *db, const struct actor *a, json_t *input, cha
     }
     struct payment_new p;
     memset(&p, 0, sizeof(p));
-    static const char *const names[] = {"donor_id", "amount",    "fee",          "currency",
+    static const char *const names[] = {"donor_id", "amount",      "fee",       "currency",
                                         "method",   "received_on", "reference", "external_ref"};
-    const char **dst[] = {&p.donor_id, &p.amount, &p.fee, &p.currency,
+    const char **dst[] = {&p.donor_id, &p.amount,      &p.fee,       &p.currency,
                           &p.method,   &p.received_on, &p.reference, &p.external_ref};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         json_t *v = json_object_get(input, names[i]);
@@ -961,8 +1001,8 @@ static int advances_run(struct db *db, const struct actor *a, const char *payer,
     return rc;
 }
 
-int allocate_advances_tx(struct db *db, const struct actor *a, const char *payer_id,
-                         int64_t *n_out, struct err *e)
+int allocate_advances_tx(struct db *db, const struct actor *a, const char *payer_id, int64_t *n_out,
+                         struct err *e)
 {
     if (need_write(a, e) < 0 || ledger_ensure_chart(db, a->org_id, e) < 0) {
         return -1;
@@ -990,10 +1030,10 @@ int allocate_advances(struct db *db, const struct actor *a, const char *payer_id
     if (need_write(a, e) < 0 || db_begin(db, false, e) < 0) {
         return -1;
     }
-    if (allocate_advances_tx(db, a, payer_id, n_out, e) < 0) {
-        return fail(db);
-    }
-    return db_commit(db, e);
+    big_cache(db, true);
+    int rc = allocate_advances_tx(db, a, payer_id, n_out, e) < 0 ? fail(db) : db_commit(db, e);
+    big_cache(db, false);
+    return rc;
 }
 
 int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment_id,
@@ -1014,8 +1054,8 @@ int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment
         return found < 0 ? -1 : err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such payment");
     }
     if (strcmp(p.status, "recorded") != 0) {
-        return err_set(e, ERR_CONFLICT, "already_reversed", "id",
-                       "payment %s was already reversed", p.payment_no);
+        return err_set(e, ERR_CONFLICT, "already_reversed", "id", "payment %s was already reversed",
+                       p.payment_no);
     }
     int busy;
     struct db_stmt *s = db_row(db, e, &busy,
@@ -1087,8 +1127,8 @@ int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment
     snprintf(detail, sizeof(detail), "%s allocations_undone=%zu", p.payment_no, n);
     if (rc < 0 || (p.entry_id[0] && ledger_reverse_tx(db, a, p.entry_id, NULL, memo, rev, e) < 0) ||
         db_run(db, e, "DELETE FROM payment_allocations WHERE payment_id = $1", "t", p.id) < 0 ||
-        db_run(db, e, "UPDATE payments SET status = 'reversed', unallocated = 0 WHERE id = $1",
-               "t", p.id) < 0 ||
+        db_run(db, e, "UPDATE payments SET status = 'reversed', unallocated = 0 WHERE id = $1", "t",
+               p.id) < 0 ||
         db_run(db, e,
                "UPDATE receipts SET voided_at = $1, void_reason = $2 WHERE payment_id = $3"
                " AND voided_at IS NULL",
@@ -1206,7 +1246,6 @@ static int pauses_of(const struct pause_row *rows, size_t n, const char *id,
     return k;
 }
 
-
 /* The accounting date of a due: its date, or today when that month is closed. */
 static int due_post_date(struct db *db, const char *org_id, struct closed_cache *c,
                          const char *due_date, char out[11], struct err *e)
@@ -1242,13 +1281,14 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
     for (;;) {
         struct sched_agreement sa = {.start_date = ag->start_date,
                                      .end_date = ag->end_date[0] ? ag->end_date : NULL,
-                                     .frequency = ag->frequency, .next_due = next,
-                                     .pauses = mine, .n_pauses = n_mine};
+                                     .frequency = ag->frequency,
+                                     .next_due = next,
+                                     .pauses = mine,
+                                     .n_pauses = n_mine};
         char after[11];
         int n = sched_periods(&sa, through, periods, PERIODS_MAX, after, e);
         if (n < 0) {
-            snprintf(e->msg, sizeof(e->msg), "agreement %s: %s", ag->agreement_no,
-                     e->field);
+            snprintf(e->msg, sizeof(e->msg), "agreement %s: %s", ag->agreement_no, e->field);
             return -1;
         }
         for (int i = 0; i < n; i++) {
@@ -1259,15 +1299,27 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
             }
             snprintf(memo, sizeof(memo), "due %.31s %.10s", ag->agreement_no, periods[i].start);
             struct ledger_line lines[2] = {
-                {.account = ACCT_RECEIVABLE, .fund = fund, .currency = ag->currency,
-                 .amount = ag->amount, .donor_id = ag->payer_id, .child_id = ag->child_id,
+                {.account = ACCT_RECEIVABLE,
+                 .fund = fund,
+                 .currency = ag->currency,
+                 .amount = ag->amount,
+                 .donor_id = ag->payer_id,
+                 .child_id = ag->child_id,
                  .sponsorship_id = ag->id},
-                {.account = ACCT_INCOME_SPONSOR, .fund = fund, .currency = ag->currency,
-                 .amount = -ag->amount, .donor_id = ag->payer_id, .child_id = ag->child_id,
+                {.account = ACCT_INCOME_SPONSOR,
+                 .fund = fund,
+                 .currency = ag->currency,
+                 .amount = -ag->amount,
+                 .donor_id = ag->payer_id,
+                 .child_id = ag->child_id,
                  .sponsorship_id = ag->id},
             };
-            struct ledger_entry en = {.date = date, .memo = memo, .source_kind = "due",
-                                      .source_id = id, .lines = lines, .n_lines = 2};
+            struct ledger_entry en = {.date = date,
+                                      .memo = memo,
+                                      .source_kind = "due",
+                                      .source_id = id,
+                                      .lines = lines,
+                                      .n_lines = 2};
             if (ledger_post_tx(db, a, &en, entry_id, e) < 0) {
                 return -1;
             }
@@ -1277,8 +1329,8 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
                        " fund, paid, status, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6,"
                        " $7, $8, $9, $10, $11, $12, 0, 'open', $13, $14)",
                        "tttttttttitttt", id, a->org_id, ag->id, ag->donor_id, ag->payer_id,
-                       ag->child_id, periods[i].start, periods[i].end, periods[i].start,
-                       ag->amount, ag->currency, fund, entry_id, at) < 0) {
+                       ag->child_id, periods[i].start, periods[i].end, periods[i].start, ag->amount,
+                       ag->currency, fund, entry_id, at) < 0) {
                 if (strcmp(e->code, "unique_violation") == 0) {
                     err_set(e, ERR_CONFLICT, "dues_running", "through",
                             "the due of %s for %s exists already (another run?); run again",
@@ -1293,8 +1345,8 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
             break;
         }
     }
-    if (db_run(db, e, "UPDATE sponsorships SET next_due = $1 WHERE id = $2", "tt", next,
-               ag->id) < 0) {
+    if (db_run(db, e, "UPDATE sponsorships SET next_due = $1 WHERE id = $2", "tt", next, ag->id) <
+        0) {
         return -1;
     }
     res->n_agreements++;
@@ -1382,9 +1434,10 @@ int dues_generate_tx(struct db *db, const struct actor *a, const char *through,
         return -1;
     }
     char detail[200];
-    snprintf(detail, sizeof(detail), "through=%s dues=%lld agreements=%lld allocations=%lld alerts=%lld",
-             through, (long long)res.n_dues, (long long)res.n_agreements,
-             (long long)res.n_allocated, (long long)res.n_alerts);
+    snprintf(detail, sizeof(detail),
+             "through=%s dues=%lld agreements=%lld allocations=%lld alerts=%lld", through,
+             (long long)res.n_dues, (long long)res.n_agreements, (long long)res.n_allocated,
+             (long long)res.n_alerts);
     if (actor_audit(db, a, "dues.generate", "organization", a->org_id, "ok", detail, e) < 0) {
         return -1;
     }
@@ -1400,23 +1453,23 @@ int dues_generate(struct db *db, const struct actor *a, const char *through,
     if (need_write(a, e) < 0 || db_begin(db, false, e) < 0) {
         return -1;
     }
-    if (dues_generate_tx(db, a, through, out, e) < 0) {
-        return fail(db);
-    }
-    return db_commit(db, e);
+    big_cache(db, true);
+    int rc = dues_generate_tx(db, a, through, out, e) < 0 ? fail(db) : db_commit(db, e);
+    big_cache(db, false);
+    return rc;
 }
 
 /* ---- arrears alerts ------------------------------------------------------ */
 
 /* A payer late on two periods or more in one currency. */
 struct late_row {
-    char payer_id[40];   /* the payer */
-    char donor_no[16];   /* D-000001 */
-    char name[256];      /* the payer's name */
-    char currency[4];    /* ISO 4217 */
-    char oldest[11];     /* the oldest unpaid due date */
-    int64_t n_periods;   /* the most late dues of one agreement of the payer */
-    int64_t amount;      /* minor units unpaid */
+    char payer_id[40]; /* the payer */
+    char donor_no[16]; /* D-000001 */
+    char name[256];    /* the payer's name */
+    char currency[4];  /* ISO 4217 */
+    char oldest[11];   /* the oldest unpaid due date */
+    int64_t n_periods; /* the most late dues of one agreement of the payer */
+    int64_t amount;    /* minor units unpaid */
 };
 
 /* An open alert: payer and currency, and its id. */
@@ -1547,8 +1600,8 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
                    "INSERT INTO billing_arrears_alerts (id, org_id, payer_id, currency, oldest_due,"
                    " n_periods, amount, task_id, raised_on, created_at) VALUES ($1, $2, $3, $4,"
                    " $5, $6, $7, $8, $9, $10)",
-                   "tttttiittt", id, a->org_id, rows[i].payer_id, rows[i].currency,
-                   rows[i].oldest, rows[i].n_periods, rows[i].amount, task_id, as_of, at) < 0) {
+                   "tttttiittt", id, a->org_id, rows[i].payer_id, rows[i].currency, rows[i].oldest,
+                   rows[i].n_periods, rows[i].amount, task_id, as_of, at) < 0) {
             rc = -1;
         }
     }
@@ -1562,8 +1615,7 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
 /* ---- reading ----------------------------------------------------------- */
 
 /* Checks a page and page size into *limit and *offset. */
-static int paging(int page, int per_page, int max, int64_t *limit, int64_t *offset,
-                  struct err *e)
+static int paging(int page, int per_page, int max, int64_t *limit, int64_t *offset, struct err *e)
 {
     if (page < 1 || page > 1000000) {
         return err_set(e, ERR_INVALID, "invalid_parameter", "page", "'page' is out of range");
@@ -1580,9 +1632,9 @@ static int paging(int page, int per_page, int max, int64_t *limit, int64_t *offs
 /* Appends " AND <clause>" with the next placeholder number to sql and
  * records the value; clause holds one "$%d". */
 struct where {
-    struct buf sql;         /* the WHERE clause so far */
-    const char *vals[12];   /* bound values, $1.. */
-    int n;                  /* their number */
+    struct buf sql;       /* the WHERE clause so far */
+    const char *vals[12]; /* bound values, $1.. */
+    int n;                /* their number */
 };
 
 /* Adds clause (with one %d for its placeholder) bound to v. */
@@ -1623,8 +1675,7 @@ static int where_count(struct db *db, const char *from, const struct where *w, i
     return rc < 0 ? -1 : 0;
 }
 
-json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter *f,
-                  struct err *e)
+json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter *f, struct err *e)
 {
     int64_t limit, offset;
     if (need_read(a, e) < 0 || paging(f->page, f->per_page, 500, &limit, &offset, e) < 0) {
@@ -1642,7 +1693,11 @@ json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter
                NULL;
     }
     struct where w = {.sql = BUF_INIT};
-    where_add(&w, "d.org_id = $%d", a->org_id);
+    /* With a narrower filter the organization's term is written so that no
+     * index serves it: SQLite would otherwise walk the organization's dues
+     * in date order instead of the payer's (or agreement's, child's). */
+    bool narrow = f->payer_id || f->sponsorship_id || f->child_id;
+    where_add(&w, narrow ? "d.org_id || '' = $%d" : "d.org_id = $%d", a->org_id);
     if (f->payer_id) {
         where_add(&w, "d.payer_id = $%d", f->payer_id);
     }
@@ -1733,21 +1788,21 @@ json_t *payment_get(struct db *db, const struct actor *a, const char *id, struct
         return NULL;
     }
     int found;
-    struct db_stmt *s = db_row(
-        db, e, &found,
-        "SELECT p.id, p.payment_no, p.donor_id, d.donor_no, d.name, p.currency, p.method,"
-        " p.received_on, p.reference, p.external_ref, p.status, p.entry_id, p.bank_line_id,"
-        " p.created_at, p.amount, p.fee, p.unallocated, r.id, r.receipt_no, r.issued_on,"
-        " r.voided_at, r.void_reason FROM payments p JOIN donors d ON d.id = p.donor_id"
-        " LEFT JOIN receipts r ON r.payment_id = p.id WHERE p.id = $1 AND p.org_id = $2",
-        "tt", id ? id : "", a->org_id);
+    struct db_stmt *s =
+        db_row(db, e, &found,
+               "SELECT p.id, p.payment_no, p.donor_id, d.donor_no, d.name, p.currency, p.method,"
+               " p.received_on, p.reference, p.external_ref, p.status, p.entry_id, p.bank_line_id,"
+               " p.created_at, p.amount, p.fee, p.unallocated, r.id, r.receipt_no, r.issued_on,"
+               " r.voided_at, r.void_reason FROM payments p JOIN donors d ON d.id = p.donor_id"
+               " LEFT JOIN receipts r ON r.payment_id = p.id WHERE p.id = $1 AND p.org_id = $2",
+               "tt", id ? id : "", a->org_id);
     if (!s) {
         return found < 0 ? NULL
                          : (err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such payment"), NULL);
     }
-    static const char *const cols[] = {"id",          "payment_no", "donor_id",  "donor_no",
-                                       "donor_name",  "currency",   "method",    "received_on",
-                                       "reference",   "external_ref", "status",  "entry_id",
+    static const char *const cols[] = {"id",           "payment_no",   "donor_id", "donor_no",
+                                       "donor_name",   "currency",     "method",   "received_on",
+                                       "reference",    "external_ref", "status",   "entry_id",
                                        "bank_line_id", "created_at"};
     json_t *o = json_object();
     for (int i = 0; i < 14; i++) {
@@ -1762,9 +1817,9 @@ json_t *payment_get(struct db *db, const struct actor *a, const char *id, struct
                         db_col_null(s, 17)
                             ? json_null()
                             : json_pack("{s:o, s:o, s:o, s:o, s:o}", "id", col_json(s, 17),
-                                        "receipt_no", col_json(s, 18), "issued_on",
-                                        col_json(s, 19), "voided_at", col_json(s, 20),
-                                        "void_reason", col_json(s, 21)));
+                                        "receipt_no", col_json(s, 18), "issued_on", col_json(s, 19),
+                                        "voided_at", col_json(s, 20), "void_reason",
+                                        col_json(s, 21)));
     db_done(s);
     s = db_query(db, e,
                  "SELECT x.id, x.due_id, sp.agreement_no, d.child_id, d.period_start, x.entry_id,"
@@ -1780,9 +1835,9 @@ json_t *payment_get(struct db *db, const struct actor *a, const char *id, struct
     json_t *allocs = json_array();
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        static const char *const acols[] = {"id",           "due_id",   "agreement_no",
-                                            "child_id",     "period_start", "entry_id",
-                                            "disbursement_line_id"};
+        static const char *const acols[] = {
+            "id",           "due_id",   "agreement_no",        "child_id",
+            "period_start", "entry_id", "disbursement_line_id"};
         json_t *x = json_object();
         for (int i = 0; i < 7; i++) {
             json_object_set_new(x, acols[i], col_json(s, i));
@@ -1822,7 +1877,8 @@ json_t *payment_list(struct db *db, const struct actor *a, const struct payment_
                NULL;
     }
     struct where w = {.sql = BUF_INIT};
-    where_add(&w, "p.org_id = $%d", a->org_id);
+    /* As in dues_list: with a payer, the payer's index, not the organization's. */
+    where_add(&w, f->donor_id ? "p.org_id || '' = $%d" : "p.org_id = $%d", a->org_id);
     if (f->donor_id) {
         where_add(&w, "p.donor_id = $%d", f->donor_id);
     }
@@ -1890,9 +1946,9 @@ json_t *payment_list(struct db *db, const struct actor *a, const struct payment_
     items = json_array();
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        static const char *const cols[] = {"id",         "payment_no", "receipt_no", "donor_id",
-                                           "donor_no",   "donor_name", "currency",   "method",
-                                           "received_on", "reference", "external_ref", "status"};
+        static const char *const cols[] = {"id",          "payment_no", "receipt_no",   "donor_id",
+                                           "donor_no",    "donor_name", "currency",     "method",
+                                           "received_on", "reference",  "external_ref", "status"};
         json_t *o = json_object();
         for (int i = 0; i < 12; i++) {
             json_object_set_new(o, cols[i], col_json(s, i));
@@ -1931,11 +1987,11 @@ static bool is_period(const char *s)
 /* The reconciliation's bounds: first day of from, first day after to,
  * as_of; periods as given or by default. */
 struct recon_bounds {
-    char from[8];     /* YYYY-MM */
-    char to[8];       /* YYYY-MM */
+    char from[8];      /* YYYY-MM */
+    char to[8];        /* YYYY-MM */
     char from_day[11]; /* YYYY-MM-01 of from */
-    char end_day[11]; /* YYYY-MM-01 of the month after to */
-    char as_of[11];   /* YYYY-MM-DD */
+    char end_day[11];  /* YYYY-MM-01 of the month after to */
+    char as_of[11];    /* YYYY-MM-DD */
 };
 
 /* Checks f and fills b. */
@@ -1947,8 +2003,7 @@ static int recon_bounds(const struct recon_filter *f, struct recon_bounds *b, st
         return err_set(e, ERR_INVALID, "invalid_period", "to", "'to' is not a month (YYYY-MM)");
     }
     if (f->from && !is_period(f->from)) {
-        return err_set(e, ERR_INVALID, "invalid_period", "from",
-                       "'from' is not a month (YYYY-MM)");
+        return err_set(e, ERR_INVALID, "invalid_period", "from", "'from' is not a month (YYYY-MM)");
     }
     if (f->as_of && !is_date(f->as_of)) {
         return err_set(e, ERR_INVALID, "invalid_date", "as_of", "'as_of' is not a date");
@@ -2014,8 +2069,8 @@ static void recon_bind(struct db_stmt *s, const struct actor *a, const struct re
 
 /* Prepares the grouped rows query (all rows when limit < 0). */
 static struct db_stmt *recon_rows(struct db *db, const struct actor *a,
-                                  const struct recon_bounds *b, const char *donor,
-                                  int64_t limit, int64_t offset, struct err *e)
+                                  const struct recon_bounds *b, const char *donor, int64_t limit,
+                                  int64_t offset, struct err *e)
 {
     struct buf q = BUF_INIT;
     buf_addf(&q,
@@ -2045,8 +2100,8 @@ static struct db_stmt *recon_rows(struct db *db, const struct actor *a,
 /* The money members of a reconciliation row or total. */
 static const char *const recon_money[] = {"expected", "received", "arrears", "overpaid"};
 
-json_t *billing_reconciliation(struct db *db, const struct actor *a,
-                               const struct recon_filter *f, struct err *e)
+json_t *billing_reconciliation(struct db *db, const struct actor *a, const struct recon_filter *f,
+                               struct err *e)
 {
     struct recon_bounds b;
     int64_t limit = -1, offset = 0;
@@ -2137,8 +2192,8 @@ static void csv_cell(struct buf *out, const char *v, bool last)
     buf_adds(out, last ? "\r\n" : ",");
 }
 
-int billing_reconciliation_csv(struct db *db, const struct actor *a,
-                               const struct recon_filter *f, struct buf *out, struct err *e)
+int billing_reconciliation_csv(struct db *db, const struct actor *a, const struct recon_filter *f,
+                               struct buf *out, struct err *e)
 {
     struct recon_bounds b;
     if (need_read(a, e) < 0 || recon_bounds(f, &b, e) < 0) {
@@ -2223,8 +2278,7 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
     while ((rc = db_step(s, e)) == 1) {
         json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "payer_id", col_json(s, 0),
                               "payer_no", col_json(s, 1), "payer_name", col_json(s, 2), "phone",
-                              col_json(s, 3), "email", col_json(s, 4), "currency",
-                              col_json(s, 5));
+                              col_json(s, 3), "email", col_json(s, 4), "currency", col_json(s, 5));
         set_money(o, "amount", db_col_int64(s, 6), db_col_text(s, 5));
         json_object_set_new(o, "n_dues", json_integer(db_col_int64(s, 7)));
         json_object_set_new(o, "n_periods", json_integer(db_col_int64(s, 8)));
@@ -2239,6 +2293,25 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
         json_decref(items);
         return NULL;
     }
-    return json_pack("{s:s, s:o, s:I}", "as_of", as_of, "items", items, "total",
-                     (json_int_t)total);
+    return json_pack("{s:s, s:o, s:I}", "as_of", as_of, "items", items, "total", (json_int_t)total);
+}
+
+json_t *billing_arrears_view(struct db *db, const struct actor *a, const char *as_of, int limit,
+                             struct err *e)
+{
+    if (need_read(a, e) < 0 || db_begin(db, false, e) < 0) {
+        return NULL;
+    }
+    json_t *res = billing_arrears(db, a, as_of, limit, e);
+    char detail[96];
+    snprintf(detail, sizeof(detail), "as_of=%.10s payers=%lld",
+             res ? json_string_value(json_object_get(res, "as_of")) : "",
+             res ? (long long)json_integer_value(json_object_get(res, "total")) : 0LL);
+    if (!res || actor_audit(db, a, "billing.arrears.view", NULL, NULL, "ok", detail, e) < 0 ||
+        db_commit(db, e) < 0) {
+        db_rollback(db);
+        json_decref(res);
+        return NULL;
+    }
+    return res;
 }

@@ -158,8 +158,7 @@ struct dues_filter {
  * paid, paid_text, remaining, remaining_text, currency, fund, status,
  * entry_id}], "total", "page", "per_page"}. Needs sponsorship.read or
  * finance.read. */
-json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter *f,
-                  struct err *e);
+json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter *f, struct err *e);
 
 /* ---- Payments ----------------------------------------------------------- */
 
@@ -171,19 +170,19 @@ struct alloc_req {
 
 /* A payment to record. Strings borrowed. */
 struct payment_new {
-    const char *donor_id;     /* the payer: id or donor number (D-000001), required */
-    const char *amount;       /* decimal text ("25.00") in currency; NULL: amount_minor */
-    int64_t amount_minor;     /* used when amount is NULL (e.g. a bank line) */
-    const char *fee;          /* decimal text, NULL: fee_minor (>= 0, less than amount) */
-    int64_t fee_minor;        /* used when fee is NULL; 0 for none */
-    const char *currency;     /* ISO 4217, required */
-    const char *method;       /* one of PAY_METHODS, required */
-    const char *received_on;  /* YYYY-MM-DD, not in the future, required */
-    const char *reference;    /* free text (cheque no., transfer text), NULL for none */
-    const char *external_ref; /* gateway/mobile-money/bank transaction id: unique per
-                                 organization; NULL for none */
-    const char *bank_line_id; /* the bank statement line it came from, NULL for none */
-    bool no_allocate;         /* true: leave it all unallocated (an advance) */
+    const char *donor_id;           /* the payer: id or donor number (D-000001), required */
+    const char *amount;             /* decimal text ("25.00") in currency; NULL: amount_minor */
+    int64_t amount_minor;           /* used when amount is NULL (e.g. a bank line) */
+    const char *fee;                /* decimal text, NULL: fee_minor (>= 0, less than amount) */
+    int64_t fee_minor;              /* used when fee is NULL; 0 for none */
+    const char *currency;           /* ISO 4217, required */
+    const char *method;             /* one of PAY_METHODS, required */
+    const char *received_on;        /* YYYY-MM-DD, not in the future, required */
+    const char *reference;          /* free text (cheque no., transfer text), NULL for none */
+    const char *external_ref;       /* gateway/mobile-money/bank transaction id: unique per
+                                       organization; NULL for none */
+    const char *bank_line_id;       /* the bank statement line it came from, NULL for none */
+    bool no_allocate;               /* true: leave it all unallocated (an advance) */
     const struct alloc_req *allocs; /* the dues the officer names; NULL/0: automatic */
     int n_allocs;                   /* their number (at most 100) */
 };
@@ -238,8 +237,8 @@ int payment_allocate_tx(struct db *db, const struct actor *a, const char *paymen
 int allocate_advances(struct db *db, const struct actor *a, const char *payer_id, int64_t *n_out,
                       struct err *e);
 /* The same inside the caller's write transaction. */
-int allocate_advances_tx(struct db *db, const struct actor *a, const char *payer_id,
-                         int64_t *n_out, struct err *e);
+int allocate_advances_tx(struct db *db, const struct actor *a, const char *payer_id, int64_t *n_out,
+                         struct err *e);
 
 /* Reverses payment_id: reversing entries for the payment and each of its
  * allocations, the dues' paid amounts restored, the allocations removed
@@ -307,14 +306,14 @@ struct recon_filter {
  * "total_rows", "page", "per_page"}. Totals cover every row, not just the
  * page. Errors: ERR_INVALID "invalid_period" (from, to), "invalid_date"
  * (as_of). Needs sponsorship.read or finance.read. */
-json_t *billing_reconciliation(struct db *db, const struct actor *a,
-                               const struct recon_filter *f, struct err *e);
+json_t *billing_reconciliation(struct db *db, const struct actor *a, const struct recon_filter *f,
+                               struct err *e);
 /* The same rows as CSV (UTF-8 with BOM; header payer_no, payer_name,
  * period, currency, expected, received, arrears, overpaid; amounts as
  * decimal text; cells starting with = + - @ are prefixed with ') appended
  * to out. Returns 0 or -1. */
-int billing_reconciliation_csv(struct db *db, const struct actor *a,
-                               const struct recon_filter *f, struct buf *out, struct err *e);
+int billing_reconciliation_csv(struct db *db, const struct actor *a, const struct recon_filter *f,
+                               struct buf *out, struct err *e);
 
 /* Payers with dues past due on as_of (YYYY-MM-DD; NULL: today): dues dated
  * before as_of not fully paid, per payer and currency, most late first:
@@ -325,6 +324,12 @@ int billing_reconciliation_csv(struct db *db, const struct actor *a,
  * 1..1000. Needs sponsorship.read or finance.read. */
 json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of, int limit,
                         struct err *e);
+/* The same in its own transaction, audited (billing.arrears.view, with the
+ * number of payers): the list shows payers' telephone numbers and e-mail
+ * addresses, and every view of donor records is audited. The API and the
+ * page use this one. */
+json_t *billing_arrears_view(struct db *db, const struct actor *a, const char *as_of, int limit,
+                             struct err *e);
 
 /* Raises an arrears task (role sponsorship_officer, kind "arrears") for
  * every payer of a's organization with an agreement two periods late (two

@@ -72,8 +72,8 @@ static const char *today_text(struct http_req *r)
 
 /* Finds a donor of the actor's organization by number (D-000001) or id.
  * Returns the id in the arena, or NULL (e: not_found on field). */
-static const char *donor_lookup(struct db *db, struct http_req *r, const char *v,
-                                const char *field, struct err *e)
+static const char *donor_lookup(struct db *db, struct http_req *r, const char *v, const char *field,
+                                struct err *e)
 {
     int found;
     struct db_stmt *s = db_row(db, e, &found,
@@ -92,18 +92,18 @@ static const char *donor_lookup(struct db *db, struct http_req *r, const char *v
 }
 
 /* Runs fn in a read transaction and replies with its value or failure. */
-#define READ_REPLY(r, db, e, call)                                                             \
-    do {                                                                                       \
-        json_t *res_ = NULL;                                                                   \
-        if (db_begin(db, true, &e) == 0) {                                                     \
-            res_ = (call);                                                                     \
-            db_rollback(db);                                                               \
-        }                                                                                      \
-        if (!res_) {                                                                           \
-            http_reply_err(r, &e);                                                             \
-            return;                                                                            \
-        }                                                                                      \
-        http_reply_json(r, 200, res_);                                                         \
+#define READ_REPLY(r, db, e, call)                                                                 \
+    do {                                                                                           \
+        json_t *res_ = NULL;                                                                       \
+        if (db_begin(db, true, &e) == 0) {                                                         \
+            res_ = (call);                                                                         \
+            db_rollback(db);                                                                       \
+        }                                                                                          \
+        if (!res_) {                                                                               \
+            http_reply_err(r, &e);                                                                 \
+            return;                                                                                \
+        }                                                                                          \
+        http_reply_json(r, 200, res_);                                                             \
     } while (0)
 
 /* ---- API: dues ---------------------------------------------------------- */
@@ -417,8 +417,7 @@ static void api_allocate_advances(struct http_req *r)
 /* ---- API: reconciliation and arrears -------------------------------------- */
 
 /* Fills a reconciliation filter from the query string (per_page 0: all). */
-static int recon_filter_from(struct http_req *r, struct recon_filter *f, bool all,
-                             struct err *e)
+static int recon_filter_from(struct http_req *r, struct recon_filter *f, bool all, struct err *e)
 {
     memset(f, 0, sizeof(*f));
     f->from = q(r, "from");
@@ -464,8 +463,7 @@ static void api_reconciliation(struct http_req *r)
             http_reply_err(r, &e);
             return;
         }
-        http_add_header(r, "Content-Disposition",
-                        "attachment; filename=\"reconciliation.csv\"");
+        http_add_header(r, "Content-Disposition", "attachment; filename=\"reconciliation.csv\"");
         http_reply(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
         buf_release(&out);
         return;
@@ -487,7 +485,12 @@ static void api_arrears(struct http_req *r)
     if (!db) {
         return;
     }
-    READ_REPLY(r, db, e, billing_arrears(db, r->actor, q(r, "as_of"), limit, &e));
+    json_t *res = billing_arrears_view(db, r->actor, q(r, "as_of"), limit, &e);
+    if (!res) {
+        http_reply_err(r, &e);
+        return;
+    }
+    http_reply_json(r, 200, res);
 }
 
 /* ---- pages -------------------------------------------------------------- */
@@ -519,19 +522,18 @@ static void pager(struct http_req *r, json_t *ctx, int64_t total, int page, int 
                   const char *base)
 {
     int64_t pages = (total + per_page - 1) / per_page;
-    json_object_set_new(ctx, "count_text",
-                        json_string(i18n_format(&r->arena, r->lang, "bl.count", "n",
-                                                arena_printf(&r->arena, "%lld",
-                                                             (long long)total),
-                                                NULL)));
+    json_object_set_new(
+        ctx, "count_text",
+        json_string(i18n_format(&r->arena, r->lang, "bl.count", "n",
+                                arena_printf(&r->arena, "%lld", (long long)total), NULL)));
     if (pages <= 1) {
         return;
     }
-    json_object_set_new(ctx, "page_text",
-                        json_string(i18n_format(
-                            &r->arena, r->lang, "bl.page_of", "page",
-                            arena_printf(&r->arena, "%d", page), "pages",
-                            arena_printf(&r->arena, "%lld", (long long)pages), NULL)));
+    json_object_set_new(
+        ctx, "page_text",
+        json_string(i18n_format(&r->arena, r->lang, "bl.page_of", "page",
+                                arena_printf(&r->arena, "%d", page), "pages",
+                                arena_printf(&r->arena, "%lld", (long long)pages), NULL)));
     if (page > 1) {
         json_object_set_new(ctx, "prev",
                             json_string(arena_printf(&r->arena, "%spage=%d", base, page - 1)));
@@ -601,8 +603,8 @@ static void page_payments(struct http_req *r)
     label_rows(r, items);
     json_object_set(ctx, "items", items);
     json_object_set_new(ctx, "none", json_boolean(json_array_size(items) == 0));
-    static const char *const keys[] = {"donor", "status", "method", "from", "to", "q",
-                                       "unallocated", NULL};
+    static const char *const keys[] = {"donor", "status", "method",      "from",
+                                       "to",    "q",      "unallocated", NULL};
     pager(r, ctx, json_integer_value(json_object_get(list, "total")), f.page, f.per_page,
           filter_base(r, "/sponsorship/payments", keys));
     json_decref(list);
@@ -639,8 +641,8 @@ static void new_payment_page(struct http_req *r, int status, json_t *v, const st
 /* GET /sponsorship/payments/new?donor=D-000001 */
 static void page_payment_new(struct http_req *r)
 {
-    json_t *v = json_pack("{s:s?, s:s?, s:b}", "donor", q(r, "donor"), "currency",
-                          q(r, "currency"), "allocate", 1);
+    json_t *v = json_pack("{s:s?, s:s?, s:b}", "donor", q(r, "donor"), "currency", q(r, "currency"),
+                          "allocate", 1);
     new_payment_page(r, 200, v, NULL);
 }
 
@@ -677,8 +679,8 @@ static void page_payment_create(struct http_req *r)
     char upper[4] = "";
     if (currency && strlen(currency) == 3) {
         for (int i = 0; i < 3; i++) {
-            upper[i] = (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 32
-                                                                        : currency[i]);
+            upper[i] =
+                (char)(currency[i] >= 'a' && currency[i] <= 'z' ? currency[i] - 32 : currency[i]);
         }
         currency = upper;
     }
@@ -697,8 +699,8 @@ static void page_payment_create(struct http_req *r)
             err_set(&e, ERR_INVALID, "required", "amount", "'amount' is required");
         } else if (payment_record(db, r->actor, &p, id, receipt, &e) == 0) {
             json_decref(v);
-            http_redirect(r, arena_printf(&r->arena, "/sponsorship/payments/%s?ok=flash.bl_recorded",
-                                          id));
+            http_redirect(
+                r, arena_printf(&r->arena, "/sponsorship/payments/%s?ok=flash.bl_recorded", id));
             return;
         }
     }
@@ -719,8 +721,8 @@ static void payment_page(struct http_req *r, int status, const char *id, const s
         p = payment_get(db, r->actor, id, &e);
         if (p && strcmp(jstr(p, "status"), "recorded") == 0 &&
             json_integer_value(json_object_get(p, "unallocated")) > 0) {
-            struct dues_filter f = {.payer_id = jstr(p, "donor_id"), .status = "unpaid",
-                                    .page = 1, .per_page = 100};
+            struct dues_filter f = {
+                .payer_id = jstr(p, "donor_id"), .status = "unpaid", .page = 1, .per_page = 100};
             dues = dues_list(db, r->actor, &f, &e);
         }
         db_rollback(db);
@@ -743,9 +745,9 @@ static void payment_page(struct http_req *r, int status, const char *id, const s
     json_array_append(one, p);
     label_rows(r, one);
     json_decref(one);
-    json_t *ctx = json_pack("{s:o, s:o, s:b, s:b}", "p", p, "open_dues", open, "has_open",
-                            json_array_size(open) > 0, "can_write",
-                            actor_can(r->actor, PERM_FINANCE_WRITE));
+    json_t *ctx =
+        json_pack("{s:o, s:o, s:b, s:b}", "p", p, "open_dues", open, "has_open",
+                  json_array_size(open) > 0, "can_write", actor_can(r->actor, PERM_FINANCE_WRITE));
     json_object_set_new(ctx, "recorded", json_boolean(strcmp(jstr(p, "status"), "recorded") == 0));
     json_object_set_new(ctx, "has_allocations",
                         json_boolean(json_array_size(json_object_get(p, "allocations")) > 0));
@@ -781,8 +783,8 @@ static void page_payment_allocate(struct http_req *r)
         payment_page(r, http_status_of(e.kind), r->params[0], &e);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/payments/%s?ok=flash.bl_allocated",
-                                  r->params[0]));
+    http_redirect(
+        r, arena_printf(&r->arena, "/sponsorship/payments/%s?ok=flash.bl_allocated", r->params[0]));
 }
 
 /* POST /sponsorship/payments/{id}/reverse: reason */
@@ -798,8 +800,8 @@ static void page_payment_reverse(struct http_req *r)
         payment_page(r, http_status_of(e.kind), r->params[0], &e);
         return;
     }
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/payments/%s?ok=flash.bl_reversed",
-                                  r->params[0]));
+    http_redirect(
+        r, arena_printf(&r->arena, "/sponsorship/payments/%s?ok=flash.bl_reversed", r->params[0]));
 }
 
 /* Renders the dues page; result (may be NULL) is the last generation's. */
@@ -840,11 +842,12 @@ static void dues_page(struct http_req *r, int status, const struct err *fail, js
     pager(r, ctx, json_integer_value(json_object_get(list, "total")), f.page, f.per_page,
           filter_base(r, "/sponsorship/dues", keys));
     json_decref(list);
-    json_object_set_new(ctx, "statuses", page_options(r, "bl.status",
-                                                      " unpaid open partial paid cancelled ",
-                                                      f.status, "bl.all"));
-    json_object_set_new(ctx, "filter", json_pack("{s:s?, s:s?, s:s?}", "donor", donor_text,
-                                                 "from", f.from, "to", f.to));
+    json_object_set_new(
+        ctx, "statuses",
+        page_options(r, "bl.status", " unpaid open partial paid cancelled ", f.status, "bl.all"));
+    json_object_set_new(
+        ctx, "filter",
+        json_pack("{s:s?, s:s?, s:s?}", "donor", donor_text, "from", f.from, "to", f.to));
     json_object_set_new(ctx, "can_write", json_boolean(actor_can(r->actor, PERM_FINANCE_WRITE)));
     json_object_set_new(ctx, "through", json_string(today_text(r)));
     if (result) {
@@ -921,14 +924,13 @@ static void page_reconciliation(struct http_req *r)
     static const char *const keys[] = {"from", "to", "donor", "as_of", NULL};
     pager(r, ctx, json_integer_value(json_object_get(rec, "total_rows")), f.page, f.per_page,
           filter_base(r, "/sponsorship/reconciliation", keys));
-    json_object_set_new(ctx, "csv", json_string(filter_base(r, "/sponsorship/reconciliation.csv",
-                                                            keys)));
-    json_object_set_new(
-        ctx, "filter",
-        json_pack("{s:s?, s:s?, s:s?, s:s?}", "from",
-                  jstr(rec, "from") ? jstr(rec, "from") : f.from, "to",
-                  jstr(rec, "to") ? jstr(rec, "to") : f.to, "donor", donor_text, "as_of",
-                  jstr(rec, "as_of") ? jstr(rec, "as_of") : f.as_of));
+    json_object_set_new(ctx, "csv",
+                        json_string(filter_base(r, "/sponsorship/reconciliation.csv", keys)));
+    json_object_set_new(ctx, "filter",
+                        json_pack("{s:s?, s:s?, s:s?, s:s?}", "from",
+                                  jstr(rec, "from") ? jstr(rec, "from") : f.from, "to",
+                                  jstr(rec, "to") ? jstr(rec, "to") : f.to, "donor", donor_text,
+                                  "as_of", jstr(rec, "as_of") ? jstr(rec, "as_of") : f.as_of));
     json_decref(rec);
     page_reply(r, status, "bl_reconciliation", "bl.reconciliation", ctx);
 }
@@ -976,11 +978,7 @@ static void page_arrears(struct http_req *r)
         json_decref(ctx);
         return;
     }
-    json_t *ar = NULL;
-    if (db_begin(db, true, &e) == 0) {
-        ar = billing_arrears(db, r->actor, q(r, "as_of"), 500, &e);
-        db_rollback(db);
-    }
+    json_t *ar = billing_arrears_view(db, r->actor, q(r, "as_of"), 500, &e);
     if (!ar) {
         page_ctx_error(r, ctx, &e);
         ar = json_pack("{s:[], s:i}", "items", "total", 0);
@@ -988,15 +986,14 @@ static void page_arrears(struct http_req *r)
     json_object_set(ctx, "items", json_object_get(ar, "items"));
     json_object_set_new(ctx, "none",
                         json_boolean(json_array_size(json_object_get(ar, "items")) == 0));
-    json_object_set_new(ctx, "as_of", json_string(jstr(ar, "as_of") ? jstr(ar, "as_of")
-                                                                     : today_text(r)));
-    json_object_set_new(
-        ctx, "count_text",
-        json_string(i18n_format(&r->arena, r->lang, "bl.count", "n",
-                                arena_printf(&r->arena, "%lld",
-                                             (long long)json_integer_value(
-                                                 json_object_get(ar, "total"))),
-                                NULL)));
+    json_object_set_new(ctx, "as_of",
+                        json_string(jstr(ar, "as_of") ? jstr(ar, "as_of") : today_text(r)));
+    json_object_set_new(ctx, "count_text",
+                        json_string(i18n_format(&r->arena, r->lang, "bl.count", "n",
+                                                arena_printf(&r->arena, "%lld",
+                                                             (long long)json_integer_value(
+                                                                 json_object_get(ar, "total"))),
+                                                NULL)));
     json_object_set_new(ctx, "can_write", json_boolean(actor_can(r->actor, PERM_FINANCE_WRITE)));
     json_decref(ar);
     page_reply(r, 200, "bl_arrears", "bl.arrears", ctx);
@@ -1005,20 +1002,16 @@ static void page_arrears(struct http_req *r)
 /* The routes: fixed paths before {id} paths. */
 static const struct route routes[] = {
     {"GET", "/api/v1/sponsorship/dues", api_dues, ROUTE_API, PERM_SPONSOR_READ},
-    {"POST", "/api/v1/sponsorship/dues/generate", api_dues_generate, ROUTE_API,
-     PERM_FINANCE_WRITE},
-    {"GET", "/api/v1/sponsorship/reconciliation", api_reconciliation, ROUTE_API,
-     PERM_SPONSOR_READ},
+    {"POST", "/api/v1/sponsorship/dues/generate", api_dues_generate, ROUTE_API, PERM_FINANCE_WRITE},
+    {"GET", "/api/v1/sponsorship/reconciliation", api_reconciliation, ROUTE_API, PERM_SPONSOR_READ},
     {"GET", "/api/v1/sponsorship/arrears", api_arrears, ROUTE_API, PERM_SPONSOR_READ},
     {"GET", "/api/v1/payments", api_payments, ROUTE_API, PERM_SPONSOR_READ},
     {"POST", "/api/v1/payments", api_payment_record, ROUTE_API, PERM_FINANCE_WRITE},
     {"POST", "/api/v1/payments/allocate-advances", api_allocate_advances, ROUTE_API,
      PERM_FINANCE_WRITE},
     {"GET", "/api/v1/payments/{id}", api_payment_get, ROUTE_API, PERM_SPONSOR_READ},
-    {"POST", "/api/v1/payments/{id}/allocate", api_payment_allocate, ROUTE_API,
-     PERM_FINANCE_WRITE},
-    {"POST", "/api/v1/payments/{id}/reverse", api_payment_reverse, ROUTE_API,
-     PERM_FINANCE_WRITE},
+    {"POST", "/api/v1/payments/{id}/allocate", api_payment_allocate, ROUTE_API, PERM_FINANCE_WRITE},
+    {"POST", "/api/v1/payments/{id}/reverse", api_payment_reverse, ROUTE_API, PERM_FINANCE_WRITE},
     {"GET", "/sponsorship/payments", page_payments, ROUTE_PAGE, PERM_SPONSOR_READ},
     {"GET", "/sponsorship/payments/new", page_payment_new, ROUTE_PAGE, PERM_FINANCE_WRITE},
     {"POST", "/sponsorship/payments", page_payment_create, ROUTE_PAGE, PERM_FINANCE_WRITE},

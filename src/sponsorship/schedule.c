@@ -93,7 +93,8 @@ int sched_index_at_or_after(const char *start_date, int step, const char *day, i
 bool sched_paused(const struct sched_pause *pauses, int n, const char *day)
 {
     for (int i = 0; pauses && i < n; i++) {
-        if (strcmp(pauses[i].from, day) <= 0 && (!pauses[i].to[0] || strcmp(day, pauses[i].to) <= 0)) {
+        if (strcmp(pauses[i].from, day) <= 0 &&
+            (!pauses[i].to[0] || strcmp(day, pauses[i].to) <= 0)) {
             return true;
         }
     }
@@ -156,8 +157,8 @@ int sched_periods(const struct sched_agreement *ag, const char *through, struct 
 int sched_months_between(const char *a, const char *b)
 {
     int ay, am, ad, by, bm, bd;
-    if (!a || !b || time_date_parse(a, &ay, &am, &ad) < 0 || time_date_parse(b, &by, &bm, &bd) < 0 ||
-        strcmp(b, a) <= 0) {
+    if (!a || !b || time_date_parse(a, &ay, &am, &ad) < 0 ||
+        time_date_parse(b, &by, &bm, &bd) < 0 || strcmp(b, a) <= 0) {
         return 0;
     }
     int months = (by - ay) * 12 + (bm - am);

@@ -140,6 +140,12 @@ test('dues, payments, reconciliation and the books over simulated months', async
         assert.equal(Number(server.sql(`SELECT COUNT(*) FROM tasks WHERE kind = 'arrears' AND role = 'sponsorship_officer' AND title LIKE '%Late Company%'`).trim()), 1);
         r = await fin.post('/api/v1/sponsorship/dues/generate', { json: { through: '2026-03-31' } });
         assert.equal(r.json.alerts, 0);
+        // The list shows payers' contact details: its view is audited.
+        assert.ok(Number(server.sql(`SELECT COUNT(*) FROM audit_log WHERE action = 'billing.arrears.view'`).trim()) >= 1);
+        // Every money event is audited.
+        for (const action of ['dues.generate', 'payment.record']) {
+            assert.ok(Number(server.sql(`SELECT COUNT(*) FROM audit_log WHERE action = '${action}'`).trim()) >= 2, action);
+        }
 
         // Reconciliation per payer and month, with totals and CSV.
         r = await off.get('/api/v1/sponsorship/reconciliation?from=2026-01&to=2026-03&as_of=2026-04-01');

@@ -23,11 +23,11 @@
 #include "testlib.h"
 
 /* Asserts call returns 0, printing e otherwise. */
-#define OK(call)                                                                               \
-    do {                                                                                       \
-        if ((call) != 0) {                                                                     \
-            fail_msg("%s: %s: %s (%s)", #call, e.code, e.msg, e.field);                        \
-        }                                                                                      \
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        if ((call) != 0) {                                                                         \
+            fail_msg("%s: %s: %s (%s)", #call, e.code, e.msg, e.field);                            \
+        }                                                                                          \
     } while (0)
 
 static struct testenv env;
@@ -134,9 +134,8 @@ static void new_agreement(const char *child, const char *donor, const char *amou
                           const char *start, char id[40])
 {
     json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_id", child,
-                           "donor_id", donor, "amount", amount, "currency", currency,
-                           "frequency", freq, "purpose", purpose, "start_date", start, "status",
-                           "active");
+                           "donor_id", donor, "amount", amount, "currency", currency, "frequency",
+                           freq, "purpose", purpose, "start_date", start, "status", "active");
     struct err e;
     err_clear(&e);
     json_t *created = NULL, *errors = NULL;
@@ -150,12 +149,15 @@ static void new_agreement(const char *child, const char *donor, const char *amou
 }
 
 /* Records a payment; returns 0 or -1 with e filled. */
-static int pay(const struct actor *a, const char *donor, const char *amount,
-               const char *currency, const char *day, const char *ext, char id[40],
-               char receipt[32], struct err *e)
+static int pay(const struct actor *a, const char *donor, const char *amount, const char *currency,
+               const char *day, const char *ext, char id[40], char receipt[32], struct err *e)
 {
-    struct payment_new p = {.donor_id = donor, .amount = amount, .currency = currency,
-                            .method = "bank_transfer", .received_on = day, .external_ref = ext};
+    struct payment_new p = {.donor_id = donor,
+                            .amount = amount,
+                            .currency = currency,
+                            .method = "bank_transfer",
+                            .received_on = day,
+                            .external_ref = ext};
     err_clear(e);
     return payment_record(env.db, a, &p, id, receipt, e);
 }
@@ -276,9 +278,8 @@ static void test_payments(void **state)
     OK(pay(&fin, donor1, "120.00", "USD", "2025-02-10", "TX-1", id, receipt, &e));
     snprintf(want, sizeof(want), "R-%04d-000001", year_now);
     assert_string_equal(receipt, want);
-    assert_int_equal(int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id,
-                          NULL),
-                     2);
+    assert_int_equal(
+        int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id, NULL), 2);
     assert_int_equal(int2("SELECT paid FROM sponsorship_dues WHERE sponsorship_id = $1"
                           " AND period_start = '2025-01-31'",
                           ag1, NULL),
@@ -289,8 +290,12 @@ static void test_payments(void **state)
                           id, NULL),
                      1);
     /* A fee: the bank keeps 2.50 of 300.00, which pays the rest and leaves an advance. */
-    struct payment_new p = {.donor_id = donor1, .amount = "300.00", .fee = "2.50",
-                            .currency = "USD", .method = "card", .received_on = "2025-03-01",
+    struct payment_new p = {.donor_id = donor1,
+                            .amount = "300.00",
+                            .fee = "2.50",
+                            .currency = "USD",
+                            .method = "card",
+                            .received_on = "2025-03-01",
                             .external_ref = "GW-77"};
     char id2[40];
     err_clear(&e);
@@ -325,16 +330,19 @@ static void test_payments(void **state)
     char due4[40];
     assert_int_equal(db_begin(env.db, true, &e), 0);
     int found;
-    struct db_stmt *s = db_row(env.db, &e, &found,
-                               "SELECT id FROM sponsorship_dues WHERE sponsorship_id = $1", "t",
-                               ag4);
+    struct db_stmt *s = db_row(
+        env.db, &e, &found, "SELECT id FROM sponsorship_dues WHERE sponsorship_id = $1", "t", ag4);
     assert_non_null(s);
     snprintf(due4, sizeof(due4), "%s", db_col_text(s, 0));
     db_done(s);
     db_rollback(env.db);
     named[0].due_id = due4;
-    struct payment_new p3 = {.donor_id = donor3, .amount = "650", .currency = "USD",
-                             .method = "cash", .received_on = "2025-02-02", .allocs = named,
+    struct payment_new p3 = {.donor_id = donor3,
+                             .amount = "650",
+                             .currency = "USD",
+                             .method = "cash",
+                             .received_on = "2025-02-02",
+                             .allocs = named,
                              .n_allocs = 1};
     char id3[40];
     OK(payment_record(env.db, &fin, &p3, id3, receipt, &e));
@@ -354,8 +362,7 @@ static void test_payments(void **state)
     assert_int_equal(int2("SELECT unallocated FROM payments WHERE id = $1", id3, NULL), 45000);
     /* Another payment completes the due automatically. */
     OK(pay(&fin, donor3, "400", "USD", "2025-02-03", NULL, id, receipt, &e));
-    assert_int_equal(int2("SELECT status = 'paid' FROM sponsorship_dues WHERE id = $1", due4,
-                          NULL),
+    assert_int_equal(int2("SELECT status = 'paid' FROM sponsorship_dues WHERE id = $1", due4, NULL),
                      1);
     /* Named allocation of the first payment's advance later on fails for
      * a due that is paid: nothing left on it. */
@@ -409,8 +416,8 @@ static void refused(const struct actor *a, const struct payment_new *p, const ch
         fail_msg("expected %s on %s, the payment was recorded", code, field);
     }
     if (strcmp(e.code, code) != 0 || (field && strcmp(e.field, field) != 0)) {
-        fail_msg("expected %s on %s, got %s on %s (%s)", code, field ? field : "-", e.code,
-                 e.field, e.msg);
+        fail_msg("expected %s on %s, got %s on %s (%s)", code, field ? field : "-", e.code, e.field,
+                 e.msg);
     }
     assert_int_equal(footprint(), before);
     assert_int_equal(int2("SELECT COALESCE(SUM(next_no), 0) FROM sponsorship_counters"
@@ -444,8 +451,11 @@ static void test_bad_input(void **state)
     time_today(&y, &m, &d);
     time_civil_from_days(time_days_from_civil(y, m, d) + 1, &y, &m, &d);
     snprintf(tomorrow, sizeof(tomorrow), "%04d-%02d-%02d", y, m, d);
-    struct payment_new base = {.donor_id = donor2, .amount = "10.000", .currency = "JOD",
-                               .method = "cash", .received_on = "2025-05-02"};
+    struct payment_new base = {.donor_id = donor2,
+                               .amount = "10.000",
+                               .currency = "JOD",
+                               .method = "cash",
+                               .received_on = "2025-05-02"};
     struct payment_new p = base;
     p.amount = "0";
     refused(&fin, &p, "invalid_amount", "amount");
@@ -486,8 +496,8 @@ static void test_bad_input(void **state)
      * unknown due, a zero amount. */
     char due_jod[40], due_usd[40], due_usd2[40];
     due_of(ag3, "2025-04-01", due_jod);
-    due_of(ag1, "2025-05-31", due_usd);   /* donor1, 10.00 left */
-    due_of(ag1, "2025-04-30", due_usd2);  /* donor1, paid */
+    due_of(ag1, "2025-05-31", due_usd);  /* donor1, 10.00 left */
+    due_of(ag1, "2025-04-30", due_usd2); /* donor1, paid */
     struct alloc_req one[2];
     p = base;
     one[0] = (struct alloc_req){.due_id = due_usd, .amount = NULL};
@@ -527,9 +537,9 @@ static void test_bad_input(void **state)
     assert_int_equal(payment_record(env.db, &fin_b, &base, id, receipt, &e), -1);
     assert_string_equal(e.code, "not_found");
     /* JSON input: unknown members, wrong types. */
-    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "donor_id", donor2, "amount", "1",
-                           "currency", "JOD", "method", "cash", "received_on", "2025-05-02",
-                           "colour", "red");
+    json_t *in =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "donor_id", donor2, "amount", "1", "currency",
+                  "JOD", "method", "cash", "received_on", "2025-05-02", "colour", "red");
     err_clear(&e);
     assert_int_equal(payment_record_json(env.db, &fin, in, id, receipt, &e), -1);
     assert_string_equal(e.field, "colour");
@@ -572,9 +582,8 @@ static void test_receipts_without_gaps(void **state)
          " AND kind = 'receipt' AND year = CAST($2 AS INTEGER)",
          org_a, year);
     /* Receipt numbers of the organization and year are 1..n without a hole. */
-    assert_int_equal(int2("SELECT MAX(seq) - COUNT(*) FROM receipts WHERE org_id = $1", org_a,
-                          NULL),
-                     0);
+    assert_int_equal(
+        int2("SELECT MAX(seq) - COUNT(*) FROM receipts WHERE org_id = $1", org_a, NULL), 0);
     /* Other organizations number from 1. */
     assert_int_equal(int2("SELECT COUNT(*) FROM receipts WHERE org_id = $1", org_b, NULL), 0);
 }
@@ -590,8 +599,8 @@ static void test_reverse(void **state)
     OK(pay(&fin, donor2, "200.000", "JOD", "2025-05-04", "MM-9", id, receipt, &e));
     assert_true(int2("SELECT paid FROM sponsorship_dues WHERE id = $1", due, NULL) > paid_before);
     int64_t entries = int2("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a, NULL);
-    int64_t n_allocs = int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id,
-                            NULL);
+    int64_t n_allocs =
+        int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id, NULL);
     assert_true(n_allocs >= 1);
     /* A reason is needed; the sponsorship officer may not. */
     assert_int_equal(payment_reverse(env.db, &fin, id, "  ", &e), -1);
@@ -602,18 +611,16 @@ static void test_reverse(void **state)
     OK(payment_reverse(env.db, &fin, id, "entered twice", &e));
     assert_int_equal(int2("SELECT paid FROM sponsorship_dues WHERE id = $1", due, NULL),
                      paid_before);
-    assert_int_equal(int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id,
-                          NULL),
-                     0);
+    assert_int_equal(
+        int2("SELECT COUNT(*) FROM payment_allocations WHERE payment_id = $1", id, NULL), 0);
     assert_int_equal(int2("SELECT COUNT(*) FROM journal_entries WHERE org_id = $1", org_a, NULL),
                      entries + 1 + n_allocs);
     assert_int_equal(int2("SELECT COUNT(*) FROM receipts WHERE payment_id = $1"
                           " AND voided_at IS NOT NULL AND void_reason = 'entered twice'",
                           id, NULL),
                      1);
-    assert_int_equal(int2("SELECT COUNT(*) FROM payments WHERE id = $1 AND status = 'reversed'",
-                          id, NULL),
-                     1);
+    assert_int_equal(
+        int2("SELECT COUNT(*) FROM payments WHERE id = $1 AND status = 'reversed'", id, NULL), 1);
     err_clear(&e);
     assert_int_equal(payment_reverse(env.db, &fin, id, "again", &e), -1);
     assert_string_equal(e.code, "already_reversed");
@@ -626,8 +633,8 @@ static void test_reverse(void **state)
     assert_string_equal(e.code, "external_ref_used");
     /* Passed on to a guardian: refused, nothing changes. */
     OK(pay(&fin, donor2, "40.000", "JOD", "2025-05-05", NULL, id, receipt, &e));
-    sql2("UPDATE payment_allocations SET disbursement_line_id = 'line-1' WHERE payment_id = $1",
-         id, NULL);
+    sql2("UPDATE payment_allocations SET disbursement_line_id = 'line-1' WHERE payment_id = $1", id,
+         NULL);
     int64_t before = footprint();
     assert_int_equal(payment_reverse(env.db, &fin, id, "wrong", &e), -1);
     assert_string_equal(e.code, "already_disbursed");
@@ -646,9 +653,8 @@ static void test_reconciliation_and_arrears(void **state)
     new_agreement(kid[4], donor4, "25.00", "USD", "monthly", "general", "2025-06-01", ag5);
     struct dues_result r;
     OK(dues_generate(env.db, &fin, "2025-07-01", &r, &e));
-    assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1",
-                          donor4, NULL),
-                     0);
+    assert_int_equal(
+        int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1", donor4, NULL), 0);
     OK(dues_generate(env.db, &fin, "2025-08-01", &r, &e));
     assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1"
                           " AND cleared_on IS NULL",
@@ -661,9 +667,8 @@ static void test_reconciliation_and_arrears(void **state)
                      1);
     /* Once per episode. */
     OK(dues_generate(env.db, &fin, "2025-08-15", &r, &e));
-    assert_int_equal(int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1",
-                          donor4, NULL),
-                     1);
+    assert_int_equal(
+        int2("SELECT COUNT(*) FROM billing_arrears_alerts WHERE payer_id = $1", donor4, NULL), 1);
     /* The officer sees the task. */
     assert_int_equal(db_begin(env.db, true, &e), 0);
     json_t *tasks = task_list_mine(env.db, &officer, &e);
@@ -706,8 +711,12 @@ static void test_reconciliation_and_arrears(void **state)
                           donor4, NULL),
                      0);
     assert_int_equal(db_begin(env.db, true, &e), 0);
-    struct recon_filter f = {.from = "2025-06", .to = "2025-09", .donor_id = donor4,
-                             .as_of = "2025-09-15", .page = 1, .per_page = 50};
+    struct recon_filter f = {.from = "2025-06",
+                             .to = "2025-09",
+                             .donor_id = donor4,
+                             .as_of = "2025-09-15",
+                             .page = 1,
+                             .per_page = 50};
     json_t *rec = billing_reconciliation(env.db, &auditor, &f, &e);
     assert_non_null(rec);
     json_t *rows = json_object_get(rec, "rows");
@@ -735,7 +744,8 @@ static void test_reconciliation_and_arrears(void **state)
     json_decref(rec);
     struct buf csv = BUF_INIT;
     assert_int_equal(billing_reconciliation_csv(env.db, &auditor, &f, &csv, &e), 0);
-    assert_non_null(strstr(csv.buf, "\"Dalia Late\",\"2025-09\",\"USD\",\"25.00\",\"10.00\",\"15.00\""));
+    assert_non_null(
+        strstr(csv.buf, "\"Dalia Late\",\"2025-09\",\"USD\",\"25.00\",\"10.00\",\"15.00\""));
     buf_release(&csv);
     /* Bad filters; who may read. */
     f.from = "2025-13";
@@ -760,12 +770,9 @@ static void test_reconciliation_and_arrears(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dues),
-        cmocka_unit_test(test_payments),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_receipts_without_gaps),
-        cmocka_unit_test(test_reverse),
-        cmocka_unit_test(test_reconciliation_and_arrears),
+        cmocka_unit_test(test_dues),      cmocka_unit_test(test_payments),
+        cmocka_unit_test(test_bad_input), cmocka_unit_test(test_receipts_without_gaps),
+        cmocka_unit_test(test_reverse),   cmocka_unit_test(test_reconciliation_and_arrears),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

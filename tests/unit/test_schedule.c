@@ -51,10 +51,9 @@ static void test_month_ends(void **state)
     (void)state;
     char d[11];
     /* Jan 31 keeps its day where the month has it. */
-    const char *want31[] = {"2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30",
-                            "2025-05-31", "2025-06-30", "2025-07-31", "2025-08-31",
-                            "2025-09-30", "2025-10-31", "2025-11-30", "2025-12-31",
-                            "2026-01-31"};
+    const char *want31[] = {"2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30", "2025-05-31",
+                            "2025-06-30", "2025-07-31", "2025-08-31", "2025-09-30", "2025-10-31",
+                            "2025-11-30", "2025-12-31", "2026-01-31"};
     for (int k = 0; k < 13; k++) {
         assert_int_equal(sched_period_start("2025-01-31", 1, k, d), 0);
         assert_string_equal(d, want31[k]);
@@ -69,15 +68,13 @@ static void test_month_ends(void **state)
     assert_int_equal(sched_period_start("2023-01-29", 1, 1, d), 0);
     assert_string_equal(d, "2023-02-28");
     /* A Feb 29 start, yearly: Feb 28 in common years, Feb 29 again in leap ones. */
-    const char *want29[] = {"2024-02-29", "2025-02-28", "2026-02-28", "2027-02-28",
-                            "2028-02-29"};
+    const char *want29[] = {"2024-02-29", "2025-02-28", "2026-02-28", "2027-02-28", "2028-02-29"};
     for (int k = 0; k < 5; k++) {
         assert_int_equal(sched_period_start("2024-02-29", 12, k, d), 0);
         assert_string_equal(d, want29[k]);
     }
     /* The 30th, quarterly: Nov 30 → Feb 28 → May 30 → Aug 30 → Nov 30. */
-    const char *want30[] = {"2025-11-30", "2026-02-28", "2026-05-30", "2026-08-30",
-                            "2026-11-30"};
+    const char *want30[] = {"2025-11-30", "2026-02-28", "2026-05-30", "2026-08-30", "2026-11-30"};
     for (int k = 0; k < 5; k++) {
         assert_int_equal(sched_period_start("2025-11-30", 3, k, d), 0);
         assert_string_equal(d, want30[k]);
@@ -295,10 +292,14 @@ static void test_months_between(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_step_months),    cmocka_unit_test(test_month_ends),
-        cmocka_unit_test(test_index),          cmocka_unit_test(test_every_frequency),
-        cmocka_unit_test(test_bounds_and_resume), cmocka_unit_test(test_pauses),
-        cmocka_unit_test(test_bad_input),      cmocka_unit_test(test_months_between),
+        cmocka_unit_test(test_step_months),
+        cmocka_unit_test(test_month_ends),
+        cmocka_unit_test(test_index),
+        cmocka_unit_test(test_every_frequency),
+        cmocka_unit_test(test_bounds_and_resume),
+        cmocka_unit_test(test_pauses),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_months_between),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
