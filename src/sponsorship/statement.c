@@ -27,6 +27,14 @@
 
 #include "core/banned.h"
 
+/* Unicode bidi isolates: a part set apart in its own direction, so that
+ * "4 رجب 1446 · 4 Rajab 1446" does not get its numbers reordered across
+ * the parts (browsers and pango both honour them; they print nothing). */
+#define RLI "\xE2\x81\xA7" /* U+2067 right-to-left isolate */
+#define LRI "\xE2\x81\xA6" /* U+2066 left-to-right isolate */
+#define FSI "\xE2\x81\xA8" /* U+2068 first-strong isolate */
+#define PDI "\xE2\x81\xA9" /* U+2069 pop directional isolate */
+
 #define PERM_SPONSORSHIP_READ "sponsorship.read"
 #define PERM_FINANCE_READ "finance.read"
 #define PERM_PORTAL_DONOR "portal.donor"
@@ -42,7 +50,7 @@ static json_t *str_or_null(const char *s)
 /* Sets key (minor units) and key_text (decimal) of o for currency. */
 static void set_money(json_t *o, const char *key, int64_t minor, const char *currency)
 {
-    struct money m = { minor, "" };
+    struct money m = {minor, ""};
     snprintf(m.currency, sizeof m.currency, "%s", currency ? currency : "");
     char text[48];
     money_format(&m, text, sizeof text);
@@ -66,8 +74,8 @@ static int age_years(const char *birth)
 
 /* The donor-facing child: first names, age and city, nothing else.
  * City is the governorate, else the locality (as the portal shows it). */
-static json_t *child_public(const char *id, const char *first, const char *latin,
-                            const char *birth, const char *gov, const char *locality)
+static json_t *child_public(const char *id, const char *first, const char *latin, const char *birth,
+                            const char *gov, const char *locality)
 {
     int age = age_years(birth);
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "id", str_or_null(id), "first_name",
@@ -78,10 +86,10 @@ static json_t *child_public(const char *id, const char *first, const char *latin
 
 /* A small string-keyed map (ids to an index), open addressing. */
 struct idmap {
-    char **keys;  /* owned copies; NULL for an empty slot */
-    int *vals;    /* the value of each slot */
-    size_t cap;   /* slots (a power of two) */
-    size_t n;     /* keys held */
+    char **keys; /* owned copies; NULL for an empty slot */
+    int *vals;   /* the value of each slot */
+    size_t cap;  /* slots (a power of two) */
+    size_t n;    /* keys held */
 };
 
 /* FNV-1a over s. */
@@ -98,7 +106,7 @@ static uint64_t hash_str(const char *s)
 static void idmap_put(struct idmap *m, const char *key, int val)
 {
     if ((m->n + 1) * 2 > m->cap) {
-        struct idmap bigger = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
+        struct idmap bigger = {NULL, NULL, m->cap ? m->cap * 2 : 64, 0};
         bigger.keys = xcalloc(bigger.cap, sizeof(char *));
         bigger.vals = xcalloc(bigger.cap, sizeof(int));
         for (size_t i = 0; i < m->cap; i++) {
@@ -158,8 +166,8 @@ static void idmap_release(struct idmap *m)
 
 /* ---- access ---- */
 
-int statement_donor_access(struct db *db, const struct actor *a, const char *donor_id,
-                           char out[40], struct err *e)
+int statement_donor_access(struct db *db, const struct actor *a, const char *donor_id, char out[40],
+                           struct err *e)
 {
     bool staff = actor_can(a, PERM_SPONSORSHIP_READ) || actor_can(a, PERM_FINANCE_READ);
     if (!staff && !actor_can(a, PERM_PORTAL_DONOR)) {
@@ -175,8 +183,8 @@ int statement_donor_access(struct db *db, const struct actor *a, const char *don
                    donor_id, a->org_id);
     } else {
         /* A donor: only the record tied to their login, whatever was asked. */
-        s = db_row(db, e, &found, "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2",
-                   "tt", a->user_id, a->org_id);
+        s = db_row(db, e, &found, "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2", "tt",
+                   a->user_id, a->org_id);
     }
     if (!s) {
         return found < 0 ? -1 : err_set(e, ERR_NOT_FOUND, "not_found", NULL, "no such donor");
@@ -209,9 +217,8 @@ static json_t *donor_header(struct db *db, const char *id, struct err *e)
     json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", id, "donor_no",
                           str_or_null(db_col_text(s, 0)), "name", str_or_null(db_col_text(s, 1)),
                           "name_latin", str_or_null(db_col_text(s, 2)), "tax_name",
-                          str_or_null(db_col_text(s, 3)), "tax_id",
-                          str_or_null(db_col_text(s, 4)), "preferred_lang",
-                          str_or_null(db_col_text(s, 5)));
+                          str_or_null(db_col_text(s, 3)), "tax_id", str_or_null(db_col_text(s, 4)),
+                          "preferred_lang", str_or_null(db_col_text(s, 5)));
     db_done(s);
     return j;
 }
@@ -220,8 +227,8 @@ static json_t *donor_header(struct db *db, const char *id, struct err *e)
 static json_t *org_header(struct db *db, const struct actor *a, struct err *e)
 {
     int found;
-    struct db_stmt *s = db_row(db, e, &found, "SELECT name FROM organizations WHERE id = $1",
-                               "t", a->org_id);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT name FROM organizations WHERE id = $1", "t", a->org_id);
     if (!s) {
         return found < 0 ? NULL : json_pack("{s:s}", "name", "");
     }
@@ -233,8 +240,8 @@ static json_t *org_header(struct db *db, const struct actor *a, struct err *e)
 /* Audits the view and commits; on failure decrefs j and rolls back.
  * Returns j or NULL. */
 static json_t *audit_and_commit(struct db *db, const struct actor *a, const char *action,
-                                const char *entity, const char *id, const char *detail,
-                                json_t *j, struct err *e)
+                                const char *entity, const char *id, const char *detail, json_t *j,
+                                struct err *e)
 {
     if (actor_audit(db, a, action, entity, id, "ok", detail, e) < 0 || db_commit(db, e) < 0) {
         json_decref(j);
@@ -285,22 +292,20 @@ json_t *statement_receipt(struct db *db, const struct actor *a, const char *rece
     struct buf h_en = BUF_INIT;
     hijri_format_iso(&h_ar, issued, "ar");
     hijri_format_iso(&h_en, issued, "en");
-    json_t *j = json_pack("{s:s, s:o, s:I, s:o, s:{s:s, s:s}, s:o, s:b, s:o, s:o}", "id", id,
-                          "receipt_no", str_or_null(db_col_text(s, 1)), "year",
-                          (json_int_t)db_col_int64(s, 2), "issued_on", str_or_null(issued),
-                          "issued_on_hijri", "ar", h_ar.buf, "en", h_en.buf, "currency",
-                          str_or_null(cur), "voided", !db_col_null(s, 6), "voided_at",
-                          str_or_null(db_col_text(s, 6)), "void_reason",
-                          str_or_null(db_col_text(s, 7)));
+    json_t *j =
+        json_pack("{s:s, s:o, s:I, s:o, s:{s:s, s:s}, s:o, s:b, s:o, s:o}", "id", id, "receipt_no",
+                  str_or_null(db_col_text(s, 1)), "year", (json_int_t)db_col_int64(s, 2),
+                  "issued_on", str_or_null(issued), "issued_on_hijri", "ar", h_ar.buf, "en",
+                  h_en.buf, "currency", str_or_null(cur), "voided", !db_col_null(s, 6), "voided_at",
+                  str_or_null(db_col_text(s, 6)), "void_reason", str_or_null(db_col_text(s, 7)));
     buf_release(&h_ar);
     buf_release(&h_en);
     set_money(j, "amount", db_col_int64(s, 4), cur);
-    json_t *pay = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", payment_id, "payment_no",
-                            str_or_null(db_col_text(s, 10)), "received_on",
-                            str_or_null(db_col_text(s, 11)), "method",
-                            str_or_null(db_col_text(s, 12)), "reference",
-                            str_or_null(db_col_text(s, 13)), "status",
-                            str_or_null(db_col_text(s, 15)));
+    json_t *pay =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", payment_id, "payment_no",
+                  str_or_null(db_col_text(s, 10)), "received_on", str_or_null(db_col_text(s, 11)),
+                  "method", str_or_null(db_col_text(s, 12)), "reference",
+                  str_or_null(db_col_text(s, 13)), "status", str_or_null(db_col_text(s, 15)));
     set_money(pay, "fee", db_col_int64(s, 14), cur);
     json_object_set_new(j, "payment", pay);
     db_done(s);
@@ -393,11 +398,10 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
     while (s && (rc = db_step(s, e)) == 1) {
         const char *cur = db_col_text(s, 4);
         bool voided = !db_col_null(s, 5);
-        json_t *it = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "id",
-                               str_or_null(db_col_text(s, 0)), "receipt_no",
-                               str_or_null(db_col_text(s, 1)), "issued_on",
-                               str_or_null(db_col_text(s, 2)), "currency", str_or_null(cur),
-                               "method", str_or_null(db_col_text(s, 6)), "voided", voided);
+        json_t *it = json_pack(
+            "{s:o, s:o, s:o, s:o, s:o, s:b}", "id", str_or_null(db_col_text(s, 0)), "receipt_no",
+            str_or_null(db_col_text(s, 1)), "issued_on", str_or_null(db_col_text(s, 2)), "currency",
+            str_or_null(cur), "method", str_or_null(db_col_text(s, 6)), "voided", voided);
         set_money(it, "amount", db_col_int64(s, 3), cur);
         json_array_append_new(items, it);
         if (voided) {
@@ -436,9 +440,8 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
         set_money(t, "amount", tot[k].amount, tot[k].currency);
         json_array_append_new(totals, t);
     }
-    json_t *j = json_pack("{s:o, s:o, s:i, s:o, s:o, s:i}", "organization", oj, "donor", dj,
-                          "year", year, "receipts", items, "totals", totals, "n_voided",
-                          n_voided);
+    json_t *j = json_pack("{s:o, s:o, s:i, s:o, s:o, s:i}", "organization", oj, "donor", dj, "year",
+                          year, "receipts", items, "totals", totals, "n_voided", n_voided);
     char detail[16];
     snprintf(detail, sizeof detail, "%d", year);
     return audit_and_commit(db, a, "donor.annual.view", "donor", donor, detail, j, e);
@@ -448,20 +451,20 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
 
 /* One currency's sums: the statement's side and the ledger's. */
 struct cur_sums {
-    char currency[4];   /* ISO 4217 */
-    int64_t given;      /* payments recorded (not reversed) */
-    int64_t fees;       /* their fees */
-    int64_t allocated;  /* allocated to dues */
-    int64_t passed_on;  /* ... and paid to the guardian */
-    int64_t in_payout;  /* ... on a payout list, not yet paid */
-    int64_t waiting;    /* ... not on a list yet (or the payout failed) */
-    int64_t advance;    /* unallocated (payments.unallocated) */
-    int64_t shortfall;  /* dues in the range not paid */
-    int64_t reversed;   /* payments reversed */
-    int64_t l_given;    /* ledger: credits on 2100 of the payments' entries */
-    int64_t l_fees;     /* ledger: 5100 of the payments' entries */
-    int64_t l_allocated;/* ledger: debits on 2100 of the allocations' entries */
-    int64_t l_shortfall;/* ledger: 1100 of the dues' and their allocations' entries */
+    char currency[4];    /* ISO 4217 */
+    int64_t given;       /* payments recorded (not reversed) */
+    int64_t fees;        /* their fees */
+    int64_t allocated;   /* allocated to dues */
+    int64_t passed_on;   /* ... and paid to the guardian */
+    int64_t in_payout;   /* ... on a payout list, not yet paid */
+    int64_t waiting;     /* ... not on a list yet (or the payout failed) */
+    int64_t advance;     /* unallocated (payments.unallocated) */
+    int64_t shortfall;   /* dues in the range not paid */
+    int64_t reversed;    /* payments reversed */
+    int64_t l_given;     /* ledger: credits on 2100 of the payments' entries */
+    int64_t l_fees;      /* ledger: 5100 of the payments' entries */
+    int64_t l_allocated; /* ledger: debits on 2100 of the allocations' entries */
+    int64_t l_shortfall; /* ledger: 1100 of the dues' and their allocations' entries */
 };
 
 /* All currencies of a statement. */
@@ -510,18 +513,18 @@ struct where_scope {
 };
 
 /* Reads the payments and their allocations into j["payments"]. */
-static int where_payments(struct db *db, const struct actor *a, const char *donor,
-                          const char *from, const char *to, json_t *payments, struct sums *t,
-                          struct where_scope *sc, struct err *e)
+static int where_payments(struct db *db, const struct actor *a, const char *donor, const char *from,
+                          const char *to, json_t *payments, struct sums *t, struct where_scope *sc,
+                          struct err *e)
 {
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT p.id, p.payment_no, p.received_on, p.amount, p.fee, p.currency, p.method,"
-        " p.reference, p.status, p.unallocated, r.id, r.receipt_no, r.voided_at"
-        " FROM payments p LEFT JOIN receipts r ON r.payment_id = p.id"
-        " WHERE p.donor_id = $1 AND p.org_id = $2 AND p.received_on >= $3"
-        " AND p.received_on <= $4 ORDER BY p.received_on, p.payment_no",
-        "tttt", donor, a->org_id, from, to);
+    struct db_stmt *s =
+        db_query(db, e,
+                 "SELECT p.id, p.payment_no, p.received_on, p.amount, p.fee, p.currency, p.method,"
+                 " p.reference, p.status, p.unallocated, r.id, r.receipt_no, r.voided_at"
+                 " FROM payments p LEFT JOIN receipts r ON r.payment_id = p.id"
+                 " WHERE p.donor_id = $1 AND p.org_id = $2 AND p.received_on >= $3"
+                 " AND p.received_on <= $4 ORDER BY p.received_on, p.payment_no",
+                 "tttt", donor, a->org_id, from, to);
     if (!s) {
         return -1;
     }
@@ -535,11 +538,11 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
         json_t *p = json_pack(
             "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:[]}", "id",
             str_or_null(db_col_text(s, 0)), "payment_no", str_or_null(db_col_text(s, 1)),
-            "received_on", str_or_null(db_col_text(s, 2)), "currency", str_or_null(cur),
-            "method", str_or_null(db_col_text(s, 6)), "reference",
-            str_or_null(db_col_text(s, 7)), "status", str_or_null(status), "voided",
-            reversed || !db_col_null(s, 12), "receipt_id", str_or_null(db_col_text(s, 10)),
-            "receipt_no", str_or_null(db_col_text(s, 11)), "allocations");
+            "received_on", str_or_null(db_col_text(s, 2)), "currency", str_or_null(cur), "method",
+            str_or_null(db_col_text(s, 6)), "reference", str_or_null(db_col_text(s, 7)), "status",
+            str_or_null(status), "voided", reversed || !db_col_null(s, 12), "receipt_id",
+            str_or_null(db_col_text(s, 10)), "receipt_no", str_or_null(db_col_text(s, 11)),
+            "allocations");
         set_money(p, "amount", amount, cur);
         set_money(p, "fee", fee, cur);
         set_money(p, "net", amount - fee, cur);
@@ -596,27 +599,24 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
         if (line_status) {
             state = strcmp(line_status, "paid") == 0     ? "passed_on"
                     : strcmp(line_status, "failed") == 0 ? "failed"
-                                                          : "in_payout";
-            payout = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "run_no",
-                               str_or_null(db_col_text(s, 20)), "period",
-                               str_or_null(db_col_text(s, 21)), "status",
-                               str_or_null(line_status), "paid_on",
-                               str_or_null(db_col_text(s, 17)), "method",
-                               str_or_null(db_col_text(s, 18)), "proof_kind",
-                               str_or_null(db_col_text(s, 19)));
+                                                         : "in_payout";
+            payout = json_pack(
+                "{s:o, s:o, s:o, s:o, s:o, s:o}", "run_no", str_or_null(db_col_text(s, 20)),
+                "period", str_or_null(db_col_text(s, 21)), "status", str_or_null(line_status),
+                "paid_on", str_or_null(db_col_text(s, 17)), "method",
+                str_or_null(db_col_text(s, 18)), "proof_kind", str_or_null(db_col_text(s, 19)));
         }
         json_t *al = json_pack(
-            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "id",
-            str_or_null(db_col_text(s, 0)), "agreement_no", str_or_null(db_col_text(s, 8)),
-            "purpose", str_or_null(db_col_text(s, 9)), "fund", str_or_null(db_col_text(s, 7)),
-            "period_start", str_or_null(db_col_text(s, 5)), "period_end",
-            str_or_null(db_col_text(s, 6)), "child",
+            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "id", str_or_null(db_col_text(s, 0)),
+            "agreement_no", str_or_null(db_col_text(s, 8)), "purpose",
+            str_or_null(db_col_text(s, 9)), "fund", str_or_null(db_col_text(s, 7)), "period_start",
+            str_or_null(db_col_text(s, 5)), "period_end", str_or_null(db_col_text(s, 6)), "child",
             child_public(db_col_text(s, 10), db_col_text(s, 11), db_col_text(s, 12),
                          db_col_text(s, 13), db_col_text(s, 14), db_col_text(s, 15)),
             "state", state, "payout", payout);
         set_money(al, "amount", amount, cur);
-        json_array_append_new(
-            json_object_get(json_array_get(payments, (size_t)idx), "allocations"), al);
+        json_array_append_new(json_object_get(json_array_get(payments, (size_t)idx), "allocations"),
+                              al);
         if (reversed) {
             continue;
         }
@@ -668,8 +668,8 @@ static int where_dues(struct db *db, const struct actor *a, const char *donor, c
             child_public(db_col_text(s, 8), db_col_text(s, 9), db_col_text(s, 10),
                          db_col_text(s, 11), db_col_text(s, 12), db_col_text(s, 13)),
             "period_start", str_or_null(db_col_text(s, 4)), "period_end",
-            str_or_null(db_col_text(s, 5)), "due_date", str_or_null(db_col_text(s, 6)),
-            "currency", str_or_null(cur));
+            str_or_null(db_col_text(s, 5)), "due_date", str_or_null(db_col_text(s, 6)), "currency",
+            str_or_null(cur));
         set_money(o, "amount", amount, cur);
         set_money(o, "paid", paid, cur);
         set_money(o, "outstanding", amount - paid, cur);
@@ -696,8 +696,8 @@ static int where_dues(struct db *db, const struct actor *a, const char *donor, c
 
 /* Sums the donor's ledger lines per money event onto the statement's
  * events (see the file comment). */
-static int where_ledger(struct db *db, const struct actor *a, const char *donor,
-                        struct sums *t, const struct where_scope *sc, struct err *e)
+static int where_ledger(struct db *db, const struct actor *a, const char *donor, struct sums *t,
+                        const struct where_scope *sc, struct err *e)
 {
     struct db_stmt *s = db_query(
         db, e,
@@ -803,7 +803,7 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
     }
     json_t *payments = json_array();
     json_t *shortfall = json_array();
-    struct sums t = { NULL, 0, 0 };
+    struct sums t = {NULL, 0, 0};
     struct where_scope sc;
     memset(&sc, 0, sizeof sc);
     int rc = where_payments(db, a, donor, dfrom, dto, payments, &t, &sc, e);
@@ -859,10 +859,10 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
         ok &= add_check(checks, cur, "shortfall", c->shortfall, c->l_shortfall);
     }
     free(t.v);
-    json_t *j = json_pack("{s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "organization",
-                          oj, "donor", dj, "from", dfrom, "to", dto, "payments", payments,
-                          "shortfall", shortfall, "totals", totals, "ledger", ledger, "checks",
-                          checks, "consistent", ok);
+    json_t *j =
+        json_pack("{s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "organization", oj, "donor",
+                  dj, "from", dfrom, "to", dto, "payments", payments, "shortfall", shortfall,
+                  "totals", totals, "ledger", ledger, "checks", checks, "consistent", ok);
     char detail[48];
     snprintf(detail, sizeof detail, "%s..%s", dfrom, dto);
     return audit_and_commit(db, a, "donor.statement.view", "donor", donor, detail, j, e);
@@ -929,10 +929,10 @@ int statement_receipt_pdf(const json_t *r, struct buf *out, struct err *e)
     money_text(&fee, pay, "fee", cur);
     struct buf hijri = BUF_INIT;
     const json_t *h = json_object_get(r, "issued_on_hijri");
-    buf_addf(&hijri, "%s · %s", sget(h, "ar"), sget(h, "en"));
+    buf_addf(&hijri, RLI "%s" PDI " · " LRI "%s" PDI, sget(h, "ar"), sget(h, "en"));
     struct buf method = BUF_INIT;
     const char *mk = sget(pay, "method");
-    buf_addf(&method, "%s · %s", label("ar", "st.method", mk, t1, sizeof t1),
+    buf_addf(&method, RLI "%s" PDI " · " LRI "%s" PDI, label("ar", "st.method", mk, t1, sizeof t1),
              label("en", "st.method", mk, t2, sizeof t2));
     struct buf purpose = BUF_INIT;
     const json_t *purposes = json_object_get(r, "purposes");
@@ -941,38 +941,44 @@ int statement_receipt_pdf(const json_t *r, struct buf *out, struct err *e)
     json_array_foreach(purposes, i, pv)
     {
         const char *p = json_string_value(pv);
-        buf_addf(&purpose, "%s%s · %s", i ? "، " : "", label("ar", "st.purpose", p, t1, sizeof t1),
+        buf_addf(&purpose, "%s" RLI "%s" PDI " · " LRI "%s" PDI, i ? " · " : "",
+                 label("ar", "st.purpose", p, t1, sizeof t1),
                  label("en", "st.purpose", p, t2, sizeof t2));
     }
     if (purpose.len == 0) {
-        buf_addf(&purpose, "%s · %s", i18n_get("ar", "st.purpose.sponsorship"),
+        buf_addf(&purpose, RLI "%s" PDI " · " LRI "%s" PDI,
+                 i18n_get("ar", "st.purpose.sponsorship"),
                  i18n_get("en", "st.purpose.sponsorship"));
     }
     struct buf name = BUF_INIT;
-    buf_adds(&name, sget(donor, "name"));
+    buf_addf(&name, FSI "%s" PDI, sget(donor, "name"));
     if (*sget(donor, "name_latin")) {
-        buf_addf(&name, " · %s", sget(donor, "name_latin"));
+        buf_addf(&name, " · " FSI "%s" PDI, sget(donor, "name_latin"));
     }
     struct buf tax = BUF_INIT;
-    buf_addf(&tax, "%s%s%s", sget(donor, "tax_name"),
-             *sget(donor, "tax_name") && *sget(donor, "tax_id") ? " · " : "", sget(donor, "tax_id"));
+    if (*sget(donor, "tax_name")) {
+        buf_addf(&tax, FSI "%s" PDI, sget(donor, "tax_name"));
+    }
+    if (*sget(donor, "tax_id")) {
+        buf_addf(&tax, "%s" FSI "%s" PDI, tax.len ? " · " : "", sget(donor, "tax_id"));
+    }
     struct {
         const char *key;   /* catalog key */
         const char *value; /* the value */
     } rows[] = {
-        { "st.receipt.number", sget(r, "receipt_no") },
-        { "st.receipt.date", sget(r, "issued_on") },
-        { "st.receipt.date_hijri", hijri.buf },
-        { "st.receipt.donor", name.buf },
-        { "st.receipt.donor_no", sget(donor, "donor_no") },
-        { "st.receipt.tax", tax.buf },
-        { "st.receipt.amount", amount.buf },
-        { "st.receipt.method", method.buf },
-        { "st.receipt.received_on", sget(pay, "received_on") },
-        { "st.receipt.reference", sget(pay, "reference") },
-        { "st.receipt.payment_no", sget(pay, "payment_no") },
-        { "st.receipt.purpose", purpose.buf },
-        { "st.receipt.fee", fee.buf },
+        {"st.receipt.number", sget(r, "receipt_no")},
+        {"st.receipt.date", sget(r, "issued_on")},
+        {"st.receipt.date_hijri", hijri.buf},
+        {"st.receipt.donor", name.buf},
+        {"st.receipt.donor_no", sget(donor, "donor_no")},
+        {"st.receipt.tax", tax.buf},
+        {"st.receipt.amount", amount.buf},
+        {"st.receipt.method", method.buf},
+        {"st.receipt.received_on", sget(pay, "received_on")},
+        {"st.receipt.reference", sget(pay, "reference")},
+        {"st.receipt.payment_no", sget(pay, "payment_no")},
+        {"st.receipt.purpose", purpose.buf},
+        {"st.receipt.fee", fee.buf},
     };
     enum { N_ROWS = sizeof rows / sizeof rows[0] };
     const char *cells[N_ROWS * 3];
@@ -981,9 +987,8 @@ int statement_receipt_pdf(const json_t *r, struct buf *out, struct err *e)
         cells[k * 3 + 1] = *rows[k].value ? rows[k].value : "—";
         cells[k * 3 + 2] = i18n_get("en", rows[k].key);
     }
-    static const struct pdf_col cols[3] = { { NULL, 1.1, PDF_ALIGN_START },
-                                            { NULL, 2.2, PDF_ALIGN_CENTER },
-                                            { NULL, 1.1, PDF_ALIGN_END } };
+    static const struct pdf_col cols[3] = {
+        {NULL, 1.1, PDF_ALIGN_START}, {NULL, 2.2, PDF_ALIGN_CENTER}, {NULL, 1.1, PDF_ALIGN_END}};
     pdf_table(d, cols, 3, cells, N_ROWS);
     if (json_is_true(json_object_get(r, "voided"))) {
         struct buf v = BUF_INIT;
@@ -1017,10 +1022,10 @@ static void donor_block(struct pdf_doc *d, const json_t *donor, const char *lang
     if (*sget(donor, "name_latin")) {
         buf_addf(&name, " · %s", sget(donor, "name_latin"));
     }
-    const char *kv[] = { i18n_get(lang, "st.receipt.donor"), name.buf,
-                         i18n_get(lang, "st.receipt.donor_no"), sget(donor, "donor_no"),
-                         i18n_get(lang, "st.tax_name"), sget(donor, "tax_name"),
-                         i18n_get(lang, "st.tax_id"), sget(donor, "tax_id") };
+    const char *kv[] = {i18n_get(lang, "st.receipt.donor"),    name.buf,
+                        i18n_get(lang, "st.receipt.donor_no"), sget(donor, "donor_no"),
+                        i18n_get(lang, "st.tax_name"),         sget(donor, "tax_name"),
+                        i18n_get(lang, "st.tax_id"),           sget(donor, "tax_id")};
     pdf_kv(d, kv, 4);
     buf_release(&name);
 }
@@ -1058,10 +1063,10 @@ int statement_annual_pdf(const json_t *an, const char *lang, struct buf *out, st
         cells[i * 4 + 2] = label(lang, "st.method", sget(it, "method"), tmp, sizeof tmp);
         cells[i * 4 + 3] = owned[i];
     }
-    const struct pdf_col cols[4] = { { i18n_get(lang, "st.receipt.number"), 1.3, PDF_ALIGN_START },
-                                     { i18n_get(lang, "st.receipt.date"), 1, PDF_ALIGN_START },
-                                     { i18n_get(lang, "st.receipt.method"), 1, PDF_ALIGN_START },
-                                     { i18n_get(lang, "st.receipt.amount"), 1.3, PDF_ALIGN_END } };
+    const struct pdf_col cols[4] = {{i18n_get(lang, "st.receipt.number"), 1.3, PDF_ALIGN_START},
+                                    {i18n_get(lang, "st.receipt.date"), 1, PDF_ALIGN_START},
+                                    {i18n_get(lang, "st.receipt.method"), 1, PDF_ALIGN_START},
+                                    {i18n_get(lang, "st.receipt.amount"), 1.3, PDF_ALIGN_END}};
     if (n) {
         pdf_table(d, cols, 4, cells, (int)n);
     } else {
@@ -1096,9 +1101,9 @@ int statement_annual_pdf(const json_t *an, const char *lang, struct buf *out, st
 
 /* Texts a PDF table needs to own until it is drawn. */
 struct strs {
-    char **v;  /* owned strings */
-    size_t n;  /* in use */
-    size_t cap;/* room */
+    char **v;   /* owned strings */
+    size_t n;   /* in use */
+    size_t cap; /* room */
 };
 
 /* Keeps a copy of the text in b (emptied) and returns it. */
@@ -1150,7 +1155,7 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
     footer(d, org, lang);
     pdf_text(d, sget(org, "name"), PDF_TEXT_MUTED);
     pdf_title(d, title);
-    struct strs kept = { NULL, 0, 0 };
+    struct strs kept = {NULL, 0, 0};
     struct buf b = BUF_INIT;
     buf_addf(&b, "%s %s — %s", i18n_get(lang, "st.where.period"), sget(w, "from"), sget(w, "to"));
     pdf_paragraph(d, b.buf);
@@ -1159,9 +1164,9 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
     char tmp[96];
 
     /* Totals, one key-value block per currency. */
-    static const char *const tot_keys[] = { "given", "fees", "net", "allocated", "passed_on",
-                                            "in_payout", "waiting", "advance", "shortfall",
-                                            "reversed" };
+    static const char *const tot_keys[] = {"given",     "fees",      "net",     "allocated",
+                                           "passed_on", "in_payout", "waiting", "advance",
+                                           "shortfall", "reversed"};
     enum { N_TOT = sizeof tot_keys / sizeof tot_keys[0] };
     const json_t *totals = json_object_get(w, "totals");
     size_t nt = json_array_size(totals);
@@ -1232,12 +1237,12 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
             if (json_is_object(po)) {
                 buf_addf(&b, "\n%s %s", sget(po, "run_no"), sget(po, "paid_on"));
                 if (*sget(po, "method")) {
-                    buf_addf(&b, "\n%s", label(lang, "st.payout", sget(po, "method"), tmp,
-                                               sizeof tmp));
+                    buf_addf(&b, "\n%s",
+                             label(lang, "st.payout", sget(po, "method"), tmp, sizeof tmp));
                 }
                 if (*sget(po, "proof_kind")) {
-                    buf_addf(&b, " · %s", label(lang, "st.proof", sget(po, "proof_kind"), tmp,
-                                                sizeof tmp));
+                    buf_addf(&b, " · %s",
+                             label(lang, "st.proof", sget(po, "proof_kind"), tmp, sizeof tmp));
                 }
             }
             const char *state = keep(&kept, &b);
@@ -1250,11 +1255,11 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
         }
     }
     const struct pdf_col cols[NC] = {
-        { i18n_get(lang, "st.col.date"), 1.3, PDF_ALIGN_START },
-        { i18n_get(lang, "st.col.payment"), 1.1, PDF_ALIGN_START },
-        { i18n_get(lang, "st.col.child"), 1.6, PDF_ALIGN_START },
-        { i18n_get(lang, "st.col.period"), 1.3, PDF_ALIGN_START },
-        { i18n_get(lang, "st.col.guardian"), 1.3, PDF_ALIGN_START },
+        {i18n_get(lang, "st.col.date"), 1.3, PDF_ALIGN_START},
+        {i18n_get(lang, "st.col.payment"), 1.1, PDF_ALIGN_START},
+        {i18n_get(lang, "st.col.child"), 1.6, PDF_ALIGN_START},
+        {i18n_get(lang, "st.col.period"), 1.3, PDF_ALIGN_START},
+        {i18n_get(lang, "st.col.guardian"), 1.3, PDF_ALIGN_START},
     };
     if (r) {
         pdf_table(d, cols, NC, cells, (int)r);
@@ -1280,9 +1285,9 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
             sc[i * 3 + 2] = keep(&kept, &b);
         }
         const struct pdf_col scols[3] = {
-            { i18n_get(lang, "st.col.child"), 1.6, PDF_ALIGN_START },
-            { i18n_get(lang, "st.col.period"), 1.4, PDF_ALIGN_START },
-            { i18n_get(lang, "st.col.outstanding"), 1, PDF_ALIGN_END },
+            {i18n_get(lang, "st.col.child"), 1.6, PDF_ALIGN_START},
+            {i18n_get(lang, "st.col.period"), 1.4, PDF_ALIGN_START},
+            {i18n_get(lang, "st.col.outstanding"), 1, PDF_ALIGN_END},
         };
         pdf_table(d, scols, 3, sc, (int)ns);
         free(sc);
@@ -1291,8 +1296,9 @@ int statement_where_pdf(const json_t *w, const char *lang, struct buf *out, stru
     /* The check against the books. */
     pdf_space(d, 3);
     pdf_text(d,
-             i18n_get(lang, json_is_true(json_object_get(w, "consistent")) ? "st.where.consistent"
-                                                                         : "st.where.inconsistent"),
+             i18n_get(lang, json_is_true(json_object_get(w, "consistent"))
+                                ? "st.where.consistent"
+                                : "st.where.inconsistent"),
              PDF_TEXT_SMALL | PDF_TEXT_MUTED);
     buf_release(&b);
     int rc = pdf_finish(d, out, e);

@@ -34,8 +34,8 @@
  * donor), written into out (40 bytes), in the caller's transaction.
  * Returns 0, or -1 with e: ERR_FORBIDDEN without any of the permissions,
  * ERR_NOT_FOUND "not_found" for an unknown donor or another donor's. */
-int statement_donor_access(struct db *db, const struct actor *a, const char *donor_id,
-                           char out[40], struct err *e);
+int statement_donor_access(struct db *db, const struct actor *a, const char *donor_id, char out[40],
+                           struct err *e);
 
 /* One receipt, in its own transaction, audited:
  * {id, receipt_no, year, issued_on, issued_on_hijri: {ar, en}, amount,
@@ -93,9 +93,7 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
  * the statements are in lang ("ar" or "en"). Return 0, or -1 with e (fonts
  * missing: ERR_UNAVAILABLE "pdf_fonts_missing"). */
 int statement_receipt_pdf(const json_t *receipt, struct buf *out, struct err *e);
-int statement_annual_pdf(const json_t *annual, const char *lang, struct buf *out,
-                         struct err *e);
-int statement_where_pdf(const json_t *where, const char *lang, struct buf *out,
-                        struct err *e);
+int statement_annual_pdf(const json_t *annual, const char *lang, struct buf *out, struct err *e);
+int statement_where_pdf(const json_t *where, const char *lang, struct buf *out, struct err *e);
 
 #endif

@@ -17,13 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/time.h"
 #include "sponsorship/sponsorship.h"
 #include "sponsorship/statement.h"
 #include "web/i18n.h"
 #include "web/page.h"
+#include "web/pdf.h"
 
 #include "core/banned.h"
+
+/* Unicode bidi isolates (see statement.c): each language's part of a
+ * bilingual value keeps its own direction. */
+#define RLI "\xE2\x81\xA7" /* U+2067 right-to-left isolate */
+#define LRI "\xE2\x81\xA6" /* U+2066 left-to-right isolate */
+#define FSI "\xE2\x81\xA8" /* U+2068 first-strong isolate */
+#define PDI "\xE2\x81\xA9" /* U+2069 pop directional isolate */
 
 /* Splits "x.pdf" into "x" (in r's arena) and *pdf = true. */
 static const char *strip_pdf(struct http_req *r, const char *param, bool *pdf)
@@ -118,8 +127,8 @@ static json_t *where_or_reply(struct http_req *r, const char *donor)
     }
     struct err e;
     err_clear(&e);
-    json_t *j = statement_where(db, r->actor, donor, http_query(r, "from"), http_query(r, "to"),
-                                &e);
+    json_t *j =
+        statement_where(db, r->actor, donor, http_query(r, "from"), http_query(r, "to"), &e);
     if (!j) {
         http_reply_err(r, &e);
     }
@@ -190,8 +199,7 @@ static void api_annual(struct http_req *r)
     } else {
         char name[96];
         snprintf(name, sizeof name, "annual-%s-%d",
-                 json_string_value(json_object_get(json_object_get(j, "donor"), "donor_no")),
-                 year);
+                 json_string_value(json_object_get(json_object_get(j, "donor"), "donor_no")), year);
         reply_pdf(r, &out, safe_name(r, name));
     }
     buf_release(&out);
@@ -225,8 +233,8 @@ static void add_label(struct http_req *r, json_t *o, const char *key, const char
 static void receipt_row(json_t *rows, const char *key, const char *value, bool ltr)
 {
     json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:b}", "ar", i18n_get("ar", key), "en",
-                                           i18n_get("en", key), "value",
-                                           value && *value ? value : "—", "ltr", ltr));
+                                          i18n_get("en", key), "value",
+                                          value && *value ? value : "—", "ltr", ltr));
 }
 
 /* GET /sponsorship/receipts/{id}: the printable bilingual receipt. */
@@ -252,24 +260,27 @@ static void page_receipt(struct http_req *r)
                 true);
     receipt_row(rows, "st.receipt.date", json_string_value(json_object_get(j, "issued_on")), true);
     json_t *h = json_object_get(j, "issued_on_hijri");
-    s = arena_printf(&r->arena, "%s · %s", json_string_value(json_object_get(h, "ar")),
+    s = arena_printf(&r->arena, RLI "%s" PDI " · " LRI "%s" PDI,
+                     json_string_value(json_object_get(h, "ar")),
                      json_string_value(json_object_get(h, "en")));
     receipt_row(rows, "st.receipt.date_hijri", s, false);
     const char *latin = json_string_value(json_object_get(donor, "name_latin"));
-    s = arena_printf(&r->arena, "%s%s%s", json_string_value(json_object_get(donor, "name")),
-                     latin ? " · " : "", latin ? latin : "");
+    s = arena_printf(&r->arena, FSI "%s" PDI "%s%s%s%s",
+                     json_string_value(json_object_get(donor, "name")), latin ? " · " FSI : "",
+                     latin ? latin : "", latin ? PDI : "", "");
     receipt_row(rows, "st.receipt.donor", s, false);
     receipt_row(rows, "st.receipt.donor_no", json_string_value(json_object_get(donor, "donor_no")),
                 true);
     const char *tn = json_string_value(json_object_get(donor, "tax_name"));
     const char *ti = json_string_value(json_object_get(donor, "tax_id"));
-    s = arena_printf(&r->arena, "%s%s%s", tn ? tn : "", tn && ti ? " · " : "", ti ? ti : "");
+    s = arena_printf(&r->arena, "%s%s%s%s%s%s%s", tn ? FSI : "", tn ? tn : "", tn ? PDI : "",
+                     tn && ti ? " · " : "", ti ? FSI : "", ti ? ti : "", ti ? PDI : "");
     receipt_row(rows, "st.receipt.tax", s, false);
-    s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(j, "amount_text")),
-                     cur);
+    s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(j, "amount_text")), cur);
     receipt_row(rows, "st.receipt.amount", s, true);
     const char *m = json_string_value(json_object_get(pay, "method"));
-    s = arena_printf(&r->arena, "%s · %s", tr(r, "ar", "st.method", m), tr(r, "en", "st.method", m));
+    s = arena_printf(&r->arena, RLI "%s" PDI " · " LRI "%s" PDI, tr(r, "ar", "st.method", m),
+                     tr(r, "en", "st.method", m));
     receipt_row(rows, "st.receipt.method", s, false);
     receipt_row(rows, "st.receipt.received_on",
                 json_string_value(json_object_get(pay, "received_on")), true);
@@ -282,24 +293,24 @@ static void page_receipt(struct http_req *r)
     json_t *pv;
     json_array_foreach(json_object_get(j, "purposes"), i, pv)
     {
-        buf_addf(&pb, "%s%s · %s", i ? "، " : "", tr(r, "ar", "st.purpose", json_string_value(pv)),
+        buf_addf(&pb, "%s" RLI "%s" PDI " · " LRI "%s" PDI, i ? " · " : "",
+                 tr(r, "ar", "st.purpose", json_string_value(pv)),
                  tr(r, "en", "st.purpose", json_string_value(pv)));
     }
     if (!pb.len) {
-        buf_addf(&pb, "%s · %s", i18n_get("ar", "st.purpose.sponsorship"),
+        buf_addf(&pb, RLI "%s" PDI " · " LRI "%s" PDI, i18n_get("ar", "st.purpose.sponsorship"),
                  i18n_get("en", "st.purpose.sponsorship"));
     }
     receipt_row(rows, "st.receipt.purpose", pb.buf, false);
     buf_release(&pb);
     s = arena_printf(&r->arena, "%s %s", json_string_value(json_object_get(pay, "fee_text")), cur);
     receipt_row(rows, "st.receipt.fee", s, true);
-    json_t *ctx = json_pack("{s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "receipt", j, "rows",
-                            rows, "both", "title_ar", i18n_get("ar", "st.receipt.title"),
-                            "title_en", i18n_get("en", "st.receipt.title"), "voided_ar",
-                            i18n_get("ar", "st.receipt.voided"), "voided_en",
-                            i18n_get("en", "st.receipt.voided"), "thanks_ar",
-                            i18n_get("ar", "st.receipt.thanks"), "thanks_en",
-                            i18n_get("en", "st.receipt.thanks"));
+    json_t *ctx = json_pack(
+        "{s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "receipt", j, "rows", rows, "both",
+        "title_ar", i18n_get("ar", "st.receipt.title"), "title_en",
+        i18n_get("en", "st.receipt.title"), "voided_ar", i18n_get("ar", "st.receipt.voided"),
+        "voided_en", i18n_get("en", "st.receipt.voided"), "thanks_ar",
+        i18n_get("ar", "st.receipt.thanks"), "thanks_en", i18n_get("en", "st.receipt.thanks"));
     page_reply(r, 200, "st_receipt", "st.page.receipt", ctx);
 }
 
@@ -335,8 +346,8 @@ static void page_statement(struct http_req *r)
         add_label(r, c, "item", "st.total");
     }
     /* The totals as labelled rows per currency. */
-    static const char *const keys[] = { "given", "fees", "net", "allocated", "passed_on",
-                                        "in_payout", "waiting", "advance", "shortfall", "reversed" };
+    static const char *const keys[] = {"given",     "fees",    "net",     "allocated", "passed_on",
+                                       "in_payout", "waiting", "advance", "shortfall", "reversed"};
     json_t *t;
     json_array_foreach(json_object_get(j, "totals"), i, t)
     {
@@ -385,16 +396,24 @@ static void page_annual(struct http_req *r)
 }
 
 static const struct route routes[] = {
-    { "GET", "/api/v1/receipts/{id}", api_receipt, ROUTE_API, NULL },
-    { "GET", "/api/v1/donors/{id}/statement", api_statement, ROUTE_API, NULL },
-    { "GET", "/api/v1/donors/{id}/statement.pdf", api_statement_pdf, ROUTE_API, NULL },
-    { "GET", "/api/v1/donors/{id}/annual/{year}", api_annual, ROUTE_API, NULL },
-    { "GET", "/sponsorship/receipts/{id}", page_receipt, ROUTE_PAGE, NULL },
-    { "GET", "/sponsorship/donors/{id}/statement", page_statement, ROUTE_PAGE, NULL },
-    { "GET", "/sponsorship/donors/{id}/annual/{year}", page_annual, ROUTE_PAGE, NULL },
+    {"GET", "/api/v1/receipts/{id}", api_receipt, ROUTE_API, NULL},
+    {"GET", "/api/v1/donors/{id}/statement", api_statement, ROUTE_API, NULL},
+    {"GET", "/api/v1/donors/{id}/statement.pdf", api_statement_pdf, ROUTE_API, NULL},
+    {"GET", "/api/v1/donors/{id}/annual/{year}", api_annual, ROUTE_API, NULL},
+    {"GET", "/sponsorship/receipts/{id}", page_receipt, ROUTE_PAGE, NULL},
+    {"GET", "/sponsorship/donors/{id}/statement", page_statement, ROUTE_PAGE, NULL},
+    {"GET", "/sponsorship/donors/{id}/annual/{year}", page_annual, ROUTE_PAGE, NULL},
 };
 
 void statement_register(void)
 {
     http_routes_add(routes, sizeof routes / sizeof routes[0]);
+    /* Checked at start-up so that missing fonts show in the log at once;
+     * the PDF routes then answer 503 "pdf_fonts_missing" and the rest of
+     * the service works. */
+    struct err e;
+    err_clear(&e);
+    if (pdf_init(&e) < 0) {
+        log_error("PDF documents are unavailable", "reason=\"%s\"", e.msg);
+    }
 }

@@ -61,30 +61,82 @@ static struct {
     int has_amiri;       /* "Amiri" is installed */
     int has_dejavu;      /* "DejaVu Sans" is installed */
     char msg[256];       /* the failure, when ok == 0 */
-} fonts = { PTHREAD_ONCE_INIT, 0, 0, 0, "" };
+} fonts = {PTHREAD_ONCE_INIT, 0, 0, 0, ""};
 
 struct pdf_doc {
-    int rtl;                  /* 1 for an Arabic (right-to-left) document */
-    char *title;              /* metadata title or NULL */
-    char *footer_text;        /* footer at the start side or NULL */
-    char *page_fmt;           /* "{n} / {total}" or the caller's */
-    char *watermark;          /* text over every page or NULL */
-    cairo_surface_t **pages;  /* recording surface per page */
-    int n_pages;              /* pages in use */
-    int cap_pages;            /* room in pages */
-    cairo_t *cr;              /* drawing on the last page */
-    PangoFontMap *fontmap;    /* this thread's pango font map (not owned) */
-    PangoContext *ctx_ltr;    /* context with a left-to-right base */
-    PangoContext *ctx_rtl;    /* context with a right-to-left base */
-    double y;                 /* the cursor: top of the next block, in points */
-    int page_empty;           /* nothing drawn on the last page yet */
-    struct err err;           /* the first error a block kept */
+    int rtl;                 /* 1 for an Arabic (right-to-left) document */
+    char *title;             /* metadata title or NULL */
+    char *footer_text;       /* footer at the start side or NULL */
+    char *page_fmt;          /* "{n} / {total}" or the caller's */
+    char *watermark;         /* text over every page or NULL */
+    cairo_surface_t **pages; /* recording surface per page */
+    int n_pages;             /* pages in use */
+    int cap_pages;           /* room in pages */
+    cairo_t *cr;             /* drawing on the last page */
+    PangoFontMap *fontmap;   /* borrowed from the pool until pdf_free */
+    PangoContext *ctx_ltr;   /* context with a left-to-right base */
+    PangoContext *ctx_rtl;   /* context with a right-to-left base */
+    double y;                /* the cursor: top of the next block, in points */
+    int page_empty;          /* nothing drawn on the last page yet */
+    struct err err;          /* the first error a block kept */
 };
+
+/* LeakSanitizer's built-in suppressions (it calls this hook when the
+ * program defines it; unused outside sanitizer builds). Fontconfig keeps a
+ * pattern's elements as an offset from the pattern rather than a pointer,
+ * so the patterns pango caches look unreachable to LeakSanitizer though
+ * they are not lost; the same holds for what pango's fontconfig backend
+ * keeps of them. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig.so\n"
+           "leak:libpangoft2-1.0.so\n";
+}
+
+/* Font maps not in use, for the next document. A pango font map must not be
+ * used by two threads at once, and making one is costly (it loads the font
+ * list), so each document borrows one from this pool and gives it back.
+ * Kept in a global (not in pango's per-thread default) so that they are
+ * reachable until exit: LeakSanitizer then does not take pango's and
+ * fontconfig's caches for leaks. */
+#define POOL_MAX 64
+static struct {
+    pthread_mutex_t lock;         /* guards the rest */
+    PangoFontMap *maps[POOL_MAX]; /* idle font maps */
+    int n;                        /* how many */
+} pool = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0};
+
+/* Borrows a font map (a new one when none is idle). */
+static PangoFontMap *fontmap_take(void)
+{
+    PangoFontMap *m = NULL;
+    pthread_mutex_lock(&pool.lock);
+    if (pool.n > 0) {
+        m = pool.maps[--pool.n];
+    }
+    pthread_mutex_unlock(&pool.lock);
+    return m ? m : pango_cairo_font_map_new();
+}
+
+/* Gives a font map back (dropped when the pool is full). */
+static void fontmap_give(PangoFontMap *m)
+{
+    pthread_mutex_lock(&pool.lock);
+    if (pool.n < POOL_MAX) {
+        pool.maps[pool.n++] = m;
+        m = NULL;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    if (m) {
+        g_object_unref(m);
+    }
+}
 
 /* The one-time check behind pdf_init: lists the font families that pango
  * finds through fontconfig. Done under pthread_once because older
  * fontconfig releases raced when first initialized from several threads;
- * the font map made here is dropped (each thread gets its own later). */
+ * the font map made here becomes the pool's first. */
 static void fonts_check(void)
 {
     PangoFontMap *map = pango_cairo_font_map_new();
@@ -100,7 +152,7 @@ static void fonts_check(void)
         }
     }
     g_free(families);
-    g_object_unref(map);
+    fontmap_give(map);
     if (!fonts.has_amiri && !fonts.has_dejavu) {
         snprintf(fonts.msg, sizeof fonts.msg,
                  "no font for PDF documents: install fonts-hosny-amiri (Arabic) and "
@@ -165,7 +217,7 @@ static void page_add(struct pdf_doc *d)
         d->cap_pages = d->cap_pages ? d->cap_pages * 2 : 4;
         d->pages = xrealloc(d->pages, xmul((size_t)d->cap_pages, sizeof *d->pages));
     }
-    cairo_rectangle_t ext = { 0, 0, PAGE_W, PAGE_H };
+    cairo_rectangle_t ext = {0, 0, PAGE_W, PAGE_H};
     cairo_surface_t *rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &ext);
     d->pages[d->n_pages++] = rec;
     d->cr = cairo_create(rec);
@@ -182,9 +234,7 @@ struct pdf_doc *pdf_new(const char *lang, const char *title, struct err *e)
     d->rtl = lang && strcmp(lang, "ar") == 0;
     d->title = title ? xstrdup(title) : NULL;
     d->page_fmt = xstrdup("{n} / {total}");
-    /* The default font map is per thread since pango 1.32.6, which is what
-     * makes concurrent documents safe; it lives as long as the thread. */
-    d->fontmap = pango_cairo_font_map_get_default();
+    d->fontmap = fontmap_take();
     d->ctx_ltr = context_new(d->fontmap, PANGO_DIRECTION_LTR, d->rtl);
     d->ctx_rtl = context_new(d->fontmap, PANGO_DIRECTION_RTL, d->rtl);
     err_clear(&d->err);
@@ -209,6 +259,9 @@ void pdf_free(struct pdf_doc *d)
     }
     if (d->ctx_rtl) {
         g_object_unref(d->ctx_rtl);
+    }
+    if (d->fontmap) {
+        fontmap_give(d->fontmap);
     }
     free(d->title);
     free(d->footer_text);
@@ -246,8 +299,11 @@ static uint32_t utf8_next(const char *s, size_t len, size_t *i)
 {
     const unsigned char *u = (const unsigned char *)s;
     uint32_t c = u[*i];
-    int extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
-                                                  : (c & 0xF8) == 0xF0 ? 3 : -1;
+    int extra = c < 0x80             ? 0
+                : (c & 0xE0) == 0xC0 ? 1
+                : (c & 0xF0) == 0xE0 ? 2
+                : (c & 0xF8) == 0xF0 ? 3
+                                     : -1;
     if (extra < 0 || *i + (size_t)extra >= len) {
         (*i)++;
         return 0xFFFD;
@@ -436,7 +492,7 @@ static void text_block(struct pdf_doc *d, const char *text, const struct text_st
     cairo_set_source_rgb(d->cr, muted ? 0.35 : 0, muted ? 0.35 : 0, muted ? 0.35 : 0);
     pango_cairo_update_layout(d->cr, lay);
     double shift = d->y; /* the page y of the layout's top */
-    double bottom = d->y;
+    double bottom;       /* the page y of the last line's foot */
     PangoLayoutIter *it = pango_layout_get_iter(lay);
     do {
         int y0 = 0;
@@ -467,14 +523,14 @@ static void text_block(struct pdf_doc *d, const char *text, const struct text_st
 
 void pdf_title(struct pdf_doc *d, const char *text)
 {
-    struct text_style st = { SIZE_TITLE, 1, PDF_ALIGN_START, 1 };
+    struct text_style st = {SIZE_TITLE, 1, PDF_ALIGN_START, 1};
     text_block(d, text, &st, 0, 0);
     d->y += 2.5 * PT_PER_MM;
 }
 
 void pdf_heading(struct pdf_doc *d, const char *text)
 {
-    struct text_style st = { SIZE_HEADING, 1, PDF_ALIGN_START, 1 };
+    struct text_style st = {SIZE_HEADING, 1, PDF_ALIGN_START, 1};
     /* A heading alone at the foot of a page goes to the next one. */
     need(d, 4 * PT_PER_MM + 3 * SIZE_HEADING);
     text_block(d, text, &st, 4 * PT_PER_MM, 0);
@@ -488,7 +544,7 @@ void pdf_paragraph(struct pdf_doc *d, const char *text)
 
 void pdf_text(struct pdf_doc *d, const char *text, unsigned flags)
 {
-    struct text_style st = { SIZE_BODY, 0, PDF_ALIGN_START, 1 };
+    struct text_style st = {SIZE_BODY, 0, PDF_ALIGN_START, 1};
     if (flags & PDF_TEXT_SMALL) {
         st.size = SIZE_SMALL;
     }
@@ -537,13 +593,13 @@ void pdf_page_break(struct pdf_doc *d)
 
 /* A table being drawn: column geometry and the header's layouts. */
 struct table {
-    int n_cols;          /* columns */
-    double *x;           /* physical left edge of each column */
-    double *w;           /* width of each column */
+    int n_cols;                 /* columns */
+    double *x;                  /* physical left edge of each column */
+    double *w;                  /* width of each column */
     const struct pdf_col *cols; /* the caller's columns */
-    int has_header;      /* 1 when a header row is drawn */
-    int grid;            /* 1: header background and lines between rows */
-    double size;         /* font size of the cells */
+    int has_header;             /* 1 when a header row is drawn */
+    int grid;                   /* 1: header background and lines between rows */
+    double size;                /* font size of the cells */
 };
 
 /* Lays out the cells of one row (layouts[c]) and returns the row height. */
@@ -552,7 +608,7 @@ static double row_layouts(struct pdf_doc *d, const struct table *t, const char *
 {
     double h = 0;
     for (int c = 0; c < t->n_cols; c++) {
-        struct text_style st = { t->size, bold || (bold_first && c == 0), t->cols[c].align, 0 };
+        struct text_style st = {t->size, bold || (bold_first && c == 0), t->cols[c].align, 0};
         const char *cell = cells[c];
         layouts[c] = layout_new(d, cell ? cell : "", t->w[c] - 2 * CELL_PAD, &st);
         double ch = layout_height(layouts[c]);
@@ -613,9 +669,13 @@ static void table_draw(struct pdf_doc *d, const struct pdf_col *cols, int n_cols
     if (n_cols <= 0 || n_rows < 0) {
         return;
     }
-    struct table t = { n_cols, xcalloc((size_t)n_cols, sizeof(double)),
-                       xcalloc((size_t)n_cols, sizeof(double)), cols, 0, grid,
-                       grid ? SIZE_TABLE : SIZE_BODY };
+    struct table t = {n_cols,
+                      xcalloc((size_t)n_cols, sizeof(double)),
+                      xcalloc((size_t)n_cols, sizeof(double)),
+                      cols,
+                      0,
+                      grid,
+                      grid ? SIZE_TABLE : SIZE_BODY};
     double total = 0;
     for (int c = 0; c < n_cols; c++) {
         total += cols[c].weight > 0 ? cols[c].weight : 1;
@@ -652,8 +712,8 @@ static void table_draw(struct pdf_doc *d, const struct pdf_col *cols, int n_cols
     header_draw(d, &t, heads);
     for (int r = 0; r < n_rows; r++) {
         int bold = bold_last && r == n_rows - 1;
-        double h = row_layouts(d, &t, cells + (size_t)r * (size_t)n_cols, bold, bold_first_col,
-                               layouts);
+        double h =
+            row_layouts(d, &t, cells + (size_t)r * (size_t)n_cols, bold, bold_first_col, layouts);
         if (d->y + h > CONTENT_BOTTOM && !d->page_empty) {
             page_add(d);
             header_draw(d, &t, heads);
@@ -671,8 +731,8 @@ static void table_draw(struct pdf_doc *d, const struct pdf_col *cols, int n_cols
     free(t.w);
 }
 
-void pdf_table(struct pdf_doc *d, const struct pdf_col *cols, int n_cols,
-               const char *const *cells, int n_rows)
+void pdf_table(struct pdf_doc *d, const struct pdf_col *cols, int n_cols, const char *const *cells,
+               int n_rows)
 {
     table_draw(d, cols, n_cols, cells, n_rows, 0, 0, 1);
 }
@@ -688,8 +748,8 @@ void pdf_kv(struct pdf_doc *d, const char *const *pairs, int n)
     if (n <= 0) {
         return;
     }
-    static const struct pdf_col kv_cols[2] = { { NULL, 1.0, PDF_ALIGN_START },
-                                               { NULL, 2.0, PDF_ALIGN_START } };
+    static const struct pdf_col kv_cols[2] = {{NULL, 1.0, PDF_ALIGN_START},
+                                              {NULL, 2.0, PDF_ALIGN_START}};
     const char **cells = xcalloc(xmul((size_t)n, 2), sizeof *cells);
     for (int i = 0; i < n; i++) {
         cells[2 * i] = pairs[2 * i] ? pairs[2 * i] : "";
@@ -770,23 +830,23 @@ static void free_bytes(void *p)
 static cairo_surface_t *image_surface(const void *bytes, size_t len, struct err *e)
 {
     const unsigned char *p = bytes;
-    static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (len >= 8 && memcmp(p, png_sig, 8) == 0) {
         /* Check the size in the header before cairo decodes it all. */
         if (len < 24) {
             err_set(e, ERR_INVALID, "invalid_image", "image", "the PNG image is cut short");
             return NULL;
         }
-        uint32_t w = ((uint32_t)p[16] << 24) | ((uint32_t)p[17] << 16) | ((uint32_t)p[18] << 8) |
-                     p[19];
-        uint32_t h = ((uint32_t)p[20] << 24) | ((uint32_t)p[21] << 16) | ((uint32_t)p[22] << 8) |
-                     p[23];
+        uint32_t w =
+            ((uint32_t)p[16] << 24) | ((uint32_t)p[17] << 16) | ((uint32_t)p[18] << 8) | p[19];
+        uint32_t h =
+            ((uint32_t)p[20] << 24) | ((uint32_t)p[21] << 16) | ((uint32_t)p[22] << 8) | p[23];
         if (w == 0 || h == 0 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
             (long)w * (long)h > IMAGE_MAX_PIXELS) {
             err_set(e, ERR_INVALID, "invalid_image", "image", "the PNG image is too large");
             return NULL;
         }
-        struct png_reader r = { p, len, 0 };
+        struct png_reader r = {p, len, 0};
         cairo_surface_t *s = cairo_image_surface_create_from_png_stream(png_read, &r);
         if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(s);
@@ -826,8 +886,8 @@ static cairo_surface_t *image_surface(const void *bytes, size_t len, struct err 
     return s;
 }
 
-int pdf_image(struct pdf_doc *d, const void *bytes, size_t len, double max_w_mm,
-              double max_h_mm, struct err *e)
+int pdf_image(struct pdf_doc *d, const void *bytes, size_t len, double max_w_mm, double max_h_mm,
+              struct err *e)
 {
     struct err local;
     err_clear(&local);
@@ -910,7 +970,7 @@ static void page_decorate(struct pdf_doc *d, cairo_t *cr, int n)
     cairo_t *saved = d->cr;
     d->cr = cr;
     if (d->watermark) {
-        struct text_style st = { SIZE_WATERMARK, 1, PDF_ALIGN_CENTER, 1 };
+        struct text_style st = {SIZE_WATERMARK, 1, PDF_ALIGN_CENTER, 1};
         PangoLayout *lay = layout_new(d, d->watermark, PAGE_H, &st);
         double h = layout_height(lay);
         cairo_save(cr);
@@ -923,7 +983,7 @@ static void page_decorate(struct pdf_doc *d, cairo_t *cr, int n)
         cairo_restore(cr);
         g_object_unref(lay);
     }
-    struct text_style st = { SIZE_SMALL, 0, PDF_ALIGN_START, 0 };
+    struct text_style st = {SIZE_SMALL, 0, PDF_ALIGN_START, 0};
     double half = CONTENT_W * 0.7;
     if (d->footer_text) {
         PangoLayout *lay = layout_new(d, d->footer_text, half, &st);

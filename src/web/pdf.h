@@ -28,9 +28,10 @@
  * without the picture.
  *
  * Threads: any number of documents may be built at the same time on
- * different threads (one document belongs to one thread at a time). Pango
- * gives each thread its own font map; fontconfig is initialized once under
- * pthread_once before any document is made.
+ * different threads (one document belongs to one thread at a time). A
+ * pango font map is not safe to share between threads, so each document
+ * borrows one from a mutex-guarded pool for its lifetime; fontconfig is
+ * initialized once under pthread_once before any document is made.
  *
  * Strings passed in are borrowed (copied when kept). Units: millimetres.
  */
@@ -109,8 +110,8 @@ void pdf_kv(struct pdf_doc *d, const char *const *pairs, int n);
  * Arabic), n_rows rows of cells in row-major order (cells[r * n_cols + c];
  * NULL is an empty cell). Rows are never split; a row that does not fit
  * goes to a new page, which repeats the header row. */
-void pdf_table(struct pdf_doc *d, const struct pdf_col *cols, int n_cols,
-               const char *const *cells, int n_rows);
+void pdf_table(struct pdf_doc *d, const struct pdf_col *cols, int n_cols, const char *const *cells,
+               int n_rows);
 /* Like pdf_table, with the last row drawn bold (a totals row). */
 void pdf_table_totals(struct pdf_doc *d, const struct pdf_col *cols, int n_cols,
                       const char *const *cells, int n_rows);
@@ -120,8 +121,8 @@ void pdf_table_totals(struct pdf_doc *d, const struct pdf_col *cols, int n_cols,
  * (not re-encoded). Returns 0, or -1 with e (ERR_INVALID "invalid_image")
  * for bytes that are neither, or broken; the error is also kept for
  * pdf_finish unless pdf_forget_error is called. */
-int pdf_image(struct pdf_doc *d, const void *bytes, size_t len, double max_w_mm,
-              double max_h_mm, struct err *e);
+int pdf_image(struct pdf_doc *d, const void *bytes, size_t len, double max_w_mm, double max_h_mm,
+              struct err *e);
 /* Clears the error kept by the last failed block (to go on without it). */
 void pdf_forget_error(struct pdf_doc *d);
 /* Vertical space of mm millimetres (none at the top of a page). */

@@ -89,19 +89,29 @@ static void make_png(struct buf *out, int w, int h)
  * every block flat (DC difference 0, end of block at once). */
 static void make_jpeg(struct buf *b, int w, int h)
 {
-    static const unsigned char soi[] = { 0xFF, 0xD8 };
+    static const unsigned char soi[] = {0xFF, 0xD8};
     buf_add(b, soi, sizeof soi);
-    static const unsigned char dqt[] = { 0xFF, 0xDB, 0x00, 0x43, 0x00 };
+    static const unsigned char dqt[] = {0xFF, 0xDB, 0x00, 0x43, 0x00};
     buf_add(b, dqt, sizeof dqt);
     for (int i = 0; i < 64; i++) {
         buf_addch(b, 1);
     }
-    unsigned char sof[] = { 0xFF, 0xC0, 0x00, 0x0B, 0x08, (unsigned char)(h >> 8),
-                            (unsigned char)h, (unsigned char)(w >> 8), (unsigned char)w,
-                            0x01, 0x01, 0x11, 0x00 };
+    unsigned char sof[] = {0xFF,
+                           0xC0,
+                           0x00,
+                           0x0B,
+                           0x08,
+                           (unsigned char)(h >> 8),
+                           (unsigned char)h,
+                           (unsigned char)(w >> 8),
+                           (unsigned char)w,
+                           0x01,
+                           0x01,
+                           0x11,
+                           0x00};
     buf_add(b, sof, sizeof sof);
     for (int table = 0; table < 2; table++) {
-        unsigned char dht[] = { 0xFF, 0xC4, 0x00, 0x14, (unsigned char)(table ? 0x10 : 0x00) };
+        unsigned char dht[] = {0xFF, 0xC4, 0x00, 0x14, (unsigned char)(table ? 0x10 : 0x00)};
         buf_add(b, dht, sizeof dht);
         buf_addch(b, 1); /* one code of length 1 */
         for (int i = 0; i < 15; i++) {
@@ -109,8 +119,7 @@ static void make_jpeg(struct buf *b, int w, int h)
         }
         buf_addch(b, 0); /* the symbol: DC category 0 / AC end of block */
     }
-    static const unsigned char sos[] = { 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01,
-                                         0x00, 0x00, 0x3F, 0x00 };
+    static const unsigned char sos[] = {0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00};
     buf_add(b, sos, sizeof sos);
     /* Two zero bits per block, padded with ones. */
     int bits = (w / 8) * (h / 8) * 2;
@@ -119,7 +128,7 @@ static void make_jpeg(struct buf *b, int w, int h)
         int used = bits - i * 8 >= 8 ? 8 : bits - i * 8;
         buf_addch(b, (unsigned char)(0xFF >> used));
     }
-    static const unsigned char eoi[] = { 0xFF, 0xD9 };
+    static const unsigned char eoi[] = {0xFF, 0xD9};
     buf_add(b, eoi, sizeof eoi);
 }
 
@@ -136,11 +145,11 @@ static void test_arabic_document(void **state)
     pdf_title(d, "إيصال تبرع");
     pdf_paragraph(d, "Donation receipt");
     pdf_heading(d, "بيانات المتبرع");
-    const char *kv[] = { "الاسم", "أحمد المصري", "Tax id", "TX-42", "المبلغ", NULL };
+    const char *kv[] = {"الاسم", "أحمد المصري", "Tax id", "TX-42", "المبلغ", NULL};
     pdf_kv(d, kv, 3);
-    const struct pdf_col cols[3] = { { "الطفل", 2, PDF_ALIGN_START },
-                                     { "الفترة", 1, PDF_ALIGN_START },
-                                     { "المبلغ", 1, PDF_ALIGN_END } };
+    const struct pdf_col cols[3] = {{"الطفل", 2, PDF_ALIGN_START},
+                                    {"الفترة", 1, PDF_ALIGN_START},
+                                    {"المبلغ", 1, PDF_ALIGN_END}};
     enum { ROWS = 140 };
     static char texts[ROWS][3][32];
     const char *cells[ROWS * 3];
@@ -220,15 +229,15 @@ static double x_of(const char *bbox, const char *word)
 static void test_column_order(void **state)
 {
     (void)state;
-    const char *langs[2] = { "ar", "en" };
+    const char *langs[2] = {"ar", "en"};
     for (int i = 0; i < 2; i++) {
         struct err e;
         err_clear(&e);
         struct pdf_doc *d = pdf_new(langs[i], NULL, &e);
         assert_non_null(d);
-        const struct pdf_col cols[2] = { { "First", 1, PDF_ALIGN_START },
-                                         { "Second", 1, PDF_ALIGN_START } };
-        const char *cells[2] = { "alpha", "omega" };
+        const struct pdf_col cols[2] = {{"First", 1, PDF_ALIGN_START},
+                                        {"Second", 1, PDF_ALIGN_START}};
+        const char *cells[2] = {"alpha", "omega"};
         pdf_table(d, cols, 2, cells, 1);
         struct buf out = BUF_INIT;
         assert_int_equal(pdf_finish(d, &out, &e), 0);
@@ -298,7 +307,7 @@ static void test_bad_images(void **state)
     make_png(&png, 10, 10);
     assert_int_equal(pdf_image(d, png.buf, png.len / 2, 0, 0, &e), -1);
     assert_int_equal(pdf_image(d, png.buf, 12, 0, 0, &e), -1);
-    static const unsigned char noframe[] = { 0xFF, 0xD8, 0xFF, 0xD9 };
+    static const unsigned char noframe[] = {0xFF, 0xD8, 0xFF, 0xD9};
     assert_int_equal(pdf_image(d, noframe, sizeof noframe, 0, 0, &e), -1);
     assert_int_equal(pdf_image(d, NULL, 0, 0, 0, &e), -1);
     struct buf huge = BUF_INIT;
@@ -332,8 +341,8 @@ static void test_nasty_text(void **state)
     pdf_title(d, "");
     pdf_paragraph(d, "bad \xff\xfe bytes \xe2\x82 end");
     pdf_paragraph(d, "mixed: محمد Mohammed ١٢٣ 123");
-    const struct pdf_col cols[2] = { { NULL, 1, PDF_ALIGN_START }, { NULL, 1, PDF_ALIGN_END } };
-    const char *cells[4] = { NULL, "", "x", NULL };
+    const struct pdf_col cols[2] = {{NULL, 1, PDF_ALIGN_START}, {NULL, 1, PDF_ALIGN_END}};
+    const char *cells[4] = {NULL, "", "x", NULL};
     pdf_table(d, cols, 2, cells, 2);
     pdf_table(d, cols, 0, cells, 2);
     pdf_kv(d, NULL, 0);
@@ -388,7 +397,7 @@ static void *thread_docs(void *arg)
             return NULL;
         }
         pdf_title(d, "كشف Statement");
-        const char *kv[] = { "المبلغ", "12.50 USD", "Child", "سارة" };
+        const char *kv[] = {"المبلغ", "12.50 USD", "Child", "سارة"};
         pdf_kv(d, kv, 2);
         for (int k = 0; k < 30; k++) {
             pdf_paragraph(d, "نص عربي طويل بعض الشيء with English words 12345");
@@ -409,7 +418,7 @@ static void test_threads(void **state)
     (void)state;
     enum { N = 4 };
     pthread_t th[N];
-    int ok[N] = { 0 };
+    int ok[N] = {0};
     for (int i = 0; i < N; i++) {
         assert_int_equal(pthread_create(&th[i], NULL, thread_docs, &ok[i]), 0);
     }

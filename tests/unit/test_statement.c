@@ -26,6 +26,8 @@
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "finance/ledger.h"
+#include "sponsorship/billing.h"
+#include "sponsorship/disburse.h"
 #include "sponsorship/statement.h"
 #include "web/i18n.h"
 #include "web/pdf.h"
@@ -34,12 +36,12 @@
 static struct testenv env;
 static char org[40], slug[32];
 static struct actor officer, finance, worker, donor_a, donor_b, sys;
-static char d1[40], d2[40];          /* donors: d1 has user donor_a, d2 donor_b */
-static char sara[40], omar[40];      /* children */
-static char sp1[40], sp2[40];        /* d1's agreements: sara general, omar education */
-static char voided_receipt[40];      /* the receipt of the reversed payment */
-static char first_receipt[40];       /* January's receipt */
-static int receipt_seq;              /* receipts numbered so far */
+static char d1[40], d2[40];     /* donors: d1 has user donor_a, d2 donor_b */
+static char sara[40], omar[40]; /* children */
+static char sp1[40], sp2[40];   /* d1's agreements: sara general, omar education */
+static char voided_receipt[40]; /* the receipt of the reversed payment */
+static char first_receipt[40];  /* January's receipt */
+static int receipt_seq;         /* receipts numbered so far */
 
 /* ---- writing history the way billing and disburse do ---- */
 
@@ -47,7 +49,7 @@ static int receipt_seq;              /* receipts numbered so far */
 static void post_tx(const char *date, const char *kind, const char *src,
                     const struct ledger_line *lines, int n, char id[40])
 {
-    struct ledger_entry en = { date, kind, kind, src, lines, n };
+    struct ledger_entry en = {date, kind, kind, src, lines, n};
     struct err e;
     err_clear(&e);
     if (ledger_post_tx(env.db, &sys, &en, id, &e) < 0) {
@@ -74,13 +76,13 @@ static void commit(void)
 }
 
 /* db_run or fail. */
-#define RUN(...)                                                                                 \
-    do {                                                                                         \
-        struct err e_;                                                                           \
-        err_clear(&e_);                                                                          \
-        if (db_run(env.db, &e_, __VA_ARGS__) < 0) {                                              \
-            fail_msg("sql: %s", e_.msg);                                                         \
-        }                                                                                        \
+#define RUN(...)                                                                                   \
+    do {                                                                                           \
+        struct err e_;                                                                             \
+        err_clear(&e_);                                                                            \
+        if (db_run(env.db, &e_, __VA_ARGS__) < 0) {                                                \
+            fail_msg("sql: %s", e_.msg);                                                           \
+        }                                                                                          \
     } while (0)
 
 /* A donor row (user may be NULL). */
@@ -100,8 +102,8 @@ static void add_donor(const char *name, const char *user, char id[40])
 }
 
 /* An agreement. */
-static void add_agreement(const char *child, const char *donor, const char *purpose,
-                          int64_t amount, char id[40])
+static void add_agreement_from(const char *child, const char *donor, const char *purpose,
+                               int64_t amount, const char *start, const char *next_due, char id[40])
 {
     uuid_v7(id);
     static int n;
@@ -110,10 +112,17 @@ static void add_agreement(const char *child, const char *donor, const char *purp
     begin();
     RUN("INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id, payer_id, amount,"
         " currency, frequency, purpose, start_date, status, next_due, created_by, created_at,"
-        " updated_at) VALUES ($1, $2, $3, $4, $5, $5, $6, 'USD', 'monthly', $7, '2020-01-01',"
-        " 'active', '2030-01-01', 'test', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
-        "tttttit", id, org, no, child, donor, amount, purpose);
+        " updated_at) VALUES ($1, $2, $3, $4, $5, $5, $6, 'USD', 'monthly', $7, $8,"
+        " 'active', $9, 'test', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
+        "tttttittt", id, org, no, child, donor, amount, purpose, start, next_due);
     commit();
+}
+
+/* An agreement whose dues the test writes itself (billing sees none due). */
+static void add_agreement(const char *child, const char *donor, const char *purpose, int64_t amount,
+                          char id[40])
+{
+    add_agreement_from(child, donor, purpose, amount, "2020-01-01", "2030-01-01", id);
 }
 
 /* A due for month ym ("2025-03") of agreement sp, posted Dr 1100 / Cr 4000. */
@@ -121,13 +130,13 @@ static void add_due(const char *sp, const char *child, const char *payer, const 
                     const char *ym, int64_t amount, char id[40])
 {
     uuid_v7(id);
-    char start[16], end[16];
+    char start[32], end[32];
     snprintf(start, sizeof start, "%s-01", ym);
     snprintf(end, sizeof end, "%s-28", ym);
     begin();
     const struct ledger_line l[2] = {
-        { ACCT_RECEIVABLE, fund, "USD", amount, payer, child, sp, NULL },
-        { ACCT_INCOME_SPONSOR, fund, "USD", -amount, payer, child, sp, NULL },
+        {ACCT_RECEIVABLE, fund, "USD", amount, payer, child, sp, NULL},
+        {ACCT_INCOME_SPONSOR, fund, "USD", -amount, payer, child, sp, NULL},
     };
     char entry[40];
     post_tx(start, "due", id, l, 2, entry);
@@ -147,14 +156,14 @@ static void add_payment(const char *donor, const char *date, int64_t amount, int
     uuid_v7(receipt);
     static int n;
     char pno[24], rno[24];
-    snprintf(pno, sizeof pno, "P-2025-%06d", ++n);
+    snprintf(pno, sizeof pno, "TP-2025-%06d", ++n); /* not billing's P- series */
     int seq = ++receipt_seq;
     snprintf(rno, sizeof rno, "R-%.4s-%06d", date, seq);
     begin();
     struct ledger_line l[3] = {
-        { ACCT_BANK, FUND_SPONSORSHIP, "USD", amount - fee, donor, NULL, NULL, NULL },
-        { ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -amount, donor, NULL, NULL, NULL },
-        { ACCT_FEES, FUND_SPONSORSHIP, "USD", fee, donor, NULL, NULL, NULL },
+        {ACCT_BANK, FUND_SPONSORSHIP, "USD", amount - fee, donor, NULL, NULL, NULL},
+        {ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -amount, donor, NULL, NULL, NULL},
+        {ACCT_FEES, FUND_SPONSORSHIP, "USD", fee, donor, NULL, NULL, NULL},
     };
     char entry[40];
     post_tx(date, "payment", id, l, fee ? 3 : 2, entry);
@@ -166,8 +175,7 @@ static void add_payment(const char *donor, const char *date, int64_t amount, int
     RUN("INSERT INTO receipts (id, org_id, year, seq, receipt_no, payment_id, donor_id, amount,"
         " currency, issued_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'USD', $9,"
         " '2025-01-01T00:00:00Z')",
-        "ttiitttit", receipt, org, (int64_t)atoi(date), (int64_t)seq, rno, id, donor, amount,
-        date);
+        "ttiitttit", receipt, org, (int64_t)atoi(date), (int64_t)seq, rno, id, donor, amount, date);
     commit();
 }
 
@@ -178,8 +186,8 @@ static void allocate(const char *payment, const char *due, const char *donor, co
     uuid_v7(id);
     begin();
     const struct ledger_line l[2] = {
-        { ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", amount, donor, NULL, NULL, NULL },
-        { ACCT_RECEIVABLE, fund, "USD", -amount, donor, NULL, NULL, NULL },
+        {ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", amount, donor, NULL, NULL, NULL},
+        {ACCT_RECEIVABLE, fund, "USD", -amount, donor, NULL, NULL, NULL},
     };
     char entry[40];
     post_tx(date, "allocation", id, l, 2, entry);
@@ -204,7 +212,7 @@ static void payout(const char *ym, const char *child, const char *fund, const ch
     static int n;
     char no[24];
     snprintf(no, sizeof no, "DR-%.4s-%04d", ym, ++n);
-    char paid_on[16];
+    char paid_on[32];
     snprintf(paid_on, sizeof paid_on, "%s-05", ym);
     bool paid = strcmp(status, "paid") == 0;
     begin();
@@ -230,8 +238,8 @@ static void reverse_payment(const char *payment, const char *date)
     struct err e;
     err_clear(&e);
     int found;
-    struct db_stmt *s = db_row(env.db, &e, &found, "SELECT entry_id FROM payments WHERE id = $1",
-                               "t", payment);
+    struct db_stmt *s =
+        db_row(env.db, &e, &found, "SELECT entry_id FROM payments WHERE id = $1", "t", payment);
     assert_non_null(s);
     char entry[40], rid[40];
     snprintf(entry, sizeof entry, "%s", db_col_text(s, 0));
@@ -251,9 +259,9 @@ static int64_t n_audit(const char *action, const char *id)
     struct err e;
     err_clear(&e);
     int found;
-    struct db_stmt *s = db_row(env.db, &e, &found,
-                               "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND entity_id = $2",
-                               "tt", action, id);
+    struct db_stmt *s = db_row(
+        env.db, &e, &found, "SELECT COUNT(*) FROM audit_log WHERE action = $1 AND entity_id = $2",
+        "tt", action, id);
     assert_non_null(s);
     int64_t n = db_col_int64(s, 0);
     db_done(s);
@@ -295,7 +303,7 @@ static int setup(void **state)
     add_agreement(sara, d1, "general", 5000, sp1);
     add_agreement(omar, d1, "education", 3000, sp2);
     for (int m = 1; m <= 12; m++) {
-        char ym[16], date[16], due1[40], due2[40];
+        char ym[32], date[32], due1[40], due2[40];
         snprintf(ym, sizeof ym, "2025-%02d", m);
         snprintf(date, sizeof date, "2025-%02d-03", m);
         add_due(sp1, sara, d1, "sponsorship", ym, 5000, due1);
@@ -444,9 +452,9 @@ static void test_child_fields(void **state)
         fail_msg("statement_where as the donor: %s", e.msg);
     }
     char *dump = json_dumps(st, 0);
-    static const char *const never[] = { "asthma", "health", "Hay Nazzal", "locality",
-                                         "الخطيب", "father", "family_name", "guardian_id",
-                                         "birth_date", "psych", "address", "Street of the donor" };
+    static const char *const never[] = {
+        "asthma",      "health",      "Hay Nazzal", "locality", "الخطيب",  "father",
+        "family_name", "guardian_id", "birth_date", "psych",    "address", "Street of the donor"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
         if (strstr(dump, never[i])) {
             fail_msg("the donor's statement shows '%s'", never[i]);
@@ -654,7 +662,8 @@ static void test_receipts(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "receipt_no")), "R-2025-000001");
     assert_string_equal(json_string_value(json_object_get(r, "amount_text")), "80.00");
     assert_false(json_is_true(json_object_get(r, "voided")));
-    const char *hijri = json_string_value(json_object_get(json_object_get(r, "issued_on_hijri"), "en"));
+    const char *hijri =
+        json_string_value(json_object_get(json_object_get(r, "issued_on_hijri"), "en"));
     assert_non_null(hijri);
     has(hijri, "1446"); /* 3 January 2025 is in Rajab 1446 */
     json_t *purposes = json_object_get(r, "purposes");
@@ -782,8 +791,8 @@ static void test_tampered_ledger(void **state)
     /* Someone posts 5.00 more onto the payment's advances by hand. */
     begin();
     const struct ledger_line l[2] = {
-        { ACCT_BANK, FUND_SPONSORSHIP, "USD", 500, d3, NULL, NULL, NULL },
-        { ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -500, d3, NULL, NULL, NULL },
+        {ACCT_BANK, FUND_SPONSORSHIP, "USD", 500, d3, NULL, NULL, NULL},
+        {ACCT_ADVANCES, FUND_SPONSORSHIP, "USD", -500, d3, NULL, NULL, NULL},
     };
     char entry[40];
     post_tx("2025-05-02", "payment", pay, l, 2, entry);
@@ -815,22 +824,24 @@ static void test_tampered_ledger(void **state)
 static void test_speed(void **state)
 {
     (void)state;
-    char d4[40], s1[40], s2[40];
+    char d4[40], s1[40], s2[40], c1[40], c2[40];
     add_donor("متبرع دائم", NULL, d4);
-    add_agreement(sara, d4, "general", 5000, s1);
-    add_agreement(omar, d4, "medical", 4000, s2);
+    testenv_child(&env, &worker, "ليلى", "2015-02-02", c1);
+    testenv_child(&env, &worker, "يوسف", "2013-09-09", c2);
+    add_agreement(c1, d4, "general", 5000, s1);
+    add_agreement(c2, d4, "medical", 4000, s2);
     for (int y = 2021; y <= 2025; y++) {
         for (int m = 1; m <= 12; m++) {
-            char ym[16], date[16], due1[40], due2[40], pay[40], rec[40], a1[40], a2[40];
+            char ym[32], date[32], due1[40], due2[40], pay[40], rec[40], a1[40], a2[40];
             snprintf(ym, sizeof ym, "%04d-%02d", y, m);
             snprintf(date, sizeof date, "%04d-%02d-02", y, m);
-            add_due(s1, sara, d4, "sponsorship", ym, 5000, due1);
-            add_due(s2, omar, d4, "medical", ym, 4000, due2);
+            add_due(s1, c1, d4, "sponsorship", ym, 5000, due1);
+            add_due(s2, c2, d4, "medical", ym, 4000, due2);
             add_payment(d4, date, 9000, 100, pay, rec);
             allocate(pay, due1, d4, "sponsorship", date, 5000, a1);
             allocate(pay, due2, d4, "medical", date, 4000, a2);
-            payout(ym, sara, "sponsorship", a1, 5000, "paid");
-            payout(ym, omar, "medical", a2, 4000, "paid");
+            payout(ym, c1, "sponsorship", a1, 5000, "paid");
+            payout(ym, c2, "medical", a2, 4000, "paid");
         }
     }
     enum { RUNS = 60 };
@@ -864,6 +875,112 @@ static void test_speed(void **state)
             getenv("SANAD_TEST_DB") && *getenv("SANAD_TEST_DB") ? "PostgreSQL" : "SQLite");
 }
 
+/* The real thing: dues generated, payments recorded, allocated and one
+ * reversed by billing (dues through June; 40.00 a month paid January to
+ * March, 100.00 with a 1.00 fee in April, 15.00 reversed), a payout list
+ * made, confirmed and paid by disburse;
+ * the statement must agree with the books they posted. */
+static void test_real_cycle(void **state)
+{
+    (void)state;
+    char d6[40], child[40], sp[40];
+    add_donor("متبرعة من الدورة", NULL, d6);
+    testenv_child(&env, &worker, "مريم", "2017-05-05", child);
+    add_agreement_from(child, d6, "education", 4000, "2025-01-01", "2025-01-01", sp);
+    struct err e;
+    err_clear(&e);
+    struct dues_result dr;
+    if (dues_generate(env.db, &sys, "2025-06-30", &dr, &e) < 0) {
+        fail_msg("dues_generate: %s (%s)", e.msg, e.code);
+    }
+    static const char *const days[] = {"2025-01-05", "2025-02-05", "2025-03-05"};
+    char id[40], rno[32];
+    for (int i = 0; i < 3; i++) {
+        struct payment_new p = {.donor_id = d6,
+                                .amount = "40.00",
+                                .currency = "USD",
+                                .method = "cash",
+                                .received_on = days[i]};
+        if (payment_record(env.db, &sys, &p, id, rno, &e) < 0) {
+            fail_msg("payment_record: %s (%s %s)", e.msg, e.code, e.field);
+        }
+    }
+    struct payment_new big = {.donor_id = d6,
+                              .amount = "100.00",
+                              .fee = "1.00",
+                              .currency = "USD",
+                              .method = "card",
+                              .received_on = "2025-04-02"};
+    assert_int_equal(payment_record(env.db, &sys, &big, id, rno, &e), 0);
+    struct payment_new bounced = {.donor_id = d6,
+                                  .amount = "15.00",
+                                  .currency = "USD",
+                                  .method = "bank_transfer",
+                                  .received_on = "2025-04-10",
+                                  .no_allocate = true};
+    assert_int_equal(payment_record(env.db, &sys, &bounced, id, rno, &e), 0);
+    if (payment_reverse(env.db, &sys, id, "the transfer bounced", &e) < 0) {
+        fail_msg("payment_reverse: %s (%s)", e.msg, e.code);
+    }
+    /* January's money to the guardian: the list, confirmed, paid. */
+    char run[40], run_no[32];
+    int64_t n_lines = 0, total = 0;
+    if (disb_run_create(env.db, &sys, "2025-01", "USD", "cash", run, run_no, &n_lines, &total, &e) <
+        0) {
+        fail_msg("disb_run_create: %s (%s)", e.msg, e.code);
+    }
+    assert_true(n_lines >= 1);
+    if (disb_run_confirm(env.db, &sys, run, "2025-01-31", &e) < 0) {
+        fail_msg("disb_run_confirm: %s (%s)", e.msg, e.code);
+    }
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *rj = disb_run_get(env.db, &sys, run, &e);
+    db_rollback(env.db);
+    assert_non_null(rj);
+    size_t i;
+    json_t *line;
+    json_array_foreach(json_object_get(rj, "lines"), i, line)
+    {
+        if (strcmp(json_string_value(json_object_get(line, "child_id")), child) != 0) {
+            continue;
+        }
+        struct disb_proof proof = {.reference = "CASH-RECEIPT-7", .paid_on = "2025-02-01"};
+        if (disb_line_paid(env.db, &sys, json_string_value(json_object_get(line, "id")), &proof,
+                           &e) < 0) {
+            fail_msg("disb_line_paid: %s (%s)", e.msg, e.code);
+        }
+    }
+    json_decref(rj);
+
+    json_t *st = statement_where(env.db, &officer, d6, "2025-01-01", "2025-06-30", &e);
+    assert_non_null(st);
+    assert_consistent(st);
+    json_t *t = totals_of(st, "USD");
+    assert_int_equal(ival(t, "given"), 22000);
+    assert_int_equal(ival(t, "fees"), 100);
+    assert_int_equal(ival(t, "reversed"), 1500);
+    /* April's 100.00 paid April, May and half of June (oldest first). */
+    assert_int_equal(ival(t, "allocated"), 22000);
+    assert_int_equal(ival(t, "advance"), 0);
+    assert_int_equal(ival(t, "shortfall"), 2000);
+    assert_true(ival(t, "passed_on") >= 4000);
+    assert_int_equal(ival(t, "passed_on") + ival(t, "in_payout") + ival(t, "waiting"), 22000);
+    /* January's allocation: passed on with the reference as proof. */
+    json_t *jan = json_array_get(
+        json_object_get(json_array_get(json_object_get(st, "payments"), 0), "allocations"), 0);
+    assert_string_equal(json_string_value(json_object_get(jan, "state")), "passed_on");
+    json_t *po = json_object_get(jan, "payout");
+    assert_string_equal(json_string_value(json_object_get(po, "run_no")), run_no);
+    assert_string_equal(json_string_value(json_object_get(po, "paid_on")), "2025-02-01");
+    json_decref(st);
+    /* The donor d1's statement still agrees after billing allocated its
+     * advance to December's dues. */
+    st = statement_where(env.db, &officer, d1, "2025-01-01", "2025-12-31", &e);
+    assert_non_null(st);
+    assert_consistent(st);
+    json_decref(st);
+}
+
 int main(void)
 {
     if (testenv_open(&env, "statement") < 0) {
@@ -880,7 +997,7 @@ int main(void)
         cmocka_unit_test(test_access),       cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_receipts),     cmocka_unit_test(test_annual),
         cmocka_unit_test(test_where_pdf),    cmocka_unit_test(test_tampered_ledger),
-        cmocka_unit_test(test_speed),
+        cmocka_unit_test(test_speed),        cmocka_unit_test(test_real_cycle),
     };
     int rc = cmocka_run_group_tests(tests, setup, NULL);
     i18n_shutdown();
