@@ -191,6 +191,14 @@ before(async () => {
     S.donor2 = await addDonor('كافل ثان', S.d2User, 'donor2@example.org');
     await addAgreement(S.childA.id, S.donor1);
     await addAgreement(S.childB.id, S.donor2);
+    // A payment with its receipt (billing), so that the giving pages have money to show.
+    const finUser = srv.addUser('main', 'fin', 'finance_officer', undefined, 'Finance');
+    const fin = await apiClient(srv, 'main', 'fin', finUser.password);
+    const pay = await fin.post('/api/v1/payments', {
+        json: { donor_id: S.donor1, amount: '100.00', currency: 'USD', method: 'bank_transfer', received_on: '2026-01-20' },
+    });
+    assert.equal(pay.status, 201, pay.text);
+    S.receiptNo = pay.json.receipt_no;
     S.d1 = await apiClient(srv, 'main', 'donor1', S.d1User.password);
     S.d2 = await apiClient(srv, 'main', 'donor2', S.d2User.password);
     S.d3 = await apiClient(srv, 'main', 'donor3', S.d3User.password);
@@ -381,6 +389,14 @@ test('the leak check: no donor-facing page or answer holds a forbidden field or 
         assert.equal(r.status, 200, `${p}: ${r.text}`);
         assertNoLeak(p, r);
     }
+    const giving = await S.d1.get('/api/v1/portal/giving');
+    assert.deepEqual(giving.json.totals.map((t) => [t.currency, t.amount_text, t.n_payments]), [['USD', '100.00', 1]]);
+    assert.equal(giving.json.receipts[0].receipt_no, S.receiptNo);
+    const receipt = await S.page.get(`/sponsorship/receipts/${giving.json.receipts[0].id}`);
+    assert.equal(receipt.status, 200, 'the donor opens their own receipt');
+    assertNoLeak('the receipt', receipt);
+    assert.equal((await S.page2.get(`/sponsorship/receipts/${giving.json.receipts[0].id}`)).status, 404,
+        'another donor does not');
     const child = await S.d1.get(`/api/v1/portal/children/${S.childA.id}`);
     assert.equal(child.json.reports.length, 1);
     assert.equal(child.json.reports[0].note, 'تتقدم ليلى في القراءة وتحب الرسم');
