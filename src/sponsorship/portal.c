@@ -427,8 +427,8 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     }
     s = db_query(db, e,
                  "SELECT s.agreement_no, c.first_name, s.amount, s.currency, s.frequency,"
-                 " s.status, s.start_date FROM sponsorships s JOIN children c ON c.id ="
-                 " s.child_id WHERE" VISIBLE " ORDER BY s.start_date, s.agreement_no",
+                 " s.status, s.start_date, c.first_name_latin FROM sponsorships s JOIN children"
+                 " c ON c.id = s.child_id WHERE" VISIBLE " ORDER BY s.start_date, s.agreement_no",
                  "ttt", a->org_id, donor, since);
     if (!s) {
         return fail_null(db, o);
@@ -442,6 +442,8 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
                                   "amount", (json_int_t)db_col_int64(s, 2), "amount_text", txt,
                                   "currency", db_col_text(s, 3), "frequency", db_col_text(s, 4),
                                   "status", db_col_text(s, 5), "start_date", db_col_text(s, 6)));
+        json_object_set_new(json_array_get(agreements, json_array_size(agreements) - 1),
+                            "child_first_name_latin", str_or_null(db_col_text(s, 7)));
     }
     db_done(s);
     if (rc < 0 || actor_audit(db, a, "donor.portal.giving", "donor", donor, "ok", NULL, e) < 0 ||

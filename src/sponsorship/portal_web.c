@@ -200,6 +200,11 @@ static void page_giving(struct http_req *r)
     {
         json_object_set_new(it, "status_label",
                             json_string(page_label(r, "pt.status", jstr(it, "status"))));
+        const char *latin = jstr(it, "child_first_name_latin");
+        json_object_set_new(it, "child_name",
+                            json_string(strcmp(r->lang, "en") == 0 && latin && *latin
+                                            ? latin
+                                            : jstr(it, "child_first_name")));
         json_object_set_new(it, "frequency_label",
                             json_string(page_label(r, "pt.freq", jstr(it, "frequency"))));
     }

@@ -151,6 +151,7 @@ test('in English on a desktop: the sponsor reads the portal left to right', asyn
     await shot(desk, 'portal-en-desktop-child');
     await desk.goto(srv.url + '/portal/giving');
     await checkLayout(desk, 'the giving page in English', 'en', 'ltr');
+    assert.match(await desk.textContent('main table'), /Layla/, 'the Latin first name in English');
     await shot(desk, 'portal-en-desktop-giving');
     // The same English pages on a phone do not scroll sideways either.
     await desk.setViewportSize(PHONE);
