@@ -100,7 +100,7 @@ int bank_amount_parse(const char *text, const char *currency, int64_t *out, stru
  * Parses data[0..len) into *st. default_currency (may be NULL or "") is used
  * when the file has no currency column. Refuses: a file over BANK_MAX_BYTES
  * (ERR_LIMIT "too_large"), more than BANK_MAX_LINES lines (ERR_LIMIT
- * "too_many_lines"), an empty file or one without data lines (ERR_INVALID
+ * "bank_too_many_lines"), an empty file or one without data lines (ERR_INVALID
  * "empty_file"), a missing column (ERR_INVALID "missing_column", e->field
  * the column), the CSV reader's errors (e->field "row N"), and malformed
  * lines: ERR_INVALID "invalid_rows" with *errors_out (new reference, the
@@ -147,7 +147,7 @@ enum bank_name_level bank_name_compare(const char *a, const char *b, int *score_
  *
  * Returns 0 and id_out, or -1 with e: ERR_FORBIDDEN without
  * sponsorship.write or finance.write; bank_parse's errors; ERR_CONFLICT
- * "already_imported" when every line was imported before.
+ * "bank_already_imported" when every line was imported before.
  */
 int bank_import(struct db *db, const struct actor *a, const char *filename, const char *account,
                 const char *data, size_t len, const char *default_currency, char id_out[40],
@@ -172,16 +172,23 @@ json_t *bank_import_get(struct db *db, const struct actor *a, const char *id, st
  * and status "confirmed", audited "bank.confirm", all in one transaction.
  * payment_id_out (may be NULL) gets the payment's id. Returns 0 or -1 with
  * e: ERR_FORBIDDEN; ERR_NOT_FOUND (line or donor); ERR_CONFLICT
- * "already_decided" for a line confirmed, ignored or skipped before;
- * ERR_INVALID "donor_required" for a line without a proposal and no donor
+ * "bank_line_decided" for a line confirmed, ignored or skipped before;
+ * ERR_INVALID "bank_donor_required" for a line without a proposal and no donor
  * given; the payment's own errors.
  */
 int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
                       const char *donor_id, char payment_id_out[40], struct err *e);
 
 /* Marks bank line line_id "ignored" (audited "bank.ignore"). Returns 0 or
- * -1 with e (ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_CONFLICT "already_decided"). */
+ * -1 with e (ERR_FORBIDDEN, ERR_NOT_FOUND, ERR_CONFLICT "bank_line_decided"). */
 int bank_line_ignore(struct db *db, const struct actor *a, const char *line_id, struct err *e);
+
+/* Donors of a's organization for the review page's search: q is a donor
+ * number (D-000123, exact) or part of a name (Arabic or Latin, case
+ * ignored), at most 20, as [{"id", "donor_no", "name", "name_latin"}].
+ * Runs in the caller's transaction. NULL with e (ERR_FORBIDDEN without
+ * sponsorship.read or finance.read). New reference. */
+json_t *bank_donor_search(struct db *db, const struct actor *a, const char *q, struct err *e);
 
 /* Confirms every line of import_id whose status is "matched" (certain), one
  * transaction each, and counts them into *n_confirmed; a line that fails is

@@ -455,7 +455,7 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
     char defcur[4] = "";
     if (default_currency && *default_currency) {
         if (strlen(default_currency) != 3 || money_exponent(default_currency) < 0) {
-            return err_set(e, ERR_INVALID, "unknown_currency", "currency",
+            return err_set(e, ERR_INVALID, "bank_currency", "currency",
                            "unknown currency '%.8s'", default_currency);
         }
         memcpy(defcur, default_currency, 4);
@@ -472,7 +472,7 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
     if (csv.n_rows > BANK_MAX_LINES) {
         size_t n = csv.n_rows;
         import_csv_release(&csv);
-        return err_set(e, ERR_LIMIT, "too_many_lines", "file",
+        return err_set(e, ERR_LIMIT, "bank_too_many_lines", "file",
                        "the statement has %zu lines, the limit is %d", n, BANK_MAX_LINES);
     }
     struct bank_columns col;
