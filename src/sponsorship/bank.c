@@ -27,12 +27,6 @@
 #include "children/import.h"
 #include "core/banned.h"
 
-/* Until billing.c (s6/billing) is merged the payment service may be
- * missing from the link: weak, and confirm answers 503 without it. */
-extern int payment_record_tx(struct db *db, const struct actor *a, const struct payment_new *p,
-                             char id_out[40], char receipt_no_out[32], struct err *e)
-    __attribute__((weak));
-
 /* Evidence flags of a candidate; each has a reason code (reason_codes). */
 enum {
     F_REF_DONOR = 1 << 0,     /* the reference holds the donor's number */
@@ -1083,10 +1077,6 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
         .bank_line_id = l.id,
     };
     char pay_id[40];
-    if (!payment_record_tx) {
-        fail(db);
-        return err_set(e, ERR_UNAVAILABLE, "bank_billing_missing", "", "payments cannot be recorded yet");
-    }
     if (payment_record_tx(db, a, &pn, pay_id, NULL, e) < 0) {
         return fail(db);
     }
