@@ -462,6 +462,9 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
     }
     struct import_csv csv;
     if (import_csv_parse(&csv, data, len, BANK_MAX_BYTES, e) < 0) {
+        if (!e->field[0]) {
+            snprintf(e->field, sizeof(e->field), "file"); /* the messages name it */
+        }
         return -1;
     }
     if (csv.n_rows == 0) {

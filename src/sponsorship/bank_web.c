@@ -119,7 +119,8 @@ static void api_import(struct http_req *r)
         json_t *errors = res ? json_object_get(res, "errors") : NULL;
         if (errors) {
             localize_rows(r, errors);
-            http_reply_problem(r, 422, e.code, "file", e.msg, res);
+            /* no field: it would replace the rows' list by one naming the file */
+            http_reply_problem(r, 422, e.code, NULL, e.msg, res);
             return;
         }
         if (res) {
