@@ -717,7 +717,7 @@ int bank_import(struct db *db, const struct actor *a, const char *filename, cons
     if (bank_parse(data, len, default_currency, &st, &errors, e) < 0) {
         if (errors) {
             *result_out = json_pack("{s:o, s:I}", "errors", errors, "errors_total",
-                                    (json_int_t)json_array_size(errors));
+                                    (json_int_t)st.n_problems);
         }
         return -1;
     }

@@ -77,6 +77,8 @@ struct bank_statement {
     size_t n_debits;            /* lines with amount < 0 */
     char **strings;             /* every owned string, freed by bank_statement_release */
     size_t n_strings;           /* their number */
+    size_t n_problems;          /* after a refusal for malformed lines: how many problems
+                                 * there were (at most BANK_MAX_ERRORS are listed) */
 };
 
 /* The column a header names ("date", "amount", "credit", "debit",
@@ -107,7 +109,8 @@ int bank_amount_parse(const char *text, const char *currency, int64_t *out, stru
  * caller decrefs) listing up to BANK_MAX_ERRORS problems as {"row",
  * "column", "code", "message"} (codes: invalid_date, invalid_amount,
  * too_many_decimals, unknown_currency, missing_amount, both_amounts,
- * zero_amount, too_long, invalid_text). On failure st is empty.
+ * zero_amount, too_long); st->n_problems counts them all. On failure st
+ * is otherwise empty.
  */
 int bank_parse(const char *data, size_t len, const char *default_currency,
                struct bank_statement *st, json_t **errors_out, struct err *e);

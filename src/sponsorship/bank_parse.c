@@ -597,6 +597,7 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
     import_csv_release(&csv);
     if (n_errors > 0) {
         bank_statement_release(st);
+        st->n_problems = n_errors;
         *errors_out = errors;
         return err_set(e, ERR_INVALID, "invalid_rows", "file",
                        "%zu problem%s in the statement: nothing was imported", n_errors,

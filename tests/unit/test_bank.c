@@ -133,6 +133,7 @@ static void test_parse_malformed_rows(void **state)
     assert_null(st.lines);
     assert_non_null(errors);
     assert_int_equal(json_array_size(errors), 5);
+    assert_int_equal(st.n_problems, 5);
     static const struct {
         int row;
         const char *column, *code;
@@ -148,6 +149,18 @@ static void test_parse_malformed_rows(void **state)
         assert_string_equal(json_string_value(json_object_get(p, "code")), want[i].code);
     }
     json_decref(errors);
+    /* many bad lines: BANK_MAX_ERRORS listed, all counted */
+    struct buf b = BUF_INIT;
+    buf_adds(&b, "date,amount\n");
+    for (int i = 0; i < BANK_MAX_ERRORS + 50; i++) {
+        buf_adds(&b, "2026-01-01,x\n");
+    }
+    err_clear(&e);
+    assert_int_equal(bank_parse(b.buf, b.len, "USD", &st, &errors, &e), -1);
+    assert_int_equal(json_array_size(errors), BANK_MAX_ERRORS);
+    assert_int_equal(st.n_problems, BANK_MAX_ERRORS + 50);
+    json_decref(errors);
+    buf_release(&b);
     /* a broken quote is the reader's: the row is named */
     assert_int_equal(parse("date,amount\n2026-01-01,\"5\n", "USD", &st, &errors, &e), -1);
     assert_null(errors);
