@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!e.msg[0] || st.lines || st.n) {
                 abort(); /* every refusal says why and keeps nothing */
             }
-            if (errors && (json_array_size(errors) == 0 ||
-                           json_array_size(errors) > BANK_MAX_ERRORS)) {
+            if (errors &&
+                (json_array_size(errors) == 0 || json_array_size(errors) > BANK_MAX_ERRORS)) {
                 abort();
             }
             json_decref(errors);

@@ -46,8 +46,8 @@ enum {
 
 /* Reason codes by flag bit, in the order they are written. */
 static const char *const reason_codes[] = {
-    "ref_donor", "ref_agreement", "ref_known",  "name_same",    "name_similar",
-    "amount_due", "amount_dues", "amount_total", "name_other", "ref_conflict",
+    "ref_donor",  "ref_agreement", "ref_known",    "name_same",  "name_similar",
+    "amount_due", "amount_dues",   "amount_total", "name_other", "ref_conflict",
 };
 #define N_REASONS (sizeof(reason_codes) / sizeof(reason_codes[0]))
 
@@ -80,26 +80,26 @@ static bool can_read(const struct actor *a)
 
 /* One donor of the organization. */
 struct donor_ent {
-    char id[40];       /* donors.id */
-    void *name;        /* prepared name (bank_name_prepare) */
-    void *name_latin;  /* prepared Latin name, NULL when none */
+    char id[40];      /* donors.id */
+    void *name;       /* prepared name (bank_name_prepare) */
+    void *name_latin; /* prepared Latin name, NULL when none */
 };
 
 /* One blocking key of a donor's name. */
 struct key_ent {
-    uint64_t key;    /* hash of a word's skeleton */
-    uint32_t donor;  /* index into matcher.d */
+    uint64_t key;   /* hash of a word's skeleton */
+    uint32_t donor; /* index into matcher.d */
 };
 
 /* The organization's donors, ready for matching one import. */
 struct matcher {
-    struct donor_ent *d;    /* donors sorted by id (owned) */
-    size_t n;               /* their number */
-    struct key_ent *keys;   /* keys sorted by key (owned) */
-    size_t n_keys;          /* their number */
-    uint16_t *hits;         /* per donor: keys shared with the current name (owned) */
-    uint32_t *touched;      /* donors with hits > 0 (owned) */
-    size_t n_touched;       /* their number */
+    struct donor_ent *d;  /* donors sorted by id (owned) */
+    size_t n;             /* their number */
+    struct key_ent *keys; /* keys sorted by key (owned) */
+    size_t n_keys;        /* their number */
+    uint16_t *hits;       /* per donor: keys shared with the current name (owned) */
+    uint32_t *touched;    /* donors with hits > 0 (owned) */
+    size_t n_touched;     /* their number */
 };
 
 /* Most keys taken from one name. */
@@ -219,10 +219,10 @@ static enum bank_name_level donor_name_level(const struct donor_ent *d, const vo
 
 /* A candidate donor for one line. */
 struct cand {
-    int donor;     /* index into matcher.d */
-    unsigned flags;/* F_* evidence */
-    int name_level;/* enum bank_name_level against the payer name */
-    int score;     /* 0..100 */
+    int donor;      /* index into matcher.d */
+    unsigned flags; /* F_* evidence */
+    int name_level; /* enum bank_name_level against the payer name */
+    int score;      /* 0..100 */
 };
 
 /* The proposal for one line. */
@@ -268,8 +268,8 @@ static void reason_text(unsigned flags, char *out, size_t cap)
  * ref: digits may be Arabic-Indic, the letter either case, the hyphens
  * spaces or missing. Adds the donor or the agreement's payer. Returns 0 or
  * -1 with e. */
-static int ref_numbers(struct db *db, const char *org_id, const struct matcher *m,
-                       const char *ref, struct proposal *p, struct err *e)
+static int ref_numbers(struct db *db, const char *org_id, const struct matcher *m, const char *ref,
+                       struct proposal *p, struct err *e)
 {
     char s[3 * BANK_MAX_TEXT + 8];
     snprintf(s, sizeof(s), "%s", ref);
@@ -278,8 +278,9 @@ static int ref_numbers(struct db *db, const char *org_id, const struct matcher *
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if ((c != 'D' && c != 'd' && c != 'S' && c != 's') ||
-            (i > 0 && ((s[i - 1] >= 'A' && s[i - 1] <= 'Z') || (s[i - 1] >= 'a' && s[i - 1] <= 'z') ||
-                       (s[i - 1] >= '0' && s[i - 1] <= '9')))) {
+            (i > 0 &&
+             ((s[i - 1] >= 'A' && s[i - 1] <= 'Z') || (s[i - 1] >= 'a' && s[i - 1] <= 'z') ||
+              (s[i - 1] >= '0' && s[i - 1] <= '9')))) {
             continue;
         }
         size_t j = i + 1;
@@ -435,14 +436,14 @@ static int amount_flags(struct db *db, const char *payer_id, const struct bank_l
 static int amount_only(struct db *db, const char *org_id, const struct matcher *m,
                        const struct bank_line_in *l, struct proposal *p, struct err *e)
 {
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT payer_id FROM sponsorship_dues WHERE org_id = $1 AND currency = $2"
-        " AND status IN ('open', 'partial') AND amount - paid = $3"
-        " UNION SELECT payer_id FROM sponsorships WHERE org_id = $1 AND currency = $2"
-        " AND status = 'active' GROUP BY payer_id, frequency HAVING SUM(amount) = $3"
-        " LIMIT 6",
-        "tti", org_id, l->currency, l->amount);
+    struct db_stmt *s =
+        db_query(db, e,
+                 "SELECT payer_id FROM sponsorship_dues WHERE org_id = $1 AND currency = $2"
+                 " AND status IN ('open', 'partial') AND amount - paid = $3"
+                 " UNION SELECT payer_id FROM sponsorships WHERE org_id = $1 AND currency = $2"
+                 " AND status = 'active' GROUP BY payer_id, frequency HAVING SUM(amount) = $3"
+                 " LIMIT 6",
+                 "tti", org_id, l->currency, l->amount);
     if (!s) {
         return -1;
     }
@@ -654,8 +655,8 @@ static int store_lines(struct db *db, const struct actor *a, const char *import_
             return -1;
         }
         if (s) {
-            json_array_append_new(dups, json_pack("{s:i, s:s}", "row", l->row, "import_id",
-                                                  db_col_text(s, 0)));
+            json_array_append_new(
+                dups, json_pack("{s:i, s:s}", "row", l->row, "import_id", db_col_text(s, 0)));
             db_done(s);
             continue;
         }
@@ -748,14 +749,14 @@ int bank_import(struct db *db, const struct actor *a, const char *filename, cons
     int counts[4] = {0, 0, 0, 0};
     rc = db_begin(db, false, e);
     if (rc == 0) {
-        rc = db_run(db, e,
-                    "INSERT INTO bank_imports (id, org_id, filename, account, n_lines, created_by,"
-                    " created_at, currency) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
-                    "ttttttt", id, a->org_id, filename, account && *account ? account : "bank",
-                    who(a), now,
-                    default_currency && *default_currency ? default_currency : NULL) < 0
-                 ? -1
-                 : 0;
+        rc =
+            db_run(db, e,
+                   "INSERT INTO bank_imports (id, org_id, filename, account, n_lines, created_by,"
+                   " created_at, currency) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
+                   "ttttttt", id, a->org_id, filename, account && *account ? account : "bank",
+                   who(a), now, default_currency && *default_currency ? default_currency : NULL) < 0
+                ? -1
+                : 0;
     }
     if (rc == 0) {
         rc = store_lines(db, a, id, &st, props, &m, dups, counts, e);
@@ -775,9 +776,8 @@ int bank_import(struct db *db, const struct actor *a, const char *filename, cons
         rc = db_run(db, e,
                     "UPDATE bank_imports SET n_lines = $2, n_credits = $3, n_debits = $4,"
                     " n_duplicates = $5, duplicates = $6 WHERE id = $1",
-                    "tiiiit", id, (int64_t)n_new, (int64_t)(n_new - counts[3]),
-                    (int64_t)counts[3], (int64_t)json_array_size(dups),
-                    json_array_size(dups) ? dup_text : NULL) < 0 ||
+                    "tiiiit", id, (int64_t)n_new, (int64_t)(n_new - counts[3]), (int64_t)counts[3],
+                    (int64_t)json_array_size(dups), json_array_size(dups) ? dup_text : NULL) < 0 ||
                      actor_audit(db, a, "bank.import", "bank_import", id, "ok", detail, e) < 0 ||
                      db_commit(db, e) < 0
                  ? -1
@@ -829,17 +829,16 @@ json_t *bank_import_list(struct db *db, const struct actor *a, struct err *e)
     while ((rc = db_step(s, e)) == 1) {
         json_array_append_new(
             list,
-            json_pack("{s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s, s:s?, s:{s:I, s:I, s:I, s:I, s:I}}",
-                      "id", db_col_text(s, 0), "filename", db_col_text(s, 1), "account",
-                      db_col_text(s, 2), "lines", (json_int_t)db_col_int64(s, 3), "credits",
-                      (json_int_t)db_col_int64(s, 4), "debits", (json_int_t)db_col_int64(s, 5),
-                      "duplicates", (json_int_t)db_col_int64(s, 6), "created_at",
-                      db_col_text(s, 7), "currency", db_col_text(s, 8), "by_status", "matched",
-                      (json_int_t)db_col_int64(s, 9), "uncertain",
-                      (json_int_t)db_col_int64(s, 10), "unmatched",
-                      (json_int_t)db_col_int64(s, 11), "confirmed",
-                      (json_int_t)db_col_int64(s, 12), "ignored",
-                      (json_int_t)db_col_int64(s, 13)));
+            json_pack(
+                "{s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s, s:s?, s:{s:I, s:I, s:I, s:I, s:I}}",
+                "id", db_col_text(s, 0), "filename", db_col_text(s, 1), "account",
+                db_col_text(s, 2), "lines", (json_int_t)db_col_int64(s, 3), "credits",
+                (json_int_t)db_col_int64(s, 4), "debits", (json_int_t)db_col_int64(s, 5),
+                "duplicates", (json_int_t)db_col_int64(s, 6), "created_at", db_col_text(s, 7),
+                "currency", db_col_text(s, 8), "by_status", "matched",
+                (json_int_t)db_col_int64(s, 9), "uncertain", (json_int_t)db_col_int64(s, 10),
+                "unmatched", (json_int_t)db_col_int64(s, 11), "confirmed",
+                (json_int_t)db_col_int64(s, 12), "ignored", (json_int_t)db_col_int64(s, 13)));
     }
     db_done(s);
     if (rc < 0) {
@@ -953,13 +952,13 @@ json_t *bank_import_get(struct db *db, const struct actor *a, const char *id, st
         while (s && (rc = db_step(s, e)) == 1) {
             json_t *line = json_object_get(by_id, db_col_text(s, 0));
             if (line) {
-                json_array_append_new(
-                    json_object_get(line, "candidates"),
-                    json_pack("{s:s, s:s, s:s, s:s?, s:I, s:o}", "donor_id", db_col_text(s, 1),
-                              "donor_no", db_col_text(s, 2), "name", db_col_text(s, 3),
-                              "name_latin", db_col_text(s, 4), "score",
-                              (json_int_t)db_col_int64(s, 5), "reason",
-                              reason_array(db_col_text(s, 6))));
+                json_array_append_new(json_object_get(line, "candidates"),
+                                      json_pack("{s:s, s:s, s:s, s:s?, s:I, s:o}", "donor_id",
+                                                db_col_text(s, 1), "donor_no", db_col_text(s, 2),
+                                                "name", db_col_text(s, 3), "name_latin",
+                                                db_col_text(s, 4), "score",
+                                                (json_int_t)db_col_int64(s, 5), "reason",
+                                                reason_array(db_col_text(s, 6))));
             }
         }
         if (s) {
@@ -983,15 +982,15 @@ json_t *bank_import_get(struct db *db, const struct actor *a, const char *id, st
 
 /* The line's fields a decision needs. */
 struct line_row {
-    char id[40];         /* bank_lines.id */
-    char import_id[40];  /* its import */
-    char status[16];     /* its status */
-    char donor_id[40];   /* proposed donor, "" when none */
-    char booked_on[11];  /* booked date */
-    int64_t amount;      /* minor units */
-    char currency[4];    /* ISO 4217 */
+    char id[40];                           /* bank_lines.id */
+    char import_id[40];                    /* its import */
+    char status[16];                       /* its status */
+    char donor_id[40];                     /* proposed donor, "" when none */
+    char booked_on[11];                    /* booked date */
+    int64_t amount;                        /* minor units */
+    char currency[4];                      /* ISO 4217 */
     char reference[BANK_MAX_TEXT * 3 + 8]; /* reference, "" when none */
-    char hash[65];       /* line_hash */
+    char hash[65];                         /* line_hash */
 };
 
 /* Loads line id of a's organization inside the open transaction. Returns 0,
@@ -1006,8 +1005,7 @@ static int load_line(struct db *db, const struct actor *a, const char *id, struc
                                " WHERE id = $1 AND org_id = $2",
                                "tt", id, a->org_id);
     if (!s) {
-        return found == 0 ? err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such bank line")
-                          : -1;
+        return found == 0 ? err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such bank line") : -1;
     }
     snprintf(l->id, sizeof(l->id), "%s", db_col_text(s, 0));
     snprintf(l->import_id, sizeof(l->import_id), "%s", db_col_text(s, 1));
@@ -1094,7 +1092,8 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
     }
     if (n == 0) {
         fail(db);
-        return err_set(e, ERR_CONFLICT, "bank_line_decided", "id", "this bank line is already decided");
+        return err_set(e, ERR_CONFLICT, "bank_line_decided", "id",
+                       "this bank line is already decided");
     }
     if (actor_audit(db, a, "bank.confirm", "bank_line", l.id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
@@ -1202,9 +1201,9 @@ int bank_confirm_certain(struct db *db, const struct actor *a, const char *impor
         return -1;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT id FROM bank_imports WHERE id = $1 AND org_id = $2", "tt",
-                               import_id, a->org_id);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT id FROM bank_imports WHERE id = $1 AND org_id = $2", "tt",
+               import_id, a->org_id);
     if (!s) {
         db_rollback(db);
         return found == 0 ? err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such bank import")
@@ -1215,7 +1214,7 @@ int bank_confirm_certain(struct db *db, const struct actor *a, const char *impor
                  "SELECT id FROM bank_lines WHERE import_id = $1 AND status = 'matched'"
                  " ORDER BY line_no",
                  "t", import_id);
-    char (*ids)[40] = NULL;
+    char(*ids)[40] = NULL;
     size_t n = 0, cap = 0;
     int rc = s ? 0 : -1;
     while (s && (rc = db_step(s, e)) == 1) {

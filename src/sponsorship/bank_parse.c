@@ -48,7 +48,7 @@ static const struct column_alias column_aliases[] = {
                   "remittanceinfo|purpose|transactiondetails|البيان|بيان|المرجع|مرجع|رقمالمرجع|"
                   "الوصف|وصف|التفاصيل|تفاصيل|ملاحظات"},
     {"name", "name|payer|payername|sender|sendername|from|orderingparty|counterparty|remitter|"
-             "beneficiary|الاسم|اسم|المحول|اسمالمحول|المرسل|اسمالمرسل|الدافع|اسمالدافع|"
+             "الاسم|اسم|المحول|اسمالمحول|المرسل|اسمالمرسل|الدافع|اسمالدافع|"
              "الجهه|العميل"},
 };
 
@@ -231,7 +231,8 @@ int bank_amount_parse(const char *text, const char *currency, int64_t *out, stru
         if (strchr(b, m) != mark) { /* twice or more: a thousands separator */
             group = m;
             mark = NULL;
-        } else if (m == ',' && strlen(mark + 1) == 3 && exp != 3 && strspn(mark + 1, "0123456789") == 3) {
+        } else if (m == ',' && strlen(mark + 1) == 3 && exp != 3 &&
+                   strspn(mark + 1, "0123456789") == 3) {
             group = ',';
             mark = NULL;
         }
@@ -405,8 +406,8 @@ static void base_hash(const struct bank_line_in *l, unsigned char out[32])
     crypto_hash_sha256_init(&h);
     char amount[32];
     snprintf(amount, sizeof(amount), "%lld", (long long)l->amount);
-    const char *parts[] = {"bank-line-v1", l->booked_on, amount, l->currency, l->reference,
-                           l->payer_name};
+    const char *parts[] = {"bank-line-v1", l->booked_on, amount,
+                           l->currency,    l->reference, l->payer_name};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         crypto_hash_sha256_update(&h, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
     }
@@ -455,8 +456,8 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
     char defcur[4] = "";
     if (default_currency && *default_currency) {
         if (strlen(default_currency) != 3 || money_exponent(default_currency) < 0) {
-            return err_set(e, ERR_INVALID, "bank_currency", "currency",
-                           "unknown currency '%.8s'", default_currency);
+            return err_set(e, ERR_INVALID, "bank_currency", "currency", "unknown currency '%.8s'",
+                           default_currency);
         }
         memcpy(defcur, default_currency, 4);
     }
@@ -480,10 +481,10 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
     }
     struct bank_columns col;
     map_columns(&csv, &col);
-    const char *missing = col.date < 0                                  ? "date"
-                          : (col.amount < 0 && col.credit < 0)         ? "amount"
-                          : (col.currency < 0 && !defcur[0])           ? "currency"
-                                                                       : NULL;
+    const char *missing = col.date < 0                         ? "date"
+                          : (col.amount < 0 && col.credit < 0) ? "amount"
+                          : (col.currency < 0 && !defcur[0])   ? "currency"
+                                                               : NULL;
     if (missing) {
         import_csv_release(&csv);
         return err_set(e, ERR_INVALID, "missing_column", missing,
@@ -507,8 +508,8 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
                         "the date must be YYYY-MM-DD or DD/MM/YYYY");
         }
         /* currency */
-        const char *cur = col.currency >= 0 ? import_csv_cell(&csv, r, (size_t)col.currency, NULL)
-                                            : "";
+        const char *cur =
+            col.currency >= 0 ? import_csv_cell(&csv, r, (size_t)col.currency, NULL) : "";
         char cbuf[16];
         snprintf(cbuf, sizeof(cbuf), "%s", cur);
         char *cu = text_trim(cbuf);
@@ -539,8 +540,8 @@ int bank_parse(const char *data, size_t len, const char *default_currency,
                 bad |= money_cell(text_trim(tmp), cu, &amount, row, csv.header[col.amount], errors,
                                   &n_errors);
             }
-            const char *amount_col = col.amount >= 0 ? csv.header[col.amount]
-                                                     : csv.header[col.credit];
+            const char *amount_col =
+                col.amount >= 0 ? csv.header[col.amount] : csv.header[col.credit];
             if (col.amount < 0) {
                 char tmp[128];
                 snprintf(tmp, sizeof(tmp), "%s",
@@ -655,10 +656,10 @@ static int glue_fill(struct match_norm *list, const char *const *words)
 /* Computes the glue words (pthread_once). */
 static void glue_init(void)
 {
-    static const char *const prefix[] = {"عبد", "ابو", "أبو", "abd", "abdel", "abdul", "abdal",
-                                         "abdol", "abdu", "abu", "abou", "abo", NULL};
+    static const char *const prefix[] = {"عبد",   "ابو",  "أبو", "abd",  "abdel", "abdul", "abdal",
+                                         "abdol", "abdu", "abu", "abou", "abo",   NULL};
     static const char *const article[] = {"ال", "al", "el", NULL};
-    static const char *const suffix[] = {"الدين", "الله", "din", "deen", "eddine", "eddin",
+    static const char *const suffix[] = {"الدين", "الله",  "din",   "deen",  "eddine", "eddin",
                                          "uddin", "allah", "ullah", "illah", NULL};
     static const char *const sep[] = {"بن", "ابن", "بنت", "bin", "ibn", "bint", "ben", NULL};
     glue.n_prefix = glue_fill(glue.prefix, prefix);

@@ -36,11 +36,11 @@ static json_t *localize_rows(struct http_req *r, json_t *errors)
                  (long long)json_integer_value(json_object_get(item, "row")));
         const char *problem = i18n_has(key) ? i18n_get(r->lang, key)
                                             : json_string_value(json_object_get(item, "message"));
-        json_object_set_new(item, "message",
-                            json_string(i18n_format(
-                                &r->arena, r->lang, "bk.row_problem", "row", row, "column",
-                                json_string_value(json_object_get(item, "column")), "problem",
-                                problem ? problem : "", NULL)));
+        json_object_set_new(
+            item, "message",
+            json_string(i18n_format(&r->arena, r->lang, "bk.row_problem", "row", row, "column",
+                                    json_string_value(json_object_get(item, "column")), "problem",
+                                    problem ? problem : "", NULL)));
     }
     return errors;
 }
@@ -209,8 +209,9 @@ static void api_confirm(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "id", r->params[0], "status", "confirmed",
-                                      "payment_id", pay));
+    http_reply_json(
+        r, 200,
+        json_pack("{s:s, s:s, s:s}", "id", r->params[0], "status", "confirmed", "payment_id", pay));
 }
 
 /* POST /api/v1/bank-lines/{id}/ignore */
@@ -265,8 +266,9 @@ static void bank_page(struct http_req *r, int status, const struct err *err, jso
     snprintf(lim, sizeof(lim), "%d", BANK_MAX_LINES);
     char mb[16];
     snprintf(mb, sizeof(mb), "%d", BANK_MAX_BYTES / (1024 * 1024));
-    json_object_set_new(ctx, "limits", json_string(i18n_format(&r->arena, r->lang, "bk.limits",
-                                                               "lines", lim, "mb", mb, NULL)));
+    json_object_set_new(
+        ctx, "limits",
+        json_string(i18n_format(&r->arena, r->lang, "bk.limits", "lines", lim, "mb", mb, NULL)));
     if (err) {
         page_ctx_error(r, ctx, err);
     }
@@ -304,8 +306,8 @@ static void page_upload(struct http_req *r)
     }
     char id[40];
     json_t *res = NULL;
-    if (bank_import(db, r->actor, up->filename, account, (const char *)up->data, up->len,
-                    currency, id, &res, &e) < 0) {
+    if (bank_import(db, r->actor, up->filename, account, (const char *)up->data, up->len, currency,
+                    id, &res, &e) < 0) {
         json_t *problems = res ? json_incref(json_object_get(res, "errors")) : NULL;
         json_decref(res);
         if (e.kind == ERR_FORBIDDEN || e.kind == ERR_UNAVAILABLE || e.kind == ERR_INTERNAL) {
@@ -329,8 +331,8 @@ static json_t *label_reasons(struct http_req *r, json_t *codes)
     json_array_foreach(codes, i, c)
     {
         const char *code = json_string_value(c);
-        json_array_append_new(out, json_pack("{s:s, s:s}", "code", code, "label",
-                                             page_label(r, "bk.reason", code)));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s}", "code", code, "label", page_label(r, "bk.reason", code)));
     }
     return out;
 }
@@ -364,8 +366,8 @@ static void page_review(struct http_req *r)
             return;
         }
     }
-    bool can_write = actor_can(r->actor, PERM_SPONSOR_WRITE) ||
-                     actor_can(r->actor, PERM_FINANCE_WRITE);
+    bool can_write =
+        actor_can(r->actor, PERM_SPONSOR_WRITE) || actor_can(r->actor, PERM_FINANCE_WRITE);
     json_t *certain = json_array(), *uncertain = json_array(), *unmatched = json_array(),
            *done = json_array();
     size_t i;

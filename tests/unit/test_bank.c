@@ -219,13 +219,28 @@ static void test_amounts(void **state)
         const char *text, *cur;
         int64_t want; /* INT64_MIN: refused */
     } cases[] = {
-        {"1,234.50", "USD", 123450}, {"1.234,50", "EUR", 123450}, {"1 234,50", "EUR", 123450},
-        {"1\xC2\xA0" "234.5", "USD", 123450}, {"(12.00)", "USD", -1200}, {"12-", "USD", -1200},
-        {"+7", "USD", 700},          {"1,234", "USD", 123400},    {"0,500", "JOD", 500},
-        {"12,5", "EUR", 1250},       {"1,234,567.89", "USD", 123456789},
-        {"١٢٣٫٤٥", "USD", 12345},    {"1000", "JPY", 1000},       {"1.5", "JPY", INT64_MIN},
-        {"12.345", "USD", INT64_MIN}, {"1,23,4", "USD", INT64_MIN}, {"abc", "USD", INT64_MIN},
-        {"", "USD", INT64_MIN},      {"1.234.5", "EUR", INT64_MIN}, {"5", "XXY", INT64_MIN},
+        {"1,234.50", "USD", 123450},
+        {"1.234,50", "EUR", 123450},
+        {"1 234,50", "EUR", 123450},
+        {"1\xC2\xA0"
+         "234.5",
+         "USD", 123450},
+        {"(12.00)", "USD", -1200},
+        {"12-", "USD", -1200},
+        {"+7", "USD", 700},
+        {"1,234", "USD", 123400},
+        {"0,500", "JOD", 500},
+        {"12,5", "EUR", 1250},
+        {"1,234,567.89", "USD", 123456789},
+        {"١٢٣٫٤٥", "USD", 12345},
+        {"1000", "JPY", 1000},
+        {"1.5", "JPY", INT64_MIN},
+        {"12.345", "USD", INT64_MIN},
+        {"1,23,4", "USD", INT64_MIN},
+        {"abc", "USD", INT64_MIN},
+        {"", "USD", INT64_MIN},
+        {"1.234.5", "EUR", INT64_MIN},
+        {"5", "XXY", INT64_MIN},
         {"1,2.3", "USD", INT64_MIN},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -403,8 +418,7 @@ static void fresh_org(void)
 }
 
 /* Imports text as a; returns bank_import's result and fills res. */
-static int import(const struct actor *a, const char *text, char id[40], json_t **res,
-                  struct err *e)
+static int import(const struct actor *a, const char *text, char id[40], json_t **res, struct err *e)
 {
     err_clear(e);
     return bank_import(env.db, a, "s.csv", NULL, text, strlen(text), "JOD", id, res, e);
@@ -528,8 +542,8 @@ static void test_duplicates_and_refusal(void **state)
     assert_int_equal(json_integer_value(json_object_get(p, "row")), 3);
     json_decref(res);
     int found;
-    struct db_stmt *s = db_row(env.db, &e, &found,
-                               "SELECT COUNT(*) FROM bank_imports WHERE org_id = $1", "t", org);
+    struct db_stmt *s =
+        db_row(env.db, &e, &found, "SELECT COUNT(*) FROM bank_imports WHERE org_id = $1", "t", org);
     assert_non_null(s);
     assert_int_equal(db_col_int64(s, 0), 0); /* nothing stored */
     db_done(s);
@@ -551,8 +565,7 @@ static void test_duplicates_and_refusal(void **state)
     json_t *list = bank_import_list(env.db, &auditor, &e);
     assert_non_null(list);
     assert_int_equal(json_array_size(list), 2);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "duplicates")),
-                     1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "duplicates")), 1);
     json_decref(list);
 }
 
