@@ -479,26 +479,36 @@ static void name_candidates(struct matcher *m, const void *payer, struct proposa
     int nk = bank_name_keys(payer, keys, MAX_NAME_KEYS);
     int units = bank_name_units(payer);
     m->n_touched = 0;
+    /* each key's postings [lo, end) */
+    size_t lo[MAX_NAME_KEYS], end[MAX_NAME_KEYS], rarest = SIZE_MAX;
     for (int k = 0; k < nk; k++) {
         struct key_ent probe = {keys[k], 0};
-        size_t lo = 0, hi = m->n_keys;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
+        size_t a = 0, b = m->n_keys;
+        while (a < b) {
+            size_t mid = (a + b) / 2;
             if (key_cmp(&m->keys[mid], &probe) < 0) {
-                lo = mid + 1;
+                a = mid + 1;
             } else {
-                hi = mid;
+                b = mid;
             }
         }
-        size_t end = lo;
-        while (end < m->n_keys && m->keys[end].key == keys[k]) {
-            end++;
+        lo[k] = end[k] = a;
+        while (end[k] < m->n_keys && m->keys[end[k]].key == keys[k]) {
+            end[k]++;
         }
-        if (end - lo > KEY_MAX_POSTINGS && nk > 1) {
-            continue; /* a very common word; the others find the donor */
+        if (end[k] - lo[k] < rarest) {
+            rarest = end[k] - lo[k];
         }
+    }
+    int used = 0;
+    for (int k = 0; k < nk; k++) {
+        size_t n = end[k] - lo[k];
+        if (n > KEY_MAX_POSTINGS && n != rarest) {
+            continue; /* a very common word: the rarer ones find the donor */
+        }
+        used++;
         uint32_t last = UINT32_MAX;
-        for (size_t i = lo; i < end; i++) {
+        for (size_t i = lo[k]; i < end[k]; i++) {
             uint32_t d = m->keys[i].donor;
             if (d == last) {
                 continue; /* the same key twice in one donor's names */
@@ -510,9 +520,9 @@ static void name_candidates(struct matcher *m, const void *payer, struct proposa
         }
     }
     /* the donors sharing most words first; at most MAX_NAME_COMPARED */
-    int need = units >= 2 ? 2 : 1;
+    int need = units >= 2 && used >= 2 ? 2 : 1;
     int compared = 0;
-    for (int want = nk; want >= need && compared < MAX_NAME_COMPARED; want--) {
+    for (int want = used; want >= need && compared < MAX_NAME_COMPARED; want--) {
         for (size_t t = 0; t < m->n_touched && compared < MAX_NAME_COMPARED; t++) {
             uint32_t d = m->touched[t];
             if (m->hits[d] != want) {
