@@ -222,6 +222,7 @@ struct cand {
     int donor;      /* index into matcher.d */
     unsigned flags; /* F_* evidence */
     int name_level; /* enum bank_name_level against the payer name */
+    int name_score; /* 0..100: how close the names are */
     int score;      /* 0..100 */
 };
 
@@ -244,7 +245,7 @@ static struct cand *cand_of(struct proposal *p, int di)
     if (p->n == (int)(sizeof(p->c) / sizeof(p->c[0]))) {
         return NULL;
     }
-    p->c[p->n] = (struct cand){di, 0, BANK_NAME_NONE, 0};
+    p->c[p->n] = (struct cand){di, 0, BANK_NAME_NONE, 0, 0};
     return &p->c[p->n++];
 }
 
@@ -535,6 +536,7 @@ static void name_candidates(struct matcher *m, const void *payer, struct proposa
                 struct cand *c = cand_of(p, (int)d);
                 if (c) {
                     c->name_level = lv;
+                    c->name_score = score;
                     c->flags |= lv == BANK_NAME_SAME ? F_NAME_SAME : F_NAME_SIMILAR;
                 }
             }
@@ -580,6 +582,7 @@ static int match_line(struct db *db, const char *org_id, struct matcher *m,
                 int score;
                 enum bank_name_level lv = donor_name_level(&m->d[p->c[i].donor], payer, &score);
                 p->c[i].name_level = lv;
+                p->c[i].name_score = score;
                 p->c[i].flags |= lv == BANK_NAME_SAME      ? F_NAME_SAME
                                  : lv == BANK_NAME_SIMILAR ? F_NAME_SIMILAR
                                                            : 0;
@@ -621,7 +624,10 @@ static int match_line(struct db *db, const char *org_id, struct matcher *m,
                 s = s > 55 ? 55 : s;
             }
         } else {
-            s = (c->flags & F_NAME_SAME) ? 50 : (c->flags & F_NAME_SIMILAR) ? 35 : 0;
+            /* the closer name first among equals (a longer name holding the payer's) */
+            s = (c->flags & F_NAME_SAME)      ? 40 + c->name_score / 10
+                : (c->flags & F_NAME_SIMILAR) ? 25 + c->name_score / 10
+                                              : 0;
             s += (c->flags & F_AMOUNT) ? (s ? 20 : 25) : 0;
         }
         c->score = s > 100 ? 100 : s;

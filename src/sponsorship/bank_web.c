@@ -232,6 +232,18 @@ static void api_ignore(struct http_req *r)
 
 /* ---- pages ---- */
 
+/* Replaces obj's ISO-8601 member key ("2026-11-29T21:08:54.480Z") by
+ * "2026-11-29 21:08" (UTC) for reading. */
+static void short_time(json_t *obj, const char *key)
+{
+    const char *t = json_string_value(json_object_get(obj, key));
+    if (t && strlen(t) >= 16 && t[10] == 'T') {
+        char out[24];
+        snprintf(out, sizeof(out), "%.10s %.5s", t, t + 11);
+        json_object_set_new(obj, key, json_string(out));
+    }
+}
+
 /* Renders /sponsorship/bank with status, the refusal e (may be NULL) and
  * its row problems (may be NULL, taken). */
 static void bank_page(struct http_req *r, int status, const struct err *err, json_t *problems)
@@ -254,6 +266,12 @@ static void bank_page(struct http_req *r, int status, const struct err *err, jso
         json_decref(problems);
         http_reply_err(r, &e);
         return;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        short_time(item, "created_at");
     }
     json_t *ctx = json_pack("{s:o, s:b}", "imports", list, "can_write",
                             actor_can(r->actor, PERM_SPONSOR_WRITE) ||
@@ -399,6 +417,7 @@ static void page_review(struct http_req *r)
         json_array_append(to, l);
     }
     json_decref(found);
+    short_time(imp, "created_at");
     json_object_del(imp, "lines_detail");
     json_object_set_new(imp, "certain", certain);
     json_object_set_new(imp, "uncertain", uncertain);
