@@ -391,10 +391,10 @@ static const char *line_field(char *field, size_t n, int i, const char *name)
 static int check_entry(const struct ledger_entry *entry, char period[8], struct err *e)
 {
     if (!entry || !entry->lines || entry->n_lines < 2) {
-        return err_set(e, ERR_INVALID, "too_few", "lines", "an entry needs at least two lines");
+        return err_set(e, ERR_INVALID, "too_few_lines", "lines", "an entry needs at least two lines");
     }
     if (entry->n_lines > LEDGER_MAX_LINES) {
-        return err_set(e, ERR_INVALID, "too_many", "lines", "an entry takes at most %d lines",
+        return err_set(e, ERR_INVALID, "too_many_lines", "lines", "an entry takes at most %d lines",
                        LEDGER_MAX_LINES);
     }
     if (date_period(entry->date, "date", period, e) < 0) {
@@ -403,7 +403,7 @@ static int check_entry(const struct ledger_entry *entry, char period[8], struct 
     size_t mlen = entry->memo ? strlen(entry->memo) : 0;
     if (text_blank(entry->memo) || !utf8_valid(entry->memo, mlen) ||
         utf8_length(entry->memo, mlen) > 300) {
-        return err_set(e, ERR_INVALID, "invalid_text", "memo",
+        return err_set(e, ERR_INVALID, "invalid_memo", "memo",
                        "'memo' must be 1 to 300 characters");
     }
     char field[96];
@@ -433,7 +433,7 @@ static int check_entry(const struct ledger_entry *entry, char period[8], struct 
         }
         if (l->memo && (!utf8_valid(l->memo, strlen(l->memo)) ||
                         utf8_length(l->memo, strlen(l->memo)) > 300)) {
-            return err_set(e, ERR_INVALID, "invalid_text",
+            return err_set(e, ERR_INVALID, "invalid_memo",
                            line_field(field, sizeof(field), i, "memo"),
                            "line %d: the memo must be at most 300 characters", i + 1);
         }
@@ -681,7 +681,7 @@ int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id
         snprintf(memo_buf, sizeof(memo_buf), "Reversal of entry %lld", (long long)no);
         memo = memo_buf;
     } else if (!utf8_valid(memo, strlen(memo)) || utf8_length(memo, strlen(memo)) > 300) {
-        return err_set(e, ERR_INVALID, "invalid_text", "memo",
+        return err_set(e, ERR_INVALID, "invalid_memo", "memo",
                        "'memo' must be 1 to 300 characters");
     }
     /* Every line negated, in both columns: the reversal cancels the original
@@ -833,7 +833,7 @@ int ledger_close_period(struct db *db, const struct actor *a, const char *period
     snprintf(date, sizeof(date), "%.7s-01", period ? period : "");
     int y, m, d;
     if (!period || strlen(period) != 7 || time_date_parse(date, &y, &m, &d) < 0) {
-        return err_set(e, ERR_INVALID, "invalid_period", "period",
+        return err_set(e, ERR_INVALID, "invalid_month", "period",
                        "'period' must be a month (YYYY-MM)");
     }
     char today[11];
@@ -1012,9 +1012,9 @@ int ledger_post_manual(struct db *db, const struct actor *a, json_t *input, char
     json_t *jlines = json_object_get(input, "lines");
     size_t n = json_array_size(jlines);
     if (!json_is_array(jlines) || n < 2) {
-        add_problem(errors, "lines", "too_few", "an entry needs at least two lines");
+        add_problem(errors, "lines", "too_few_lines", "an entry needs at least two lines");
     } else if (n > LEDGER_MAX_LINES) {
-        add_problem(errors, "lines", "too_many", "too many lines");
+        add_problem(errors, "lines", "too_many_lines", "too many lines");
         n = 0;
     }
     struct ledger_line *lines = xcalloc(n ? n : 1, sizeof(*lines));

@@ -209,7 +209,7 @@ static int sp_resolve(struct db *db, const struct actor *a, struct sp_new *n, ch
                       char payer[40], json_t *errors, struct err *e)
 {
     char own_payer[40] = "";
-    int rc = donor_active(db, a->org_id, n->donor_ref, donor, own_payer, e);
+    int rc = n->donor_ref ? donor_active(db, a->org_id, n->donor_ref, donor, own_payer, e) : 1;
     if (rc < 0) {
         return -1;
     }
@@ -334,7 +334,9 @@ int sponsorship_create_tx(struct db *db, const struct actor *a, json_t *input,
     json_t *errors = json_array();
     sp_check(input, &n, errors);
     char donor[40] = "", payer[40] = "";
-    if (json_array_size(errors) == 0 && sp_resolve(db, a, &n, donor, payer, errors, e) < 0) {
+    /* The references are checked even when other fields failed, so that a form shows every
+     * problem at once. */
+    if (sp_resolve(db, a, &n, donor, payer, errors, e) < 0) {
         json_decref(errors);
         return -1;
     }

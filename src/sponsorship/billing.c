@@ -403,7 +403,7 @@ static int check_allocs(struct db *db, const struct actor *a, const struct pay_r
                            "the due is another payer's");
         }
         if (strcmp(dues[i].currency, p->currency) != 0) {
-            return err_set(e, ERR_CONFLICT, "currency_mismatch", field,
+            return err_set(e, ERR_CONFLICT, "due_currency_mismatch", field,
                            "the due is in %s, the payment in %s", dues[i].currency,
                            p->currency);
         }
@@ -514,7 +514,7 @@ static int amount_of(const char *text, int64_t minor, const char *currency, cons
 /* Validates p without writing: the amounts into *amount and *fee, the
  * payer's existence. */
 static int check_payment(struct db *db, const struct actor *a, const struct payment_new *p,
-                         int64_t *amount, int64_t *fee, struct err *e)
+                         int64_t *amount, int64_t *fee, char donor_id[40], struct err *e)
 {
     if (!p->donor_id || !*p->donor_id) {
         return err_set(e, ERR_INVALID, "required", "donor_id", "who paid?");
@@ -523,7 +523,7 @@ static int check_payment(struct db *db, const struct actor *a, const struct paym
         return err_set(e, ERR_INVALID, "required", "currency", "'currency' is required");
     }
     if (money_exponent(p->currency) < 0) {
-        return err_set(e, ERR_INVALID, "invalid_currency", "currency",
+        return err_set(e, ERR_INVALID, "unknown_currency", "currency",
                        "'%s' is not a known currency", p->currency);
     }
     if (!p->amount && p->amount_minor == 0) {
@@ -572,11 +572,15 @@ static int check_payment(struct db *db, const struct actor *a, const struct paym
         return err_set(e, ERR_INVALID, "invalid_field", "allocations", "bad allocation list");
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found, "SELECT 1 FROM donors WHERE id = $1 AND org_id = $2",
+    /* The payer by id or by donor number (D-000001). */
+    struct db_stmt *s = db_row(db, e, &found,
+                               "SELECT id FROM donors WHERE org_id = $2"
+                               " AND (id = $1 OR donor_no = $1)",
                                "tt", p->donor_id, a->org_id);
     if (!s) {
         return found < 0 ? -1 : err_set(e, ERR_NOT_FOUND, "not_found", "donor_id", "no such donor");
     }
+    col_copy(s, 0, donor_id, 40);
     db_done(s);
     if (p->external_ref && *p->external_ref) {
         s = db_row(db, e, &found,
@@ -600,14 +604,15 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                       char id_out[40], char receipt_no_out[32], struct err *e)
 {
     int64_t amount = 0, fee = 0;
-    if (need_write(a, e) < 0 || check_payment(db, a, p, &amount, &fee, e) < 0 ||
+    char payer[40];
+    if (need_write(a, e) < 0 || check_payment(db, a, p, &amount, &fee, payer, e) < 0 ||
         ledger_ensure_chart(db, a->org_id, e) < 0) {
         return -1;
     }
     struct pay_row pr;
     memset(&pr, 0, sizeof(pr));
     uuid_v7(pr.id);
-    snprintf(pr.donor_id, sizeof(pr.donor_id), "%s", p->donor_id);
+    snprintf(pr.donor_id, sizeof(pr.donor_id), "%s", payer);
     snprintf(pr.currency, sizeof(pr.currency), "%s", p->currency);
     snprintf(pr.received_on, sizeof(pr.received_on), "%s", p->received_on);
     snprintf(pr.status, sizeof(pr.status), "recorded");
@@ -650,11 +655,11 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
     const char *account = payment_account_of(p->method);
     struct ledger_line lines[3] = {
         {.account = account, .fund = FUND_SPONSORSHIP, .currency = p->currency,
-         .amount = amount - fee, .donor_id = p->donor_id},
+         .amount = amount - fee, .donor_id = payer},
         {.account = ACCT_ADVANCES, .fund = FUND_SPONSORSHIP, .currency = p->currency,
-         .amount = -amount, .donor_id = p->donor_id},
+         .amount = -amount, .donor_id = payer},
         {.account = ACCT_FEES, .fund = FUND_SPONSORSHIP, .currency = p->currency, .amount = fee,
-         .donor_id = p->donor_id, .memo = "fee"},
+         .donor_id = payer, .memo = "fee"},
     };
     struct ledger_entry en = {.date = p->received_on, .memo = memo, .source_kind = "payment",
                               .source_id = pr.id, .lines = lines, .n_lines = fee > 0 ? 3 : 2};
@@ -668,7 +673,7 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                " method, received_on, reference, external_ref, unallocated, status, entry_id,"
                " bank_line_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
                " $9, $10, $11, $12, 'recorded', $13, $14, $15, $16)",
-               "ttttiitttttitttt", pr.id, a->org_id, pr.payment_no, p->donor_id, amount, fee,
+               "ttttiitttttitttt", pr.id, a->org_id, pr.payment_no, payer, amount, fee,
                p->currency, p->method, p->received_on, ref, ext, amount, pr.entry_id,
                p->bank_line_id, who(a), at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
@@ -684,7 +689,7 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                " amount, currency, issued_on, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
                " $9, $10, $11)",
                "ttiitttittt", receipt_id, a->org_id, (int64_t)ry, rec_seq, receipt_no, pr.id,
-               p->donor_id, amount, p->currency, day, at) < 0) {
+               payer, amount, p->currency, day, at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
             err_set(e, ERR_CONFLICT, "receipt_number_used", "receipt_no",
                     "receipt number %s is already used (the receipt counter is out of step);"

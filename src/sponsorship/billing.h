@@ -171,7 +171,7 @@ struct alloc_req {
 
 /* A payment to record. Strings borrowed. */
 struct payment_new {
-    const char *donor_id;     /* the payer (a donor of the organization), required */
+    const char *donor_id;     /* the payer: id or donor number (D-000001), required */
     const char *amount;       /* decimal text ("25.00") in currency; NULL: amount_minor */
     int64_t amount_minor;     /* used when amount is NULL (e.g. a bank line) */
     const char *fee;          /* decimal text, NULL: fee_minor (>= 0, less than amount) */
@@ -201,7 +201,7 @@ struct payment_new {
  * recorded, "receipt_number_used" when the receipt number is taken (a
  * counter out of step), "already_allocated", "over_allocated" (more than
  * the payment holds), "due_overpaid" (more than the due's remainder),
- * "currency_mismatch", "payer_mismatch", "due_cancelled"; ledger codes
+ * "due_currency_mismatch", "payer_mismatch", "due_cancelled"; ledger codes
  * ("period_closed", "rate_missing") pass through. On failure the caller
  * rolls back. id_out (40 bytes) and receipt_no_out (32 bytes) may be NULL.
  * Needs finance.write. */

@@ -84,8 +84,8 @@ static const char *enum_member(json_t *in, const char *field, const char *values
                                const char *dflt, json_t *errors)
 {
     json_t *v = json_object_get(in, field);
-    if (!v || json_is_null(v)) {
-        return dflt;
+    if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
+        return dflt; /* a blank choice is no choice: "required" is checked by the caller */
     }
     const char *s = json_string_value(v);
     if (!s || !text_word_in(values, s)) {
@@ -154,10 +154,9 @@ static void donor_check(json_t *input, bool creating, struct donor_in *d, json_t
         }
     }
     json_t *kind = json_object_get(input, "kind");
-    if (creating && (!kind || json_is_null(kind) || !*json_string_value(kind))) {
-        if (!kind || json_is_string(kind) || json_is_null(kind)) {
-            sp_problem(errors, "kind", "required");
-        }
+    if ((creating || kind) &&
+        (!kind || json_is_null(kind) || (json_is_string(kind) && !json_string_length(kind)))) {
+        sp_problem(errors, "kind", "required");
     }
     d->kind = enum_member(input, "kind", DONOR_KINDS, NULL, errors);
     d->lang = enum_member(input, "preferred_lang", " ar en ", creating ? "ar" : NULL, errors);

@@ -457,7 +457,7 @@ static void test_bad_input(void **state)
     refused(&fin, &p, "invalid_amount", "amount");
     p = base;
     p.currency = "XYZ";
-    refused(&fin, &p, "invalid_currency", "currency");
+    refused(&fin, &p, "unknown_currency", "currency");
     p = base;
     p.method = "cheque";
     refused(&fin, &p, "invalid_choice", "method");
@@ -495,7 +495,7 @@ static void test_bad_input(void **state)
     p.n_allocs = 1;
     refused(&fin, &p, "payer_mismatch", "allocations[0].due_id");
     p.donor_id = donor1;
-    refused(&fin, &p, "currency_mismatch", "allocations[0].due_id");
+    refused(&fin, &p, "due_currency_mismatch", "allocations[0].due_id");
     p.currency = "USD";
     p.amount = "50";
     one[0].amount = "10.01";

@@ -194,7 +194,7 @@ static void test_post_refusals(void **state)
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
          3, NULL, "invalid_amount", "lines[1].amount"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL}},
-         1, NULL, "too_few", "lines"},
+         1, NULL, "too_few_lines", "lines"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
          2, "2026-02-30", "invalid_date", "date"},
@@ -430,7 +430,7 @@ static void test_periods(void **state)
     assert_string_equal(e.code, "period_not_over");
     err_clear(&e);
     assert_int_equal(ledger_close_period(env.db, &fin, "2026-13", &e), -1);
-    assert_string_equal(e.code, "invalid_period");
+    assert_string_equal(e.code, "invalid_month");
     assert_int_equal(ledger_period_closed(env.db, org_a, last, &e), 0);
     assert_int_equal(ledger_close_period(env.db, &fin, period, &e), 0);
     assert_int_equal(ledger_period_closed(env.db, org_a, last, &e), 1);

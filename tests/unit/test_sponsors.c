@@ -391,12 +391,41 @@ static void test_waiting(void **state)
         "2026-08-01");
     json_decref(w);
     assert_null(sponsorship_waiting(env.db, &worker, "2026-09-01", 50, &e));
+    db_rollback(env.db);
+    /* Arrears: two dues of kid1's general agreement past due, one partly paid, one paid. */
+    static const char *const dues[][4] = {{"2026-05-01", "4000", "0", "open"},
+                                          {"2026-06-01", "4000", "1500", "partial"},
+                                          {"2026-07-01", "4000", "4000", "paid"}};
+    for (size_t i = 0; i < 3; i++) {
+        char sql[1024];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
+                 " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
+                 " status, created_at) SELECT '0190aaaa-0000-7000-8000-00000000000%zu', org_id,"
+                 " id, donor_id, payer_id, child_id, '%s', '%s', '%s', %s, 'USD', 'sponsorship',"
+                 " %s, '%s', '2026-01-01' FROM sponsorships WHERE child_id = $1"
+                 " AND purpose = 'general'",
+                 i, dues[i][0], dues[i][0], dues[i][0], dues[i][1], dues[i][2], dues[i][3]);
+        sql1(sql, kid1, NULL);
+    }
     /* The home page reads. */
+    assert_int_equal(db_begin(env.db, true, &e), 0);
     json_t *h = sponsorship_home(env.db, &officer, "2026-09-01", &e);
     assert_non_null(h);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "waiting"), "total")),
                      2);
+    json_t *arr = json_object_get(h, "arrears");
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *a0 = json_array_get(arr, 0);
+    assert_int_equal(json_integer_value(json_object_get(a0, "amount")), 6500);
+    assert_string_equal(json_string_value(json_object_get(a0, "amount_text")), "65.00");
+    assert_int_equal(json_integer_value(json_object_get(a0, "n_dues")), 2);
+    assert_int_equal(json_integer_value(json_object_get(a0, "months_late")), 4);
+    assert_true(json_integer_value(json_object_get(h, "n_reports_due")) >= 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "counts"), "active")),
+                     2);
     json_decref(h);
+    assert_null(sponsorship_home(env.db, &worker, "2026-09-01", &e));
     db_rollback(env.db);
     /* An agreement for one of them takes it off the list. */
     char s[40], code[48], json[512];
