@@ -22,15 +22,15 @@
 
 /* Members sponsorship_create accepts. */
 #define SP_MEMBERS                                                                                 \
-    " child_id child_ids donor_id payer_id amount currency frequency purpose start_date"          \
+    " child_id child_ids donor_id payer_id amount currency frequency purpose start_date"           \
     " end_date status "
 
 /* One child of a new agreement, resolved. */
 struct sp_child {
-    const char *ref;      /* as given (id or file number) */
-    char field[40];       /* where it was given: "child_id" or "child_ids[i]" */
-    char id[40];          /* children.id */
-    char household[40];   /* household_id, "" when none */
+    const char *ref;    /* as given (id or file number) */
+    char field[40];     /* where it was given: "child_id" or "child_ids[i]" */
+    char id[40];        /* children.id */
+    char household[40]; /* household_id, "" when none */
 };
 
 /* A validated new agreement. */
@@ -307,8 +307,8 @@ static int sp_insert(struct db *db, const struct actor *a, const struct sp_new *
                " next_due, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6,"
                " $7, $8, $9, $10, $11, $12, $13, $14, $11, $15, $16, $16)",
                "ttttttittttttttt", id, a->org_id, no, child_id, donor, payer, n->amount.minor,
-               n->amount.currency, n->frequency, n->purpose, n->start_date, n->end_date,
-               n->status, group_id, sp_who(a), at) < 0) {
+               n->amount.currency, n->frequency, n->purpose, n->start_date, n->end_date, n->status,
+               group_id, sp_who(a), at) < 0) {
         return -1;
     }
     char detail[128];
@@ -321,8 +321,8 @@ static int sp_insert(struct db *db, const struct actor *a, const struct sp_new *
     return strcmp(n->status, "active") == 0 ? sponsorship_child_flag_tx(db, child_id, e) : 0;
 }
 
-int sponsorship_create_tx(struct db *db, const struct actor *a, json_t *input,
-                          json_t **created_out, json_t **errors_out, struct err *e)
+int sponsorship_create_tx(struct db *db, const struct actor *a, json_t *input, json_t **created_out,
+                          json_t **errors_out, struct err *e)
 {
     if (!actor_can(a, PERM_SPONSOR_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to manage sponsorships");
@@ -377,8 +377,7 @@ int sponsorship_create(struct db *db, const struct actor *a, json_t *input, json
         return -1;
     }
     json_t *created = NULL;
-    if (sponsorship_create_tx(db, a, input, &created, errors_out, e) < 0 ||
-        db_commit(db, e) < 0) {
+    if (sponsorship_create_tx(db, a, input, &created, errors_out, e) < 0 || db_commit(db, e) < 0) {
         json_decref(created);
         return sp_fail(db);
     }
@@ -416,14 +415,15 @@ static int sp_load(struct db *db, const struct actor *a, const char *id, struct 
                                " FROM sponsorships WHERE id = $1 AND org_id = $2",
                                "tt", id ? id : "", a->org_id);
     if (!s) {
-        return found < 0 ? -1
-                         : err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such agreement");
+        if (found == 0) {
+            err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such agreement");
+        }
+        return -1;
     }
-    char *dst[] = {row->id,      row->no,        row->child_id,  row->donor_id,
-                   row->payer_id, row->status,   row->purpose,   row->frequency,
-                   row->currency};
-    size_t len[] = {sizeof(row->id),       sizeof(row->no),       sizeof(row->child_id),
-                    sizeof(row->donor_id), sizeof(row->payer_id), sizeof(row->status),
+    char *dst[] = {row->id,     row->no,      row->child_id,  row->donor_id, row->payer_id,
+                   row->status, row->purpose, row->frequency, row->currency};
+    size_t len[] = {sizeof(row->id),       sizeof(row->no),        sizeof(row->child_id),
+                    sizeof(row->donor_id), sizeof(row->payer_id),  sizeof(row->status),
                     sizeof(row->purpose),  sizeof(row->frequency), sizeof(row->currency)};
     for (int i = 0; i < 9; i++) {
         snprintf(dst[i], len[i], "%s", db_col_text(s, i));
@@ -671,9 +671,8 @@ int sponsorship_end(struct db *db, const struct actor *a, const char *id, const 
 /* Members sponsorship_change_sponsor accepts. */
 #define CHANGE_MEMBERS " donor_id payer_id amount currency frequency purpose start_date note "
 
-int sponsorship_change_sponsor(struct db *db, const struct actor *a, const char *id,
-                               json_t *input, char new_id_out[40], json_t **errors_out,
-                               struct err *e)
+int sponsorship_change_sponsor(struct db *db, const struct actor *a, const char *id, json_t *input,
+                               char new_id_out[40], json_t **errors_out, struct err *e)
 {
     if (!actor_can(a, PERM_SPONSOR_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to manage sponsorships");
@@ -775,12 +774,11 @@ json_t *sponsorship_get(struct db *db, const struct actor *a, const char *id, st
         return NULL;
     }
     static const char *const cols[] = {
-        "id",          "agreement_no", "child_id",      "file_no",     "first_name",
-        "father_name", "family_name",  "donor_id",      "donor_no",    "donor_name",
-        "payer_id",    "payer_no",     "payer_name",    "amount",      "currency",
-        "frequency",   "purpose",      "start_date",    "end_date",    "status",
-        "end_reason",  "group_id",     "next_due",      "notice_sent_at", "created_at",
-        "updated_at"};
+        "id",          "agreement_no", "child_id",   "file_no",    "first_name", "father_name",
+        "family_name", "donor_id",     "donor_no",   "donor_name", "payer_id",   "payer_no",
+        "payer_name",  "amount",       "currency",   "frequency",  "purpose",    "start_date",
+        "end_date",    "status",       "end_reason", "group_id",   "next_due",   "notice_sent_at",
+        "created_at",  "updated_at"};
     struct db_stmt *s = db_query(
         db, e,
         "SELECT s.id, s.agreement_no, s.child_id, c.file_no, c.first_name, c.father_name,"
@@ -882,9 +880,9 @@ json_t *sponsorship_list(struct db *db, const struct actor *a, const struct sp_f
         return NULL;
     }
     static const char *const cols[] = {
-        "id",         "agreement_no", "child_id",  "file_no",  "first_name", "family_name",
-        "donor_id",   "donor_no",     "donor_name", "amount",  "currency",   "frequency",
-        "purpose",    "start_date",   "end_date",  "status",   "group_id",   "total"};
+        "id",       "agreement_no", "child_id",   "file_no", "first_name", "family_name",
+        "donor_id", "donor_no",     "donor_name", "amount",  "currency",   "frequency",
+        "purpose",  "start_date",   "end_date",   "status",  "group_id",   "total"};
     json_t *items = json_array();
     if (sp_rows_into(s, cols, 18, " amount total ", " amount ", items, e) < 0) {
         json_decref(items);

@@ -28,17 +28,17 @@ struct donor_text {
 
 /* The free-text columns, in the order they are bound. */
 static const struct donor_text texts[] = {
-    {"name", DONOR_NAME_MAX, false},  {"name_latin", DONOR_NAME_MAX, false},
-    {"email", 254, false},            {"phone", 40, false},
-    {"address", 300, true},           {"city", 100, false},
-    {"country", 100, false},          {"tax_name", DONOR_NAME_MAX, false},
-    {"tax_id", 60, false},            {"notes", DONOR_NOTES_MAX, true},
+    {"name", DONOR_NAME_MAX, false}, {"name_latin", DONOR_NAME_MAX, false},
+    {"email", 254, false},           {"phone", 40, false},
+    {"address", 300, true},          {"city", 100, false},
+    {"country", 100, false},         {"tax_name", DONOR_NAME_MAX, false},
+    {"tax_id", 60, false},           {"notes", DONOR_NOTES_MAX, true},
 };
 #define N_TEXTS (sizeof(texts) / sizeof(texts[0]))
 
 /* Members donor_create accepts; donor_update also takes status. */
 #define DONOR_MEMBERS                                                                              \
-    " kind name name_latin email phone address city country preferred_lang preferred_channel"     \
+    " kind name name_latin email phone address city country preferred_lang preferred_channel"      \
     " contact_consent tax_name tax_id payer_id notes "
 
 /* A validated donor: the values to store (borrowed from the input or
@@ -80,8 +80,8 @@ static int bool_member(json_t *v)
 }
 
 /* Reads an enumerated member: absent gives dflt; a value not in values is a problem. */
-static const char *enum_member(json_t *in, const char *field, const char *values,
-                               const char *dflt, json_t *errors)
+static const char *enum_member(json_t *in, const char *field, const char *values, const char *dflt,
+                               json_t *errors)
 {
     json_t *v = json_object_get(in, field);
     if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) {
@@ -139,8 +139,8 @@ static void donor_check(json_t *input, bool creating, struct donor_in *d, json_t
         json_t *v = json_object_get(input, texts[i].name);
         d->has_text[i] = v != NULL;
         bool required = !strcmp(texts[i].name, "name") && (creating || v);
-        d->text[i] = sp_text(input, texts[i].name, texts[i].max, required, texts[i].multiline,
-                             errors);
+        d->text[i] =
+            sp_text(input, texts[i].name, texts[i].max, required, texts[i].multiline, errors);
         if (d->text[i] && text_blank(d->text[i])) {
             d->text[i] = NULL;
         }
@@ -160,8 +160,8 @@ static void donor_check(json_t *input, bool creating, struct donor_in *d, json_t
     }
     d->kind = enum_member(input, "kind", DONOR_KINDS, NULL, errors);
     d->lang = enum_member(input, "preferred_lang", " ar en ", creating ? "ar" : NULL, errors);
-    d->channel = enum_member(input, "preferred_channel", DONOR_CHANNELS,
-                             creating ? "email" : NULL, errors);
+    d->channel =
+        enum_member(input, "preferred_channel", DONOR_CHANNELS, creating ? "email" : NULL, errors);
     d->status = enum_member(input, "status", " active inactive ", NULL, errors);
     d->consent = bool_member(json_object_get(input, "contact_consent"));
     if (d->consent == -2) {
@@ -245,12 +245,11 @@ int donor_create(struct db *db, const struct actor *a, json_t *input, char id_ou
                " preferred_channel, contact_consent, payer_id, status, created_by, created_at,"
                " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
                " $15, $16, $17, $18, 'active', $19, $20, $20)",
-               "ttttttttttttttttittt", id, a->org_id, no, d.kind, d.text[0], d.text[1],
-               d.text[2], d.text[3], d.text[4], d.text[5], d.text[6], d.text[7], d.text[8],
-               d.text[9], d.lang, d.channel, (int64_t)(d.consent == 1),
-               d.payer_id[0] ? d.payer_id : NULL, sp_who(a), at) < 0 ||
-        actor_audit(db, a, "donor.create", "donor", id, "ok", no, e) < 0 ||
-        db_commit(db, e) < 0) {
+               "ttttttttttttttttittt", id, a->org_id, no, d.kind, d.text[0], d.text[1], d.text[2],
+               d.text[3], d.text[4], d.text[5], d.text[6], d.text[7], d.text[8], d.text[9], d.lang,
+               d.channel, (int64_t)(d.consent == 1), d.payer_id[0] ? d.payer_id : NULL, sp_who(a),
+               at) < 0 ||
+        actor_audit(db, a, "donor.create", "donor", id, "ok", no, e) < 0 || db_commit(db, e) < 0) {
         return sp_fail(db);
     }
     snprintf(id_out, 40, "%s", id);
@@ -280,9 +279,9 @@ int donor_update(struct db *db, const struct actor *a, const char *id, json_t *i
         return -1;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT donor_no FROM donors WHERE id = $1 AND org_id = $2", "tt",
-                               id, a->org_id);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT donor_no FROM donors WHERE id = $1 AND org_id = $2", "tt", id,
+               a->org_id);
     if (!s) {
         json_decref(errors);
         db_rollback(db);
@@ -391,12 +390,30 @@ int sp_rows_into(struct db_stmt *s, const char *const *cols, int n, const char *
 }
 
 /* The donor columns donor_get shows, in SELECT order. */
-static const char *const donor_cols[] = {
-    "id",       "donor_no",       "kind",          "name",           "name_latin",
-    "email",    "phone",          "address",       "city",           "country",
-    "preferred_lang", "preferred_channel", "contact_consent", "tax_name", "tax_id",
-    "payer_id", "payer_no",       "payer_name",    "user_id",        "username",
-    "notes",    "status",         "created_at",    "updated_at"};
+static const char *const donor_cols[] = {"id",
+                                         "donor_no",
+                                         "kind",
+                                         "name",
+                                         "name_latin",
+                                         "email",
+                                         "phone",
+                                         "address",
+                                         "city",
+                                         "country",
+                                         "preferred_lang",
+                                         "preferred_channel",
+                                         "contact_consent",
+                                         "tax_name",
+                                         "tax_id",
+                                         "payer_id",
+                                         "payer_no",
+                                         "payer_name",
+                                         "user_id",
+                                         "username",
+                                         "notes",
+                                         "status",
+                                         "created_at",
+                                         "updated_at"};
 #define N_DONOR_COLS (int)(sizeof(donor_cols) / sizeof(donor_cols[0]))
 
 json_t *donor_get(struct db *db, const struct actor *a, const char *id, struct err *e)
@@ -418,8 +435,7 @@ json_t *donor_get(struct db *db, const struct actor *a, const char *id, struct e
         " WHERE d.id = $1 AND d.org_id = $2",
         "tt", id, a->org_id);
     json_t *rows = json_array();
-    int rc = s ? sp_rows_into(s, donor_cols, N_DONOR_COLS, " contact_consent ", "", rows, e)
-               : -1;
+    int rc = s ? sp_rows_into(s, donor_cols, N_DONOR_COLS, " contact_consent ", "", rows, e) : -1;
     json_t *j = json_incref(json_array_get(rows, 0));
     json_decref(rows);
     if (rc < 0 || !j) {
@@ -434,11 +450,10 @@ json_t *donor_get(struct db *db, const struct actor *a, const char *id, struct e
         j, "contact_consent",
         json_boolean(json_integer_value(json_object_get(j, "contact_consent")) != 0));
     /* Agreements as sponsor or as payer. */
-    static const char *const acols[] = {
-        "id",          "agreement_no", "child_id",   "file_no",  "first_name",
-        "family_name", "donor_id",     "payer_id",   "amount",   "currency",
-        "frequency",   "purpose",      "start_date", "end_date", "status",
-        "end_reason"};
+    static const char *const acols[] = {"id",         "agreement_no", "child_id",  "file_no",
+                                        "first_name", "family_name",  "donor_id",  "payer_id",
+                                        "amount",     "currency",     "frequency", "purpose",
+                                        "start_date", "end_date",     "status",    "end_reason"};
     json_t *agreements = json_array();
     json_object_set_new(j, "agreements", agreements);
     s = db_query(db, e,
@@ -455,10 +470,9 @@ json_t *donor_get(struct db *db, const struct actor *a, const char *id, struct e
     json_t *payments = json_array();
     json_object_set_new(j, "payments", payments);
     if (rc >= 0) {
-        static const char *const pcols[] = {"id",          "payment_no", "received_on",
-                                            "amount",      "fee",        "currency",
-                                            "method",      "reference",  "status",
-                                            "unallocated", "receipt_id", "receipt_no"};
+        static const char *const pcols[] = {"id",     "payment_no",  "received_on", "amount",
+                                            "fee",    "currency",    "method",      "reference",
+                                            "status", "unallocated", "receipt_id",  "receipt_no"};
         s = db_query(db, e,
                      "SELECT p.id, p.payment_no, p.received_on, p.amount, p.fee, p.currency,"
                      " p.method, p.reference, p.status, p.unallocated, r.id, r.receipt_no"
@@ -466,8 +480,8 @@ json_t *donor_get(struct db *db, const struct actor *a, const char *id, struct e
                      " WHERE p.org_id = $1 AND p.donor_id = $2"
                      " ORDER BY p.received_on DESC, p.payment_no DESC LIMIT 200",
                      "tt", a->org_id, id);
-        rc = s ? sp_rows_into(s, pcols, 12, " amount fee unallocated ",
-                              " amount fee unallocated ", payments, e)
+        rc = s ? sp_rows_into(s, pcols, 12, " amount fee unallocated ", " amount fee unallocated ",
+                              payments, e)
                : -1;
     }
     json_t *totals = json_array();
@@ -531,8 +545,7 @@ json_t *donor_list(struct db *db, const struct actor *a, const char *q, const ch
         " OR LOWER(COALESCE(d.email, '')) LIKE LOWER($3) ESCAPE '\\'"
         " OR LOWER(d.donor_no) LIKE LOWER($3) ESCAPE '\\')"
         " ORDER BY d.name, d.donor_no LIMIT $4 OFFSET $5",
-        "tttii", a->org_id, status ? status : "", like.buf, (int64_t)per,
-        (int64_t)(pg - 1) * per);
+        "tttii", a->org_id, status ? status : "", like.buf, (int64_t)per, (int64_t)(pg - 1) * per);
     buf_release(&like);
     if (!s) {
         return NULL;
@@ -551,12 +564,12 @@ json_t *donor_list(struct db *db, const struct actor *a, const char *q, const ch
     {
         json_object_del(it, "total");
     }
-    return json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", total, "page", pg,
-                     "per_page", per);
+    return json_pack("{s:o, s:I, s:i, s:i}", "items", items, "total", total, "page", pg, "per_page",
+                     per);
 }
 
-int donor_link_user(struct db *db, const struct actor *a, const char *donor_id,
-                    const char *user_id, struct err *e)
+int donor_link_user(struct db *db, const struct actor *a, const char *donor_id, const char *user_id,
+                    struct err *e)
 {
     if (!actor_can(a, PERM_SPONSOR_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to manage donors");
@@ -621,9 +634,9 @@ int donor_for_user(struct db *db, const char *user_id, char donor_id_out[40], st
         return 0;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT id FROM donors WHERE user_id = $1 AND status = 'active'",
-                               "t", user_id);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT id FROM donors WHERE user_id = $1 AND status = 'active'", "t",
+               user_id);
     if (!s) {
         return found;
     }

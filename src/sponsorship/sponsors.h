@@ -64,8 +64,8 @@ json_t *donor_list(struct db *db, const struct actor *a, const char *q, const ch
  * with role donor; a user is linked to one donor at most) or, with user_id
  * NULL or "", unlinks it. Needs sponsorship.write; audited donor.link_user.
  * ERR_CONFLICT "user_linked" when the user belongs to another donor. */
-int donor_link_user(struct db *db, const struct actor *a, const char *donor_id,
-                    const char *user_id, struct err *e);
+int donor_link_user(struct db *db, const struct actor *a, const char *donor_id, const char *user_id,
+                    struct err *e);
 /* The donor linked to the portal user user_id (any organization: the user
  * id is unique), read inside the caller's transaction. Returns 1 with the
  * id in donor_id_out (40 bytes), 0 when the user has no donor (or the donor
@@ -89,8 +89,8 @@ int donor_for_user(struct db *db, const char *user_id, char donor_id_out[40], st
 int sponsorship_create(struct db *db, const struct actor *a, json_t *input, json_t **created_out,
                        json_t **errors_out, struct err *e);
 /* The same inside the caller's write transaction. */
-int sponsorship_create_tx(struct db *db, const struct actor *a, json_t *input,
-                          json_t **created_out, json_t **errors_out, struct err *e);
+int sponsorship_create_tx(struct db *db, const struct actor *a, json_t *input, json_t **created_out,
+                          json_t **errors_out, struct err *e);
 /* An agreement as JSON: its fields (amount both as minor units "amount" and
  * as text "amount_text"), the child's file number and name, the sponsor's
  * and payer's numbers and names, its pauses and its events (oldest first),
@@ -139,9 +139,8 @@ int sponsorship_end_tx(struct db *db, const struct actor *a, const char *id, con
  * input (donor_id required; payer_id, amount, currency, frequency, purpose
  * default to the old agreement's; status "active"), both in one
  * transaction, with events linking the two. Writes the new id. */
-int sponsorship_change_sponsor(struct db *db, const struct actor *a, const char *id,
-                               json_t *input, char new_id_out[40], json_t **errors_out,
-                               struct err *e);
+int sponsorship_change_sponsor(struct db *db, const struct actor *a, const char *id, json_t *input,
+                               char new_id_out[40], json_t **errors_out, struct err *e);
 /* Recomputes children.sponsored of child_id (1 while the child has an
  * active or paused agreement) inside the caller's write transaction. */
 int sponsorship_child_flag_tx(struct db *db, const char *child_id, struct err *e);

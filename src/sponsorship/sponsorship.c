@@ -265,9 +265,9 @@ int sponsorship_settings_set(struct db *db, const struct actor *a, int notice_mo
                "tiitt", a->org_id, (int64_t)(notice_months ? notice_months : nm),
                (int64_t)(report_every_months ? report_every_months : rm),
                mail_from && *mail_from ? mail_from : NULL, at) < 0 ||
-        (mail_from && db_run(db, e,
-                             "UPDATE sponsorship_settings SET mail_from = $1 WHERE org_id = $2",
-                             "tt", *mail_from ? mail_from : NULL, a->org_id) < 0) ||
+        (mail_from &&
+         db_run(db, e, "UPDATE sponsorship_settings SET mail_from = $1 WHERE org_id = $2", "tt",
+                *mail_from ? mail_from : NULL, a->org_id) < 0) ||
         actor_audit(db, a, "sponsorship.settings", "organization", a->org_id, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
         return sp_fail(db);
@@ -325,10 +325,12 @@ json_t *sponsorship_waiting(struct db *db, const struct actor *a, const char *to
         int64_t orphan = db_col_int64(s, 6), risk = db_col_int64(s, 7), dis = db_col_int64(s, 8);
         int64_t sib = db_col_int64(s, 9);
         int64_t sib_pts = sib > 4 ? 20 : sib * 5;
+        int64_t need = orphan + risk + dis + sib_pts;
+        int64_t waited = 0;
         json_t *reasons = json_array();
         if (orphan) {
-            json_array_append_new(reasons, json_string(orphan == 40 ? "orphan_both"
-                                                                    : "orphan_one"));
+            json_array_append_new(reasons,
+                                  json_string(orphan == 40 ? "orphan_both" : "orphan_one"));
         }
         if (risk) {
             json_array_append_new(reasons, json_string("case_risk"));
@@ -347,16 +349,15 @@ json_t *sponsorship_waiting(struct db *db, const struct actor *a, const char *to
             time_date_parse(today, &y2, &m2, &d2) == 0) {
             days = time_days_from_civil(y2, m2, d2) - time_days_from_civil(y1, m1, d1);
         }
+        waited = days > 0 ? days : 0;
         json_array_append_new(
-            items,
-            json_pack("{s:s, s:s, s:s, s:s?, s:i, s:s, s:I, s:o, s:I, s:s?, s:I, s:b}",
-                      "child_id", db_col_text(s, 0), "file_no", db_col_text(s, 1), "first_name",
-                      db_col_text(s, 2), "family_name", db_col_text(s, 3), "age",
-                      age_on(db_col_text(s, 4), today), "orphan_status", db_col_text(s, 5),
-                      "need", (json_int_t)(orphan + risk + dis + sib_pts), "need_reasons",
-                      reasons, "siblings", (json_int_t)sib, "waiting_since", since,
-                      "days_waiting", (json_int_t)(days > 0 ? days : 0), "pending",
-                      db_col_int64(s, 11) != 0));
+            items, json_pack("{s:s, s:s, s:s, s:s?, s:i, s:s, s:I, s:o, s:I, s:s?, s:I, s:b}",
+                             "child_id", db_col_text(s, 0), "file_no", db_col_text(s, 1),
+                             "first_name", db_col_text(s, 2), "family_name", db_col_text(s, 3),
+                             "age", age_on(db_col_text(s, 4), today), "orphan_status",
+                             db_col_text(s, 5), "need", (json_int_t)need, "need_reasons", reasons,
+                             "siblings", (json_int_t)sib, "waiting_since", since, "days_waiting",
+                             (json_int_t)waited, "pending", db_col_int64(s, 11) != 0));
         total = db_col_int64(s, 12);
     }
     db_done(s);
@@ -398,8 +399,8 @@ static int notice_mail(struct db *db, json_t *row, const char *limit_day, struct
     struct buf body = BUF_INIT, msg = BUF_INIT;
     buf_addf(&body, "%s\n\n%s\n\n%s\n",
              i18n_format(&ar, lang, "sp.mail.greeting", "name", name, NULL),
-             i18n_format(&ar, lang, "sp.mail.notice_body", "child", child, "date", limit_day,
-                         "no", no, NULL),
+             i18n_format(&ar, lang, "sp.mail.notice_body", "child", child, "date", limit_day, "no",
+                         no, NULL),
              i18n_get(lang, "sp.mail.footer"));
     struct mail_msg m = {
         .from = from,
@@ -434,10 +435,10 @@ static json_t *near_limit(struct db *db, const char *org_id, const char *cutoff,
     if (!s) {
         return NULL;
     }
-    static const char *const cols[] = {"id",         "org_id", "agreement_no", "status",
-                                       "notice_sent_at", "start_date", "birth_date", "child",
-                                       "donor_name", "email",  "consent",      "lang",
-                                       "end_date"};
+    static const char *const cols[] = {
+        "id",         "org_id",     "agreement_no", "status",     "notice_sent_at",
+        "start_date", "birth_date", "child",        "donor_name", "email",
+        "consent",    "lang",       "end_date"};
     json_t *rows = json_array();
     if (sp_rows_into(s, cols, 13, " consent ", "", rows, e) < 0) {
         json_decref(rows);
@@ -499,13 +500,14 @@ static int age_check_org(struct db *db, const char *org_id, const char *today,
             st->ended++;
             continue;
         }
-        if (strcmp(limit_day, horizon) > 0 || !json_is_null(json_object_get(row, "notice_sent_at")) ||
+        if (strcmp(limit_day, horizon) > 0 ||
+            !json_is_null(json_object_get(row, "notice_sent_at")) ||
             !text_word_in(" active paused ", status)) {
             continue;
         }
         const char *email = json_string_value(json_object_get(row, "email"));
-        bool mail = smtp && email && *email &&
-                    json_integer_value(json_object_get(row, "consent")) != 0;
+        bool mail =
+            smtp && email && *email && json_integer_value(json_object_get(row, "consent")) != 0;
         char at[32];
         time_format_iso(time_now_ms(), at, sizeof(at));
         int64_t n;
@@ -523,7 +525,8 @@ static int age_check_org(struct db *db, const char *org_id, const char *today,
             continue;
         }
         if (sp_event_tx(db, &sys, id, "notice", mail ? "email" : "recorded", e) < 0 ||
-            actor_audit(db, &sys, "sponsorship.notice", "sponsorship", id, "ok", limit_day, e) < 0 ||
+            actor_audit(db, &sys, "sponsorship.notice", "sponsorship", id, "ok", limit_day, e) <
+                0 ||
             db_commit(db, e) < 0) {
             db_rollback(db);
             ret = -1;
@@ -609,24 +612,24 @@ static void insert_by_date(json_t *arr, json_t *item)
 static int home_endings(struct db *db, const struct actor *a, const char *today,
                         const char *horizon, int months, json_t *endings, struct err *e)
 {
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT s.id, s.agreement_no, c.first_name, c.family_name, d.name, s.end_date"
-        " FROM sponsorships s JOIN children c ON c.id = s.child_id"
-        " JOIN donors d ON d.id = s.donor_id WHERE s.org_id = $1"
-        " AND s.status IN ('active', 'paused') AND s.end_date IS NOT NULL"
-        " AND s.end_date >= $2 AND s.end_date <= $3 ORDER BY s.end_date LIMIT 100",
-        "ttt", a->org_id, today, horizon);
+    struct db_stmt *s =
+        db_query(db, e,
+                 "SELECT s.id, s.agreement_no, c.first_name, c.family_name, d.name, s.end_date"
+                 " FROM sponsorships s JOIN children c ON c.id = s.child_id"
+                 " JOIN donors d ON d.id = s.donor_id WHERE s.org_id = $1"
+                 " AND s.status IN ('active', 'paused') AND s.end_date IS NOT NULL"
+                 " AND s.end_date >= $2 AND s.end_date <= $3 ORDER BY s.end_date LIMIT 100",
+                 "ttt", a->org_id, today, horizon);
     if (!s) {
         return -1;
     }
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        insert_by_date(endings, json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s}", "id",
-                                          db_col_text(s, 0), "agreement_no", db_col_text(s, 1),
-                                          "child", db_col_text(s, 2), "child_family",
-                                          db_col_text(s, 3), "donor", db_col_text(s, 4), "date",
-                                          db_col_text(s, 5), "why", "end_date"));
+        insert_by_date(endings,
+                       json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:s}", "id", db_col_text(s, 0),
+                                 "agreement_no", db_col_text(s, 1), "child", db_col_text(s, 2),
+                                 "child_family", db_col_text(s, 3), "donor", db_col_text(s, 4),
+                                 "date", db_col_text(s, 5), "why", "end_date"));
     }
     db_done(s);
     if (rc < 0) {
@@ -651,14 +654,13 @@ static int home_endings(struct db *db, const struct actor *a, const char *today,
             (end && strcmp(end, day) <= 0) || json_array_size(endings) >= 200) {
             continue;
         }
-        insert_by_date(endings,
-                       json_pack("{s:O, s:O, s:O, s:O, s:s, s:s, s:b}", "id",
-                                 json_object_get(row, "id"), "agreement_no",
-                                 json_object_get(row, "agreement_no"), "child",
-                                 json_object_get(row, "child"), "donor",
-                                 json_object_get(row, "donor_name"), "date", day, "why",
-                                 "age_limit", "noticed",
-                                 !json_is_null(json_object_get(row, "notice_sent_at"))));
+        insert_by_date(endings, json_pack("{s:O, s:O, s:O, s:O, s:s, s:s, s:b}", "id",
+                                          json_object_get(row, "id"), "agreement_no",
+                                          json_object_get(row, "agreement_no"), "child",
+                                          json_object_get(row, "child"), "donor",
+                                          json_object_get(row, "donor_name"), "date", day, "why",
+                                          "age_limit", "noticed",
+                                          !json_is_null(json_object_get(row, "notice_sent_at"))));
     }
     json_decref(rows);
     return 0;
@@ -687,7 +689,7 @@ json_t *sponsorship_home(struct db *db, const struct actor *a, const char *today
         " GROUP BY d.payer_id, dn.donor_no, dn.name, d.currency"
         " ORDER BY MIN(d.due_date), dn.donor_no LIMIT 100",
         "tt", a->org_id, today);
-    static const char *const acols[] = {"payer_id", "donor_no",   "name", "currency",
+    static const char *const acols[] = {"payer_id", "donor_no",   "name",  "currency",
                                         "amount",   "oldest_due", "n_dues"};
     int rc = s ? sp_rows_into(s, acols, 7, " amount n_dues ", " amount ", arrears, e) : -1;
     size_t i;
@@ -745,14 +747,14 @@ json_t *sponsorship_home(struct db *db, const struct actor *a, const char *today
                      " WHERE s.org_id = $1 AND s.status = 'pending'"
                      " ORDER BY s.created_at, s.agreement_no LIMIT 50",
                      "t", a->org_id);
-        static const char *const pcols[] = {"id",     "agreement_no", "child",
-                                            "child_family", "donor", "amount",
-                                            "currency", "start_date", "created_at"};
+        static const char *const pcols[] = {"id",           "agreement_no", "child",
+                                            "child_family", "donor",        "amount",
+                                            "currency",     "start_date",   "created_at"};
         rc = s ? sp_rows_into(s, pcols, 9, " amount ", " amount ", pending, e) : -1;
     }
     /* Counts by status. */
-    json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "pending", 0, "active", 0, "paused", 0,
-                               "ended", 0);
+    json_t *counts =
+        json_pack("{s:i, s:i, s:i, s:i}", "pending", 0, "active", 0, "paused", 0, "ended", 0);
     json_object_set_new(j, "counts", counts);
     if (rc >= 0) {
         s = db_query(db, e,

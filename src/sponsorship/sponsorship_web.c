@@ -68,8 +68,8 @@ static void api_donors(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    json_t *res = donor_list(db, r->actor, query_text(r, "q"), query_text(r, "status"), page, per,
-                             &e);
+    json_t *res =
+        donor_list(db, r->actor, query_text(r, "q"), query_text(r, "status"), page, per, &e);
     db_rollback(db);
     if (!res) {
         http_reply_err(r, &e);
@@ -156,7 +156,10 @@ static json_t *body_fields(struct http_req *r, const char *const *names, const s
 
 /* Runs one service call whose JSON body has the listed text members (v[0], v[1], ...), then
  * answers 204. The lists are parenthesized so that their commas pass through. */
-#define LIST(...) {__VA_ARGS__}
+#define LIST(...)                                                                                  \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
 #define API_STEP(name, fields, maxes, call)                                                        \
     static void name(struct http_req *r)                                                           \
     {                                                                                              \
@@ -273,9 +276,9 @@ static void api_sp_create(struct http_req *r)
         page_reply_problems(r, &e, errors);
         return;
     }
-    http_add_header(r, "Location",
-                    arena_printf(&r->arena, "/api/v1/sponsorships/%s",
-                                 jstr(json_array_get(created, 0), "id")));
+    http_add_header(
+        r, "Location",
+        arena_printf(&r->arena, "/api/v1/sponsorships/%s", jstr(json_array_get(created, 0), "id")));
     http_reply_json(r, 201, json_pack("{s:o}", "items", created));
 }
 
@@ -308,8 +311,7 @@ static void api_sp_change(struct http_req *r)
 }
 
 /* Adapts sponsorship_waiting to page_read_fn: arg is the limit. */
-static json_t *waiting_read(struct db *db, const struct actor *a, const char *arg,
-                            struct err *e)
+static json_t *waiting_read(struct db *db, const struct actor *a, const char *arg, struct err *e)
 {
     char day[11];
     sp_today(day);
@@ -362,9 +364,9 @@ static void api_age_check(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_reply_json(r, 200, json_pack("{s:i, s:i, s:i, s:i}", "noticed", st.noticed, "mailed",
-                                      st.mailed, "mail_failed", st.mail_failed, "ended",
-                                      st.ended));
+    http_reply_json(r, 200,
+                    json_pack("{s:i, s:i, s:i, s:i}", "noticed", st.noticed, "mailed", st.mailed,
+                              "mail_failed", st.mail_failed, "ended", st.ended));
 }
 
 /* PATCH /api/v1/sponsorship/settings: {"notice_months", "report_every_months", "mail_from"} */
@@ -384,9 +386,8 @@ static void api_settings(struct http_req *r)
     json_t *rm = json_object_get(body, "report_every_months");
     int rc = json_known_members(body, names, &e);
     if (rc == 0 && ((nm && !json_is_integer(nm)) || (rm && !json_is_integer(rm)))) {
-        rc = err_set(&e, ERR_INVALID, "invalid_type", nm && !json_is_integer(nm)
-                                                          ? "notice_months"
-                                                          : "report_every_months",
+        rc = err_set(&e, ERR_INVALID, "invalid_type",
+                     nm && !json_is_integer(nm) ? "notice_months" : "report_every_months",
                      "must be a whole number");
     }
     if (rc == 0) {
@@ -395,9 +396,8 @@ static void api_settings(struct http_req *r)
     if (rc == 0) {
         int n = nm ? (int)json_integer_value(nm) : 0, m = rm ? (int)json_integer_value(rm) : 0;
         if ((nm && n < 1) || (rm && m < 1)) {
-            rc = err_set(&e, ERR_INVALID, "out_of_range", nm && n < 1 ? "notice_months"
-                                                                       : "report_every_months",
-                         "must be 1 to 24");
+            rc = err_set(&e, ERR_INVALID, "out_of_range",
+                         nm && n < 1 ? "notice_months" : "report_every_months", "must be 1 to 24");
         } else {
             rc = sponsorship_settings_set(db, r->actor, n, m, from, &e);
         }
@@ -460,8 +460,7 @@ static json_t *errors_of(struct http_req *r, const struct err *e, json_t *proble
         }
         json_decref(problems);
     } else if (e->field[0]) {
-        json_object_set_new(by, e->field,
-                            json_string(problem_text(r, e->code, e->field, e->msg)));
+        json_object_set_new(by, e->field, json_string(problem_text(r, e->code, e->field, e->msg)));
     }
     return by;
 }
@@ -488,22 +487,24 @@ static void page_fail(struct http_req *r, const struct err *e)
     http_reply_err(r, e);
 }
 
-/* Runs fn in a read-only transaction and returns its value, or NULL after replying. */
-static json_t *read_or_reply(struct http_req *r, struct db *db, page_read_fn fn,
-                             const char *arg)
+/* Runs fn in a read-only transaction into *out. Returns 0, or -1 after replying. */
+static int read_or_reply(struct http_req *r, struct db *db, page_read_fn fn, const char *arg,
+                         json_t **out)
 {
     struct err e;
     err_clear(&e);
+    *out = NULL;
     if (db_begin(db, true, &e) < 0) {
         page_fail(r, &e);
-        return NULL;
+        return -1;
     }
-    json_t *j = fn(db, r->actor, arg, &e);
+    *out = fn(db, r->actor, arg, &e);
     db_rollback(db);
-    if (!j) {
+    if (!*out) {
         page_fail(r, &e);
+        return -1;
     }
-    return j;
+    return 0;
 }
 
 /* A child's short name from the members first_name and family_name of o. */
@@ -537,8 +538,8 @@ static void label_all(struct http_req *r, json_t *arr, const char *member, const
 static void page_home(struct http_req *r)
 {
     struct db *db = db_or_reply(r);
-    json_t *h = db ? read_or_reply(r, db, home_read, NULL) : NULL;
-    if (!h) {
+    json_t *h = NULL;
+    if (!db || read_or_reply(r, db, home_read, NULL, &h) < 0) {
         return;
     }
     json_t *w = json_object_get(h, "waiting");
@@ -552,8 +553,7 @@ static void page_home(struct http_req *r)
     label_all(r, items, "orphan_status", "choice.orphan_status");
     json_array_foreach(json_object_get(h, "endings"), i, it)
     {
-        json_object_set_new(it, "why_label",
-                            json_string(page_label(r, "sp.why", jstr(it, "why"))));
+        json_object_set_new(it, "why_label", json_string(page_label(r, "sp.why", jstr(it, "why"))));
     }
     json_array_foreach(json_object_get(h, "reports_due"), i, it)
     {
@@ -598,17 +598,19 @@ static void page_donors(struct http_req *r)
     json_int_t total = json_integer_value(json_object_get(l, "total"));
     int pg = (int)json_integer_value(json_object_get(l, "page"));
     json_object_set_new(l, "q", json_string(q ? q : ""));
-    json_object_set_new(l, "statuses", page_options(r, "sp.dstatus", " active inactive ", status,
-                                                    "sp.all"));
+    json_object_set_new(l, "statuses",
+                        page_options(r, "sp.dstatus", " active inactive ", status, "sp.all"));
     json_object_set_new(l, "none", json_boolean(json_array_size(items) == 0));
     const char *qs = arena_printf(&r->arena, "q=%s&status=%s", q ? q : "", status ? status : "");
     if (pg > 1) {
-        json_object_set_new(l, "prev", json_string(arena_printf(
-                                           &r->arena, "/sponsorship/donors?%s&page=%d", qs, pg - 1)));
+        json_object_set_new(
+            l, "prev",
+            json_string(arena_printf(&r->arena, "/sponsorship/donors?%s&page=%d", qs, pg - 1)));
     }
     if ((json_int_t)pg * 25 < total) {
-        json_object_set_new(l, "next", json_string(arena_printf(
-                                           &r->arena, "/sponsorship/donors?%s&page=%d", qs, pg + 1)));
+        json_object_set_new(
+            l, "next",
+            json_string(arena_printf(&r->arena, "/sponsorship/donors?%s&page=%d", qs, pg + 1)));
     }
     json_object_set_new(l, "can_write", json_boolean(actor_can(r->actor, PERM_SPONSOR_WRITE)));
     page_reply(r, 200, "sp_donors", "sp.donors", l);
@@ -616,9 +618,9 @@ static void page_donors(struct http_req *r)
 
 /* The donor form's members, as in donor_create. */
 static const char *const donor_form_fields[] = {
-    "kind",   "name",     "name_latin",     "email",             "phone",
-    "address", "city",    "country",        "preferred_lang",    "preferred_channel",
-    "tax_name", "tax_id", "payer_id",       "notes",             "status"};
+    "kind",     "name",   "name_latin", "email",          "phone",
+    "address",  "city",   "country",    "preferred_lang", "preferred_channel",
+    "tax_name", "tax_id", "payer_id",   "notes",          "status"};
 #define N_DONOR_FORM (sizeof(donor_form_fields) / sizeof(donor_form_fields[0]))
 
 /* Renders the donor form. form: the values (taken); errors (taken, may be NULL); id: the
@@ -628,14 +630,16 @@ static void donor_form_page(struct http_req *r, int status, json_t *form, json_t
 {
     json_t *ctx = json_pack("{s:o, s:o, s:s?, s:s?}", "form", form, "errors",
                             errors ? errors : json_object(), "error", error, "id", id);
-    json_object_set_new(ctx, "kinds", page_options(r, "sp.kind", DONOR_KINDS, jstr(form, "kind"),
-                                                   "sp.choose"));
-    json_object_set_new(ctx, "langs", page_options(r, "sp.lang", " ar en ",
-                                                   jstr(form, "preferred_lang"), NULL));
-    json_object_set_new(ctx, "channels", page_options(r, "sp.channel", DONOR_CHANNELS,
-                                                      jstr(form, "preferred_channel"), NULL));
-    json_object_set_new(ctx, "statuses", page_options(r, "sp.dstatus", " active inactive ",
-                                                      jstr(form, "status"), NULL));
+    json_object_set_new(ctx, "kinds",
+                        page_options(r, "sp.kind", DONOR_KINDS, jstr(form, "kind"), "sp.choose"));
+    json_object_set_new(ctx, "langs",
+                        page_options(r, "sp.lang", " ar en ", jstr(form, "preferred_lang"), NULL));
+    json_object_set_new(
+        ctx, "channels",
+        page_options(r, "sp.channel", DONOR_CHANNELS, jstr(form, "preferred_channel"), NULL));
+    json_object_set_new(
+        ctx, "statuses",
+        page_options(r, "sp.dstatus", " active inactive ", jstr(form, "status"), NULL));
     json_object_set_new(ctx, "action",
                         json_string(id ? arena_printf(&r->arena, "/sponsorship/donors/%s", id)
                                        : "/sponsorship/donors"));
@@ -705,8 +709,7 @@ static void page_donor_create(struct http_req *r)
         return;
     }
     json_decref(form);
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/donors/%s?ok=flash.sp_donor_saved",
-                                  id));
+    http_redirect(r, arena_printf(&r->arena, "/sponsorship/donors/%s?ok=flash.sp_donor_saved", id));
 }
 
 /* GET /sponsorship/donors/{id}/edit */
@@ -755,13 +758,12 @@ static void page_donor_update(struct http_req *r)
             page_fail(r, &e);
             return;
         }
-        donor_form_page(r, 422, form, errors_of(r, &e, problems), form_error(r, &e),
-                        r->params[0]);
+        donor_form_page(r, 422, form, errors_of(r, &e, problems), form_error(r, &e), r->params[0]);
         return;
     }
     json_decref(form);
-    http_redirect(r, arena_printf(&r->arena, "/sponsorship/donors/%s?ok=flash.sp_donor_saved",
-                                  r->params[0]));
+    http_redirect(
+        r, arena_printf(&r->arena, "/sponsorship/donors/%s?ok=flash.sp_donor_saved", r->params[0]));
 }
 
 /* Renders a donor's page (audited view); extra (taken, may be NULL) is merged in. */
@@ -891,25 +893,25 @@ static void page_agreements(struct http_req *r)
     json_object_set_new(l, "statuses",
                         page_options(r, "sp.status", SP_STATUSES, f.status, "sp.all"));
     json_object_set_new(l, "none", json_boolean(json_array_size(items) == 0));
-    const char *qs = arena_printf(&r->arena, "q=%s&status=%s", f.q ? f.q : "",
-                                  f.status ? f.status : "");
+    const char *qs =
+        arena_printf(&r->arena, "q=%s&status=%s", f.q ? f.q : "", f.status ? f.status : "");
     if (f.page > 1) {
-        json_object_set_new(l, "prev", json_string(arena_printf(
-                                           &r->arena, "/sponsorship/agreements?%s&page=%d", qs,
-                                           f.page - 1)));
+        json_object_set_new(l, "prev",
+                            json_string(arena_printf(
+                                &r->arena, "/sponsorship/agreements?%s&page=%d", qs, f.page - 1)));
     }
     if ((json_int_t)f.page * 25 < total) {
-        json_object_set_new(l, "next", json_string(arena_printf(
-                                           &r->arena, "/sponsorship/agreements?%s&page=%d", qs,
-                                           f.page + 1)));
+        json_object_set_new(l, "next",
+                            json_string(arena_printf(
+                                &r->arena, "/sponsorship/agreements?%s&page=%d", qs, f.page + 1)));
     }
     json_object_set_new(l, "can_write", json_boolean(actor_can(r->actor, PERM_SPONSOR_WRITE)));
     page_reply(r, 200, "sp_agreements", "sp.agreements", l);
 }
 
 /* The agreement form's members. */
-static const char *const sp_form_fields[] = {"child_ids", "donor_id", "payer_id",   "amount",
-                                             "currency",  "frequency", "purpose",   "start_date",
+static const char *const sp_form_fields[] = {"child_ids", "donor_id",  "payer_id", "amount",
+                                             "currency",  "frequency", "purpose",  "start_date",
                                              "end_date",  "status"};
 #define N_SP_FORM (sizeof(sp_form_fields) / sizeof(sp_form_fields[0]))
 
@@ -919,12 +921,13 @@ static void sp_form_page(struct http_req *r, int status, json_t *form, json_t *e
 {
     json_t *ctx = json_pack("{s:o, s:o, s:s?}", "form", form, "errors",
                             errors ? errors : json_object(), "error", error);
-    json_object_set_new(ctx, "frequencies", page_options(r, "sp.freq", SP_FREQUENCIES,
-                                                         jstr(form, "frequency"), NULL));
-    json_object_set_new(ctx, "purposes", page_options(r, "sp.purpose", SP_PURPOSES,
-                                                      jstr(form, "purpose"), NULL));
-    json_object_set_new(ctx, "statuses", page_options(r, "sp.status", " pending active ",
-                                                      jstr(form, "status"), NULL));
+    json_object_set_new(ctx, "frequencies",
+                        page_options(r, "sp.freq", SP_FREQUENCIES, jstr(form, "frequency"), NULL));
+    json_object_set_new(ctx, "purposes",
+                        page_options(r, "sp.purpose", SP_PURPOSES, jstr(form, "purpose"), NULL));
+    json_object_set_new(
+        ctx, "statuses",
+        page_options(r, "sp.status", " pending active ", jstr(form, "status"), NULL));
     page_reply(r, status, "sp_agreement_form", "sp.agreement_new", ctx);
 }
 
@@ -1011,8 +1014,8 @@ static void page_sp_create(struct http_req *r)
 static void sp_page(struct http_req *r, int status, const char *id, json_t *extra)
 {
     struct db *db = db_or_reply(r);
-    json_t *s = db ? read_or_reply(r, db, sponsorship_get, id) : NULL;
-    if (!s) {
+    json_t *s = NULL;
+    if (!db || read_or_reply(r, db, sponsorship_get, id, &s) < 0) {
         json_decref(extra);
         return;
     }
@@ -1041,14 +1044,14 @@ static void sp_page(struct http_req *r, int status, const char *id, json_t *extr
     char day[11];
     sp_today(day);
     json_object_set_new(ctx, "today", json_string(day));
-    json_object_set_new(ctx, "reasons", page_options(r, "sp.reason", SP_END_REASONS, NULL,
-                                                     "sp.choose"));
+    json_object_set_new(ctx, "reasons",
+                        page_options(r, "sp.reason", SP_END_REASONS, NULL, "sp.choose"));
     if (extra) {
         json_t *typed = json_object_get(extra, "typed");
         const char *reason = jstr(typed, "end_reason");
         if (reason) {
-            json_object_set_new(ctx, "reasons", page_options(r, "sp.reason", SP_END_REASONS,
-                                                             reason, "sp.choose"));
+            json_object_set_new(ctx, "reasons",
+                                page_options(r, "sp.reason", SP_END_REASONS, reason, "sp.choose"));
         }
         json_object_update(ctx, extra);
         json_decref(extra);
@@ -1065,8 +1068,7 @@ static void page_sp(struct http_req *r)
 /* Ends a step posted from the agreement's page: back to it with a flash, or the page again
  * with the errors of the step's form (fields named "<step>_<field>"). */
 static void step_after(struct http_req *r, int rc, const struct err *e, json_t *problems,
-                       const char *step, const char *const *fields, size_t n,
-                       const char *go_to)
+                       const char *step, const char *const *fields, size_t n, const char *go_to)
 {
     if (rc == 0) {
         http_redirect(r, arena_printf(&r->arena, "%s?ok=flash.sp_saved",
@@ -1092,13 +1094,13 @@ static void step_after(struct http_req *r, int rc, const struct err *e, json_t *
     }
     json_decref(by);
     for (size_t i = 0; i < n; i++) {
-        json_object_set_new(typed, arena_printf(&r->arena, "%s_%s", step, fields[i]),
-                            json_string(form_raw(r, arena_printf(&r->arena, "%s_%s", step,
-                                                                 fields[i]))));
+        json_object_set_new(
+            typed, arena_printf(&r->arena, "%s_%s", step, fields[i]),
+            json_string(form_raw(r, arena_printf(&r->arena, "%s_%s", step, fields[i]))));
     }
-    sp_page(r, http_status_of(e->kind), r->params[0],
-            json_pack("{s:o, s:s, s:o}", "errors", errors, "error", form_error(r, e), "typed",
-                      typed));
+    sp_page(
+        r, http_status_of(e->kind), r->params[0],
+        json_pack("{s:o, s:s, s:o}", "errors", errors, "error", form_error(r, e), "typed", typed));
 }
 
 /* A step's form field "<step>_<name>", NULL when blank. */
@@ -1203,8 +1205,8 @@ static void page_sp_change(struct http_req *r)
 static void page_waiting(struct http_req *r)
 {
     struct db *db = db_or_reply(r);
-    json_t *w = db ? read_or_reply(r, db, waiting_read, "200") : NULL;
-    if (!w) {
+    json_t *w = NULL;
+    if (!db || read_or_reply(r, db, waiting_read, "200", &w) < 0) {
         return;
     }
     json_t *items = json_object_get(w, "items");
@@ -1265,11 +1267,9 @@ static const struct route routes[] = {
     {"POST", "/sponsorship/agreements/{id}/activate", page_sp_activate, ROUTE_PAGE,
      PERM_SPONSOR_WRITE},
     {"POST", "/sponsorship/agreements/{id}/pause", page_sp_pause, ROUTE_PAGE, PERM_SPONSOR_WRITE},
-    {"POST", "/sponsorship/agreements/{id}/resume", page_sp_resume, ROUTE_PAGE,
-     PERM_SPONSOR_WRITE},
+    {"POST", "/sponsorship/agreements/{id}/resume", page_sp_resume, ROUTE_PAGE, PERM_SPONSOR_WRITE},
     {"POST", "/sponsorship/agreements/{id}/end", page_sp_end, ROUTE_PAGE, PERM_SPONSOR_WRITE},
-    {"POST", "/sponsorship/agreements/{id}/change", page_sp_change, ROUTE_PAGE,
-     PERM_SPONSOR_WRITE},
+    {"POST", "/sponsorship/agreements/{id}/change", page_sp_change, ROUTE_PAGE, PERM_SPONSOR_WRITE},
     {"GET", "/sponsorship/waiting", page_waiting, ROUTE_PAGE, PERM_SPONSOR_READ},
 };
 

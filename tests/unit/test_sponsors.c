@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/config.h"
 #include "core/time.h"
 #include "db/db_util.h"
 #include "sponsorship/sponsors.h"
@@ -95,8 +96,8 @@ static int teardown(void **state)
 /* Creates a donor named name for officer; writes its id. */
 static void new_donor(const char *name, const char *email, char id[40])
 {
-    json_t *in = json_pack("{s:s, s:s, s:s?, s:b}", "kind", "person", "name", name, "email",
-                           email, "contact_consent", 1);
+    json_t *in = json_pack("{s:s, s:s, s:s?, s:b}", "kind", "person", "name", name, "email", email,
+                           "contact_consent", 1);
     struct err e;
     err_clear(&e);
     char no[16];
@@ -119,15 +120,15 @@ static int new_agreement(const char *json, char id[40], char code[48])
     int rc = sponsorship_create(env.db, &officer, in, &created, &errors, &e);
     json_decref(in);
     if (rc < 0) {
-        const char *c = errors ? json_string_value(json_object_get(json_array_get(errors, 0),
-                                                                    "code"))
-                               : e.code;
+        const char *c =
+            errors ? json_string_value(json_object_get(json_array_get(errors, 0), "code")) : e.code;
         snprintf(code, 48, "%s", c ? c : e.code);
         json_decref(errors);
         return -1;
     }
     if (id) {
-        snprintf(id, 40, "%s", json_string_value(json_object_get(json_array_get(created, 0), "id")));
+        snprintf(id, 40, "%s",
+                 json_string_value(json_object_get(json_array_get(created, 0), "id")));
     }
     json_decref(created);
     return 0;
@@ -226,9 +227,9 @@ static void test_agreements(void **state)
     int64_t before = count_sp();
     /* Bad amounts and currencies change nothing. */
     static const char *const bad[][3] = {
-        {"0", "USD", "not_positive"},       {"-5", "USD", "not_positive"},
+        {"0", "USD", "not_positive"},           {"-5", "USD", "not_positive"},
         {"10.123", "USD", "too_many_decimals"}, {"10.5", "JPY", "too_many_decimals"},
-        {"10", "XXY", "unknown_currency"},  {"ten", "USD", "invalid_amount"},
+        {"10", "XXY", "unknown_currency"},      {"ten", "USD", "invalid_amount"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(json, sizeof(json),
@@ -284,18 +285,16 @@ static void test_agreements(void **state)
     assert_int_equal(sponsorship_activate(env.db, &officer, edu, &e), -1);
     assert_int_equal(e.kind, ERR_CONFLICT);
     /* Payer defaults to the sponsor. */
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND payer_id = donor_id",
-                          edu),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND payer_id = donor_id", edu), 1);
     /* Pause and resume; the flag stays while paused. */
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2025-01-01", NULL, NULL, &e), -1);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-04-01", "2026-03-01", NULL, &e),
                      -1);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-04-01", NULL, "travel", &e), 0);
     assert_int_equal(sponsorship_pause(env.db, &officer, edu, "2026-05-01", NULL, NULL, &e), -1);
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'paused'",
-                          edu),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'paused'", edu), 1);
     assert_int_equal(sponsorship_resume(env.db, &officer, edu, "2026-06-01", &e), 0);
     assert_int_equal(int1("SELECT COUNT(*) FROM sponsorship_pauses WHERE sponsorship_id = $1"
                           " AND to_date = '2026-05-31'",
@@ -303,10 +302,53 @@ static void test_agreements(void **state)
                      1);
     /* Ending the education agreement keeps kid1 sponsored (the general one is active). */
     assert_int_equal(sponsorship_end(env.db, &officer, edu, "whim", NULL, NULL, &e), -1);
-    assert_int_equal(sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL,
-                                     &e),
-                     0);
+    assert_int_equal(
+        sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL, &e), 0);
     assert_int_equal(sponsored(kid1), 1);
+    /* A group paid for by another donor: the agreement's payer is that donor. */
+    char patron[40], group[40], no[16];
+    new_donor("Patron", NULL, patron);
+    json_t *gin =
+        json_pack("{s:s, s:s, s:s}", "kind", "group", "name", "Circle", "payer_id", patron);
+    assert_int_equal(donor_create(env.db, &officer, gin, group, no, NULL, &e), 0);
+    json_decref(gin);
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"9\",\"currency\":\"EUR\","
+             "\"frequency\":\"half_yearly\",\"purpose\":\"medical\",\"start_date\":\"2026-02-01\"}",
+             kid1, group);
+    char med[40];
+    assert_int_equal(new_agreement(json, med, code), 0);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND donor_id <> payer_id", med), 1);
+    char payer_seen[40] = "";
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *mj = sponsorship_get(env.db, &officer, med, &e);
+    db_rollback(env.db);
+    snprintf(payer_seen, sizeof(payer_seen), "%s",
+             json_string_value(json_object_get(mj, "payer_id")));
+    json_decref(mj);
+    assert_string_equal(payer_seen, patron);
+    /* Another organization's child, and a merged record, are refused. */
+    before = count_sp();
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"9\",\"currency\":\"EUR\","
+             "\"frequency\":\"monthly\",\"start_date\":\"2026-02-01\"}",
+             kid_b, sponsor2);
+    assert_int_equal(new_agreement(json, id, code), -1);
+    assert_string_equal(code, "no_such_child");
+    struct actor reg;
+    memcpy(&reg, &officer, sizeof(reg));
+    snprintf(reg.role, sizeof(reg.role), "admin");
+    char merged[40];
+    testenv_child(&env, &reg, "رنا", "2015-01-01", merged);
+    sql1("UPDATE children SET status = 'active', merged_into = $2 WHERE id = $1", merged, kid2);
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"9\",\"currency\":\"EUR\","
+             "\"frequency\":\"monthly\",\"start_date\":\"2026-02-01\"}",
+             merged, sponsor2);
+    assert_int_equal(new_agreement(json, id, code), -1);
+    assert_string_equal(code, "child_not_active");
+    assert_int_equal(count_sp(), before);
     /* A case worker may not see agreements. */
     assert_int_equal(db_begin(env.db, true, &e), 0);
     assert_null(sponsorship_get(env.db, &worker, edu, &e));
@@ -337,9 +379,8 @@ static void test_change_sponsor(void **state)
                      -1);
     json_decref(errors);
     json_decref(in);
-    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'active'",
-                          old),
-                     1);
+    assert_int_equal(
+        int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1 AND status = 'active'", old), 1);
     in = json_pack("{s:s, s:s}", "donor_id", s2, "start_date", "2026-07-01");
     errors = NULL;
     assert_int_equal(sponsorship_change_sponsor(env.db, &officer, old, in, new_id, &errors, &e), 0);
@@ -359,14 +400,13 @@ static void test_change_sponsor(void **state)
     assert_non_null(g);
     json_t *ev = json_object_get(g, "events");
     assert_true(json_array_size(ev) >= 3);
-    const char *last = json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1),
-                                                         "kind"));
+    const char *last =
+        json_string_value(json_object_get(json_array_get(ev, json_array_size(ev) - 1), "kind"));
     assert_string_equal(last, "sponsor_changed");
     json_decref(g);
     /* Ending the last one clears the flag. */
-    assert_int_equal(sponsorship_end(env.db, &officer, new_id, "child_left", "2026-08-01", NULL,
-                                     &e),
-                     0);
+    assert_int_equal(
+        sponsorship_end(env.db, &officer, new_id, "child_left", "2026-08-01", NULL, &e), 0);
     assert_int_equal(sponsored(kid4), 0);
 }
 
@@ -460,13 +500,41 @@ static void test_age_limit(void **state)
                           " AND notice_sent_at IS NOT NULL",
                           kid3),
                      1);
+    /* A sponsor with an address and consent, and an SMTP server that does not answer: the
+     * notice is given back and tried again next round. */
+    char s2[40], code[48], json[512], sp2[40];
+    new_donor("Fay", "fay@example.org", s2);
+    snprintf(json, sizeof(json),
+             "{\"child_id\":\"%s\",\"donor_id\":\"%s\",\"amount\":\"5\",\"currency\":\"USD\","
+             "\"frequency\":\"monthly\",\"purpose\":\"education\",\"start_date\":\"2026-09-01\","
+             "\"status\":\"active\"}",
+             kid3, s2);
+    assert_int_equal(new_agreement(json, sp2, code), 0);
+    char *saved_url = g_config.smtp_url, *saved_from = g_config.smtp_from;
+    g_config.smtp_url = "smtp://127.0.0.1:1";
+    g_config.smtp_from = "kafala@example.org";
+    assert_int_equal(sponsorship_age_check(env.db, org_a, "2030-03-20", &st, &e), 0);
+    assert_int_equal(st.mail_failed, 1);
+    assert_int_equal(st.noticed, 0);
+    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE id = $1"
+                          " AND notice_sent_at IS NULL",
+                          sp2),
+                     1);
+    assert_int_equal(sponsorship_age_check(env.db, org_a, "2030-03-21", &st, &e), 0);
+    assert_int_equal(st.mail_failed, 1);
+    g_config.smtp_url = saved_url;
+    g_config.smtp_from = saved_from;
+    assert_int_equal(int1("SELECT COUNT(*) FROM sponsorship_events WHERE sponsorship_id = $1"
+                          " AND kind = 'notice_failed'",
+                          sp2),
+                     2);
     assert_int_equal(sponsorship_age_check(env.db, org_a, "2030-06-01", &st, &e), 0);
-    assert_true(st.ended >= 1);
+    assert_int_equal(st.ended, 2);
     assert_int_equal(int1("SELECT COUNT(*) FROM sponsorships WHERE child_id = $1"
                           " AND status = 'ended' AND end_reason = 'age_limit'"
                           " AND end_date = '2030-06-01'",
                           kid3),
-                     1);
+                     2);
     assert_int_equal(sponsored(kid3), 0);
     /* Leap-day birthdays and month arithmetic. */
     char out[11];
@@ -485,7 +553,7 @@ static void test_age_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_donors),        cmocka_unit_test(test_agreements),
+        cmocka_unit_test(test_donors),         cmocka_unit_test(test_agreements),
         cmocka_unit_test(test_change_sponsor), cmocka_unit_test(test_waiting),
         cmocka_unit_test(test_age_limit),
     };
