@@ -6,8 +6,10 @@
 // confirmed together, an uncertain one confirmed, an unmatched one given
 // another donor, a decision taken twice refused; the same file again
 // refused as already imported; the pages (upload, review) with their CSRF
-// forms; roles without the permission refused. One server for the file;
-// tests run in order and share state.
+// forms; roles without the permission refused; and the whole cycle through
+// the other parts' APIs (donor, agreement, due generated, statement line
+// confirmed, payment allocated to the due). One server for the file; tests
+// run in order and share state.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiClient, csrfOf, pageLogin, problemShape, startServer } from './lib.mjs';
@@ -15,27 +17,25 @@ import { apiClient, csrfOf, pageLogin, problemShape, startServer } from './lib.m
 let srv;
 const S = {};
 
-/** Inserts a donor straight into the database (the donor routes are the
- * sponsors' part); returns its id. */
-function addDonor(orgId, no, name, latin) {
-    const id = `00000000-0000-7000-8000-${no.replace(/\D/g, '').padStart(12, '0')}`;
-    const lat = latin ? `'${latin}'` : 'NULL';
-    srv.sql(`INSERT INTO donors (id, org_id, donor_no, kind, name, name_latin, created_by, created_at,
-             updated_at) VALUES ('${id}', '${orgId}', '${no}', 'person', '${name}', ${lat}, 'test',
-             '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`);
-    return id;
+/** Creates a donor through the sponsors' API; returns its id (numbers are
+ * given in order: D-000001, D-000002, ...). */
+async function addDonor(name, latin) {
+    const r = await S.off.post('/api/v1/donors', { json: { kind: 'person', name, ...(latin ? { name_latin: latin } : {}) } });
+    assert.equal(r.status, 201, r.text);
+    return r.json.id;
 }
 
 before(async () => {
     srv = await startServer();
     S.finUser = srv.addUser('main', 'fin', 'finance_officer', undefined, 'Finance');
     S.cwUser = srv.addUser('main', 'cw', 'case_worker', undefined, 'Case Worker');
+    S.offUser = srv.addUser('main', 'off', 'sponsorship_officer', undefined, 'Officer');
+    S.off = await apiClient(srv, 'main', 'off', S.offUser.password);
     S.fin = await apiClient(srv, 'main', 'fin', S.finUser.password);
     S.cw = await apiClient(srv, 'main', 'cw', S.cwUser.password);
-    const orgId = srv.sql(`SELECT id FROM organizations WHERE slug = 'main'`).trim();
-    S.khatib = addDonor(orgId, 'D-000001', 'محمد أحمد الخطيب', 'Mohammed Ahmad Al-Khatib');
-    S.yousef = addDonor(orgId, 'D-000002', 'عبد الرحمن يوسف', null);
-    S.nasser = addDonor(orgId, 'D-000003', 'عمر ناصر', 'Omar Nasser');
+    S.khatib = await addDonor('محمد أحمد الخطيب', 'Mohammed Ahmad Al-Khatib'); // D-000001
+    S.yousef = await addDonor('عبد الرحمن يوسف');
+    S.nasser = await addDonor('عمر ناصر', 'Omar Nasser');
 });
 
 after(async () => {
@@ -189,4 +189,50 @@ test('the pages: upload, review, confirm all certain', async () => {
     r = await c.post('/sponsorship/bank', { body: bad });
     assert.equal(r.status, 422, r.text);
     assert.match(r.text, /السطر 2، العمود «date»/);
+});
+
+test('the cycle through the other parts: agreement, due, statement, payment allocated', async () => {
+    const off = S.off;
+    // a donor, a child and an active agreement, through the sponsors' API
+    let r = await off.post('/api/v1/donors', { json: { kind: 'person', name: 'سلمى يوسف الحداد', name_latin: 'Salma Haddad' } });
+    assert.equal(r.status, 201, r.text);
+    const donor = r.json;
+    r = await S.cw.post('/api/v1/children', {
+        json: { first_name: 'هدى', father_name: 'محمد', grandfather_name: 'علي', family_name: 'الخطيب',
+                sex: 'F', birth_date: '2015-03-01', orphan_status: 'father_deceased' },
+    });
+    assert.equal(r.status, 201, r.text);
+    srv.sql(`UPDATE children SET status = 'active' WHERE id = '${r.json.id}'`);
+    r = await off.post('/api/v1/sponsorships', {
+        json: { child_id: r.json.id, donor_id: donor.id, amount: '35.00', currency: 'USD', frequency: 'monthly',
+                start_date: '2026-01-01', status: 'active' },
+    });
+    assert.equal(r.status, 201, r.text);
+    const agreementNo = r.json.items[0].agreement_no;
+    r = await S.fin.post('/api/v1/sponsorship/dues/generate', { json: { through: '2026-01-31' } });
+    assert.equal(r.status, 200, r.text);
+    // the statement: the agreement's number and the amount due (certain), the name alone (uncertain)
+    const csv = `date;amount;currency;reference;name\n10/01/2026;35.00;USD;${agreementNo};S HADDAD\n` +
+        `11/01/2026;15.00;USD;gift;SALMA HADDAD\n`;
+    r = await off.post('/api/v1/bank-imports', { body: csv, type: 'text/csv' });
+    assert.equal(r.status, 201, r.text); // the sponsorship officer imports ...
+    assert.equal(r.json.matched, 1, r.text);
+    assert.equal(r.json.uncertain, 1, r.text);
+    const g = await off.get(`/api/v1/bank-imports/${r.json.id}`);
+    const [certain, byName] = g.json.lines_detail;
+    assert.deepEqual(certain.reason.sort(), ['amount_due', 'amount_total', 'ref_agreement']);
+    assert.equal(certain.donor.id, donor.id);
+    assert.equal(byName.donor.id, donor.id);
+    r = await off.post(`/api/v1/bank-lines/${certain.id}/confirm`, { json: {} });
+    assertProblem(r, 403); // ... the finance officer records the money
+    r = await S.fin.post(`/api/v1/bank-imports/${g.json.id}/confirm-certain`);
+    assert.deepEqual(r.json, { confirmed: 1, failed: 0 });
+    r = await S.fin.get(`/api/v1/sponsorship/dues?payer_id=${donor.id}`);
+    assert.equal(r.status, 200, r.text);
+    const due = (r.json.items || [])[0];
+    assert.ok(due, r.text);
+    assert.equal(due.status, 'paid', JSON.stringify(due));
+    const pay = srv.sql(`SELECT p.amount || ' ' || p.method || ' ' || p.received_on FROM payments p
+                         JOIN bank_lines l ON l.payment_id = p.id WHERE l.id = '${certain.id}'`).trim();
+    assert.equal(pay, '3500 bank_transfer 2026-01-10');
 });
