@@ -427,22 +427,13 @@ static void page_review(struct http_req *r)
     page_reply(r, 200, "bk_review", "bk.review_title", imp);
 }
 
-/* The review page of the import a decided line belongs to, with a flash
- * (ok, a catalog key) or an error. */
-static void back_to_review(struct http_req *r, const char *ok, const struct err *e)
+/* Back to the review page of the import a decided line belongs to (the
+ * form's import_id), with the flash ok (a catalog key). */
+static void back_to_review(struct http_req *r, const char *ok)
 {
     const char *imp = http_form(r, "import_id");
     if (!imp || strlen(imp) != 36 || strspn(imp, "0123456789abcdef-") != 36) {
-        if (e) {
-            http_reply_err(r, e);
-        } else {
-            http_redirect(r, "/sponsorship/bank");
-        }
-        return;
-    }
-    if (e) {
-        /* the error goes to the page through its catalog code */
-        http_redirect(r, arena_printf(&r->arena, "/sponsorship/bank/%s?ok=flash.bk_failed", imp));
+        http_redirect(r, "/sponsorship/bank");
         return;
     }
     http_redirect(r, arena_printf(&r->arena, "/sponsorship/bank/%s?ok=%s", imp, ok));
@@ -463,7 +454,7 @@ static void page_confirm(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    back_to_review(r, "flash.bk_confirmed", NULL);
+    back_to_review(r, "flash.bk_confirmed");
 }
 
 /* POST /sponsorship/bank/lines/{id}/ignore (import_id) */
@@ -479,7 +470,7 @@ static void page_ignore(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    back_to_review(r, "flash.bk_ignored", NULL);
+    back_to_review(r, "flash.bk_ignored");
 }
 
 /* POST /sponsorship/bank/{id}/confirm-certain */
