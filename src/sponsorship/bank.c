@@ -8,6 +8,7 @@
  * check (bank_lines.line_hash) is made for good. Nothing is written when
  * any line is malformed.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +167,9 @@ static int matcher_load(struct db *db, const char *org_id, struct matcher *m, st
         matcher_release(m);
         return -1;
     }
-    qsort(m->d, m->n, sizeof(m->d[0]), donor_cmp);
+    if (m->n) {
+        qsort(m->d, m->n, sizeof(m->d[0]), donor_cmp);
+    }
     size_t kcap = 0;
     for (size_t i = 0; i < m->n; i++) {
         uint64_t k[2 * MAX_NAME_KEYS];
@@ -194,6 +197,7 @@ static int matcher_load(struct db *db, const char *org_id, struct matcher *m, st
 static int matcher_find(const struct matcher *m, const char *id)
 {
     struct donor_ent key;
+    memset(&key, 0, sizeof(key));
     snprintf(key.id, sizeof(key.id), "%s", id ? id : "");
     const struct donor_ent *d = m->n ? bsearch(&key, m->d, m->n, sizeof(m->d[0]), donor_cmp) : NULL;
     return d ? (int)(d - m->d) : -1;
@@ -203,6 +207,7 @@ static int matcher_find(const struct matcher *m, const char *id)
 static enum bank_name_level donor_name_level(const struct donor_ent *d, const void *payer,
                                              int *score)
 {
+    assert(d != NULL); /* candidates exist only when donors were loaded */
     int s1 = 0, s2 = 0;
     enum bank_name_level l1 = bank_name_compare_prepared(payer, d->name, &s1);
     enum bank_name_level l2 =
@@ -700,7 +705,7 @@ static int store_lines(struct db *db, const struct actor *a, const char *import_
             if (db_run(db, e,
                        "INSERT INTO bank_line_candidates (line_id, rank, donor_id, score, reason)"
                        " VALUES ($1, $2, $3, $4, $5)",
-                       "titit", id, (int64_t)(k + 1), m->d[p->c[k].donor].id,
+                       "titit", id, (int64_t)k + 1, m->d[p->c[k].donor].id,
                        (int64_t)p->c[k].score, reason) < 0) {
                 return -1;
             }
@@ -1055,6 +1060,7 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
         return -1;
     }
     struct line_row l;
+    memset(&l, 0, sizeof(l));
     if (load_line(db, a, line_id, &l, e) < 0) {
         return fail(db);
     }
@@ -1130,6 +1136,7 @@ int bank_line_ignore(struct db *db, const struct actor *a, const char *line_id, 
         return -1;
     }
     struct line_row l;
+    memset(&l, 0, sizeof(l));
     if (load_line(db, a, line_id, &l, e) < 0) {
         return fail(db);
     }
