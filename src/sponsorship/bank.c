@@ -705,8 +705,8 @@ static int store_lines(struct db *db, const struct actor *a, const char *import_
             if (db_run(db, e,
                        "INSERT INTO bank_line_candidates (line_id, rank, donor_id, score, reason)"
                        " VALUES ($1, $2, $3, $4, $5)",
-                       "titit", id, (int64_t)k + 1, m->d[p->c[k].donor].id,
-                       (int64_t)p->c[k].score, reason) < 0) {
+                       "titit", id, (int64_t)k + 1, m->d[p->c[k].donor].id, (int64_t)p->c[k].score,
+                       reason) < 0) {
                 return -1;
             }
         }

@@ -5,7 +5,8 @@
  * decimals, unknown currency, empty and huge files), the name comparison
  * (spelling variants, scripts, order, a brother's name), and, on the
  * database, matching (the reference wins, Arabic spelling variants match,
- * a different person with a fitting amount stays uncertain), duplicates,
+ * a different person with a fitting amount stays uncertain, a reference
+ * learnt from an earlier payment), the donor search, duplicates,
  * all-or-nothing refusal, decisions taken once, permissions. On SQLite, or
  * the database in SANAD_TEST_DB.
  */
@@ -638,6 +639,57 @@ static void test_decisions(void **state)
     }
 }
 
+static void test_known_reference(void **state)
+{
+    (void)state;
+    fresh_org();
+    char id[40];
+    json_t *res;
+    struct err e;
+    /* a standing order nobody recognises, confirmed for Nasser by hand */
+    assert_int_equal(import(&finance, "date,amount,reference\n2026-02-01,12.000,SO 4471 MONTHLY\n",
+                            id, &res, &e),
+                     0);
+    json_decref(res);
+    json_t *imp = bank_import_get(env.db, &finance, id, &e);
+    json_t *l = line_at(imp, 2);
+    assert_string_equal(json_string_value(json_object_get(l, "status")), "unmatched");
+    char line[40];
+    snprintf(line, sizeof(line), "%s", json_string_value(json_object_get(l, "id")));
+    json_decref(imp);
+    err_clear(&e);
+    if (bank_line_confirm(env.db, &finance, line, d_nasser, NULL, &e) < 0) {
+        fail_msg("confirm: %s", e.msg);
+    }
+    /* next month the same reference is Nasser's; with his periodic total it is certain */
+    assert_int_equal(import(&finance, "date,amount,reference\n2026-03-01,30.000,SO 4471 MONTHLY\n",
+                            id, &res, &e),
+                     0);
+    assert_int_equal(json_integer_value(json_object_get(res, "matched")), 1);
+    json_decref(res);
+    imp = bank_import_get(env.db, &finance, id, &e);
+    l = line_at(imp, 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(l, "donor"), "id")),
+                        d_nasser);
+    assert_true(has_reason(l, "ref_known"));
+    assert_true(has_reason(l, "amount_total"));
+    json_decref(imp);
+    /* the review page's donor search: by number and by part of a name */
+    assert_int_equal(db_begin(env.db, true, &e), 0);
+    json_t *found = bank_donor_search(env.db, &finance, "d-4", &e);
+    assert_int_equal(json_array_size(found), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(found, 0), "id")),
+                        d_nasser);
+    json_decref(found);
+    found = bank_donor_search(env.db, &finance, "khatib", &e);
+    assert_int_equal(json_array_size(found), 1);
+    json_decref(found);
+    found = bank_donor_search(env.db, &finance, "الخطيب", &e);
+    assert_int_equal(json_array_size(found), 2);
+    json_decref(found);
+    db_rollback(env.db);
+}
+
 static void test_permissions(void **state)
 {
     (void)state;
@@ -680,9 +732,8 @@ int main(void)
         cmocka_unit_test(test_names),
     };
     const struct CMUnitTest with_db[] = {
-        cmocka_unit_test(test_matching),
-        cmocka_unit_test(test_duplicates_and_refusal),
-        cmocka_unit_test(test_decisions),
+        cmocka_unit_test(test_matching),    cmocka_unit_test(test_duplicates_and_refusal),
+        cmocka_unit_test(test_decisions),   cmocka_unit_test(test_known_reference),
         cmocka_unit_test(test_permissions),
     };
     int failed = cmocka_run_group_tests_name("bank parser", pure, NULL, NULL);
