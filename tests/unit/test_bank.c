@@ -632,6 +632,23 @@ static void test_decisions(void **state)
     assert_memory_equal(db_col_text(s, 4), "bank:", 5);
     assert_string_equal(db_col_text(s, 5), "confirmed");
     db_done(s);
+    /* a payment billing refuses (no EUR rate) leaves the line undecided */
+    assert_int_equal(import(&finance, "date,amount,currency\n2026-02-05,10.00,EUR\n", id, &res, &e),
+                     0);
+    json_decref(res);
+    imp = bank_import_get(env.db, &finance, id, &e);
+    char l4[40];
+    snprintf(l4, 40, "%s", json_string_value(json_object_get(line_at(imp, 2), "id")));
+    json_decref(imp);
+    err_clear(&e);
+    assert_int_equal(bank_line_confirm(env.db, &finance, l4, d_nasser, pay, &e), -1);
+    assert_string_equal(e.code, "rate_missing");
+    s = db_row(env.db, &e, &found, "SELECT status, payment_id FROM bank_lines WHERE id = $1", "t",
+               l4);
+    assert_non_null(s);
+    assert_string_equal(db_col_text(s, 0), "unmatched");
+    assert_null(db_col_text(s, 1));
+    db_done(s);
     /* another donor for the unmatched line */
     err_clear(&e);
     if (bank_line_confirm(env.db, &finance, l2, d_nasser, pay, &e) < 0) {
