@@ -137,10 +137,11 @@ enum bank_name_level bank_name_compare(const char *a, const char *b, int *score_
 
 /*
  * Imports a statement into a's organization: parses it (bank_parse),
- * skips lines whose line_hash was imported before (listed as duplicates),
- * matches each new credit line and stores the import, its lines (debits
- * with status "skipped") and their candidates in one transaction with one
- * "bank.import" audit entry. account (may be NULL: "bank") names the bank
+ * matches each credit line in a read-only transaction, then, in one write
+ * transaction with one "bank.import" audit entry, skips the lines whose
+ * line_hash was imported before (listed as duplicates) and stores the
+ * import, its new lines (debits with status "skipped") and their
+ * candidates. Opens its own transactions. account (may be NULL: "bank") names the bank
  * account; filename may be NULL.
  *
  * *result_out (new reference, caller decrefs; may be set on failure too) is
@@ -161,10 +162,12 @@ int bank_import(struct db *db, const struct actor *a, const char *filename, cons
  * finance.read). New reference. */
 json_t *bank_import_list(struct db *db, const struct actor *a, struct err *e);
 
-/* One import with its lines in file order, each with its proposal (donor
- * number and name), status and candidates. NULL with e (ERR_NOT_FOUND for
- * another organization's import). New reference. Runs in the caller's
- * transaction (read-only is enough). */
+/* One import with "lines_detail": its lines in file order, each with its
+ * proposal ("donor": id, number and name), status, score, reason codes and
+ * candidates. Opens its own write transaction, because the view shows
+ * donors' names and is audited ("bank.view"). NULL with e (ERR_FORBIDDEN
+ * without sponsorship.read or finance.read; ERR_NOT_FOUND for another
+ * organization's import). New reference. */
 json_t *bank_import_get(struct db *db, const struct actor *a, const char *id, struct err *e);
 
 /*
@@ -177,7 +180,9 @@ json_t *bank_import_get(struct db *db, const struct actor *a, const char *id, st
  * e: ERR_FORBIDDEN; ERR_NOT_FOUND (line or donor); ERR_CONFLICT
  * "bank_line_decided" for a line confirmed, ignored or skipped before;
  * ERR_INVALID "bank_donor_required" for a line without a proposal and no donor
- * given; the payment's own errors.
+ * given; the payment's own errors (billing needs finance.write to record a
+ * payment: ERR_FORBIDDEN for a sponsorship officer). Nothing is written on
+ * failure.
  */
 int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
                       const char *donor_id, char payment_id_out[40], struct err *e);
