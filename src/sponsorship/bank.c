@@ -1213,8 +1213,22 @@ json_t *bank_donor_search(struct db *db, const struct actor *a, const char *q, s
     return list;
 }
 
+/* True when id is one of the strings of only (a JSON array). */
+static bool chosen(json_t *only, const char *id)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(only, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int bank_confirm_certain(struct db *db, const struct actor *a, const char *import_id,
-                         int *n_confirmed, int *n_failed, struct err *e)
+                         json_t *only, int *n_confirmed, int *n_failed, struct err *e)
 {
     *n_confirmed = *n_failed = 0;
     if (!can_write(a)) {
@@ -1256,6 +1270,9 @@ int bank_confirm_certain(struct db *db, const struct actor *a, const char *impor
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
+        if (only && !chosen(only, ids[i])) {
+            continue;
+        }
         struct err one;
         err_clear(&one);
         if (bank_line_confirm(db, a, ids[i], NULL, NULL, &one) == 0) {

@@ -198,11 +198,13 @@ int bank_line_ignore(struct db *db, const struct actor *a, const char *line_id, 
  * sponsorship.read or finance.read). New reference. */
 json_t *bank_donor_search(struct db *db, const struct actor *a, const char *q, struct err *e);
 
-/* Confirms every line of import_id whose status is "matched" (certain), one
- * transaction each, and counts them into *n_confirmed; a line that fails is
- * left as it was and counted into *n_failed. Returns 0, or -1 with e when
- * the import is not found or a is not allowed. */
-int bank_confirm_certain(struct db *db, const struct actor *a, const char *import_id,
+/* Confirms the lines of import_id whose status is "matched" (certain), all
+ * of them or, when only (a JSON array of line ids) is not NULL, those it
+ * names (other ids are ignored), one transaction each, and counts them into
+ * *n_confirmed; a line that fails is left as it was and counted into
+ * *n_failed. Returns 0, or -1 with e when the import is not found or a is
+ * not allowed. */
+int bank_confirm_certain(struct db *db, const struct actor *a, const char *import_id, json_t *only,
                          int *n_confirmed, int *n_failed, struct err *e);
 
 #endif

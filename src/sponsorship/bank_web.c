@@ -160,17 +160,39 @@ static void api_get(struct http_req *r)
     reply_call(r, call_get, r->params[0]);
 }
 
-/* POST /api/v1/bank-imports/{id}/confirm-certain */
+/* POST /api/v1/bank-imports/{id}/confirm-certain, body empty (every
+ * certain line) or {"lines": [line id...]} (those of them). */
 static void api_confirm_certain(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
+    json_t *body = NULL, *only = NULL;
     struct err e;
     err_clear(&e);
+    if (r->body_len > 0) {
+        if (!(body = http_json_body_or_reply(r))) {
+            return;
+        }
+        static const char *const fields[] = {"lines", NULL};
+        only = json_object_get(body, "lines");
+        if (json_known_members(body, fields, &e) < 0 ||
+            (only && (!json_is_array(only) || json_array_size(only) > BANK_MAX_LINES))) {
+            if (!err_failed(&e)) {
+                err_set(&e, ERR_INVALID, "invalid_field", "lines",
+                        "'lines' must be a list of line ids");
+            }
+            json_decref(body);
+            http_reply_err(r, &e);
+            return;
+        }
+    }
+    struct db *db = db_or_reply(r);
+    if (!db) {
+        json_decref(body);
+        return;
+    }
     int ok, failed;
-    if (bank_confirm_certain(db, r->actor, r->params[0], &ok, &failed, &e) < 0) {
+    int rc = bank_confirm_certain(db, r->actor, r->params[0], only, &ok, &failed, &e);
+    json_decref(body);
+    if (rc < 0) {
         http_reply_err(r, &e);
         return;
     }
@@ -473,7 +495,8 @@ static void page_ignore(struct http_req *r)
     back_to_review(r, "flash.bk_ignored");
 }
 
-/* POST /sponsorship/bank/{id}/confirm-certain */
+/* POST /sponsorship/bank/{id}/confirm-certain (line: the certain lines
+ * left ticked) */
 static void page_confirm_certain(struct http_req *r)
 {
     struct db *db = db_or_reply(r);
@@ -483,12 +506,17 @@ static void page_confirm_certain(struct http_req *r)
     struct err e;
     err_clear(&e);
     int ok, failed;
-    if (bank_confirm_certain(db, r->actor, r->params[0], &ok, &failed, &e) < 0) {
+    json_t *only = http_form_all(r, "line");
+    int rc = bank_confirm_certain(db, r->actor, r->params[0], only, &ok, &failed, &e);
+    json_decref(only);
+    if (rc < 0) {
         http_reply_err(r, &e);
         return;
     }
     http_redirect(r, arena_printf(&r->arena, "/sponsorship/bank/%s?ok=%s", r->params[0],
-                                  failed ? "flash.bk_some_failed" : "flash.bk_confirmed"));
+                                  failed ? "flash.bk_some_failed"
+                                  : ok   ? "flash.bk_confirmed"
+                                         : "flash.bk_none_chosen"));
 }
 
 /* Fixed paths before {id} paths. */

@@ -177,8 +177,15 @@ test('the pages: upload, review, confirm all certain', async () => {
     assert.equal(r.status, 200, r.text);
     assert.match(r.text, /bk-confirm-certain/);
     assert.match(r.text, /D-000001/);
-    r = await c.post(`/sponsorship/bank/${id}/confirm-certain`, { form: { csrf } });
+    // the certain line is ticked; the form sends the ticked ones
+    const ticked = [...r.text.matchAll(/name="line" value="([0-9a-f-]{36})" checked/g)].map((m) => m[1]);
+    assert.equal(ticked.length, 1, r.text);
+    r = await c.post(`/sponsorship/bank/${id}/confirm-certain`, { form: { csrf, line: ticked[0] } });
     assert.equal(r.status, 303, r.text);
+    r = await c.get(r.headers.get('location'));
+    assert.match(r.text, /سُجّلت الدفعة/);
+    const api = await S.fin.get(`/api/v1/bank-imports/${id}`);
+    assert.equal(api.json.lines_detail[0].status, 'confirmed');
     r = await c.get(`/sponsorship/bank/${id}?line=x&q=ناصر`);
     assert.equal(r.status, 200, r.text);
     // a malformed upload shows the rows on the page, in the reader's language

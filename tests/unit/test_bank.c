@@ -525,6 +525,27 @@ static void test_matching(void **state)
     l = line_at(imp, 8);
     assert_string_equal(json_string_value(json_object_get(l, "status")), "uncertain");
     assert_true(json_array_size(json_object_get(l, "candidates")) >= 2);
+
+    /* the certain lines the officer left ticked, then the rest */
+    json_t *only = json_pack("[s, s]", json_string_value(json_object_get(line_at(imp, 3), "id")),
+                             json_string_value(json_object_get(line_at(imp, 4), "id")));
+    json_decref(imp);
+    int ok, failed;
+    err_clear(&e);
+    assert_int_equal(bank_confirm_certain(env.db, &officer, id, NULL, &ok, &failed, &e), 0);
+    assert_int_equal(ok, 0); /* billing records money only for finance.write */
+    assert_int_equal(failed, 2);
+    assert_int_equal(bank_confirm_certain(env.db, &finance, id, only, &ok, &failed, &e), 0);
+    assert_int_equal(ok, 1); /* row 4 is not certain: left alone */
+    assert_int_equal(failed, 0);
+    assert_int_equal(bank_confirm_certain(env.db, &finance, id, NULL, &ok, &failed, &e), 0);
+    assert_int_equal(ok, 1);
+    json_decref(only);
+    imp = bank_import_get(env.db, &finance, id, &e);
+    for (int row = 2; row <= 4; row++) {
+        assert_string_equal(json_string_value(json_object_get(line_at(imp, row), "status")),
+                            row < 4 ? "confirmed" : "uncertain");
+    }
     json_decref(imp);
 }
 
