@@ -6,7 +6,7 @@ CREATE UNIQUE INDEX payment_allocations_pair ON payment_allocations (payment_id,
 
 -- Payments with an unallocated remainder (advances), found when dues are
 -- generated without reading every payment of the organization.
-CREATE INDEX payments_advances ON payments (org_id, received_on)
+CREATE INDEX payments_advances ON payments (org_id, received_on, id)
     WHERE status = 'recorded' AND unallocated > 0;
 
 -- Arrears warnings: one open alert per payer and currency while the payer

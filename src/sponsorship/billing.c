@@ -146,13 +146,37 @@ static int check_text(const char *v, const char *field, size_t max, struct err *
     return 0;
 }
 
+/* Remembers the closed/open state of the last month asked, so that posting
+ * 100,000 dues of one month asks the ledger once. */
+struct closed_cache {
+    char month[8]; /* YYYY-MM last asked, "" none */
+    int closed;    /* its answer */
+};
+
+/* True (1) when day's month is closed for org, 0 open, -1 error; asks the
+ * ledger only when the month differs from the last one asked. */
+static int month_closed(struct db *db, const char *org_id, struct closed_cache *c,
+                        const char *day, struct err *e)
+{
+    if (strncmp(c->month, day, 7) != 0) {
+        int closed = ledger_period_closed(db, org_id, day, e);
+        if (closed < 0) {
+            return -1;
+        }
+        snprintf(c->month, sizeof(c->month), "%.7s", day);
+        c->closed = closed;
+    }
+    return c->closed;
+}
+
 /* The accounting date of an allocation: the later of the payment's and
  * the due's dates, or today when that date's period is closed. */
-static int alloc_date(struct db *db, const char *org_id, const char *received_on,
-                      const char *due_date, char out[11], struct err *e)
+static int alloc_date(struct db *db, const char *org_id, struct closed_cache *cache,
+                      const char *received_on, const char *due_date, char out[11],
+                      struct err *e)
 {
     snprintf(out, 11, "%s", strcmp(received_on, due_date) > 0 ? received_on : due_date);
-    int closed = ledger_period_closed(db, org_id, out, e);
+    int closed = month_closed(db, org_id, cache, out, e);
     if (closed < 0) {
         return -1;
     }
@@ -257,13 +281,13 @@ static int load_payment(struct db *db, const char *org_id, const char *id, struc
 /* Allocates amount (> 0, already checked against both sides) of payment p
  * to due d: the entry, the allocation row, the due's paid amount and the
  * payment's remainder. Updates p and d in memory too. */
-static int allocate_one(struct db *db, const struct actor *a, struct pay_row *p,
-                        struct due_row *d, int64_t amount, struct err *e)
+static int allocate_one(struct db *db, const struct actor *a, struct closed_cache *cache,
+                        struct pay_row *p, struct due_row *d, int64_t amount, struct err *e)
 {
     char id[UUID_STR_LEN], at[32], date[11], entry_id[40], memo[160];
     uuid_v7(id);
     now_iso(at);
-    if (alloc_date(db, a->org_id, p->received_on, d->due_date, date, e) < 0) {
+    if (alloc_date(db, a->org_id, cache, p->received_on, d->due_date, date, e) < 0) {
         return -1;
     }
     snprintf(memo, sizeof(memo), "allocation of %s to the due of %s", p->payment_no,
@@ -323,8 +347,8 @@ static int allocate_one(struct db *db, const struct actor *a, struct pay_row *p,
 /* Allocates what is left of p to the payer's open dues in its currency,
  * oldest first, skipping dues it is already allocated to. Adds the number
  * of allocations to *n. */
-static int allocate_auto(struct db *db, const struct actor *a, struct pay_row *p, int64_t *n,
-                         struct err *e)
+static int allocate_auto(struct db *db, const struct actor *a, struct closed_cache *cache,
+                         struct pay_row *p, int64_t *n, struct err *e)
 {
     struct due_row *dues = calloc(ALLOC_CHUNK, sizeof(*dues));
     if (!dues) {
@@ -359,7 +383,7 @@ static int allocate_auto(struct db *db, const struct actor *a, struct pay_row *p
             if (take <= 0) {
                 continue;
             }
-            if (allocate_one(db, a, p, &dues[i], take, e) < 0) {
+            if (allocate_one(db, a, cache, p, &dues[i], take, e) < 0) {
                 rc = -1;
                 break;
             }
@@ -469,8 +493,9 @@ static int check_allocs(struct db *db, const struct actor *a, const struct pay_r
 static int allocate_payment(struct db *db, const struct actor *a, struct pay_row *p,
                             const struct alloc_req *reqs, int n, int64_t *made, struct err *e)
 {
+    struct closed_cache cache = {.month = ""};
     if (n == 0) {
-        return allocate_auto(db, a, p, made, e);
+        return allocate_auto(db, a, &cache, p, made, e);
     }
     struct due_row *dues = calloc((size_t)n, sizeof(*dues));
     int64_t *amt = calloc((size_t)n, sizeof(*amt));
@@ -480,7 +505,7 @@ static int allocate_payment(struct db *db, const struct actor *a, struct pay_row
     } else if (check_allocs(db, a, p, reqs, n, dues, amt, e) == 0) {
         rc = 0;
         for (int i = 0; i < n; i++) {
-            if (allocate_one(db, a, p, &dues[i], amt[i], e) < 0) {
+            if (allocate_one(db, a, &cache, p, &dues[i], amt[i], e) < 0) {
                 rc = -1;
                 break;
             }
@@ -698,15 +723,16 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
         }
         goto out;
     }
+    struct closed_cache cache = {.month = ""};
     if (!p->no_allocate) {
         if (p->n_allocs > 0) {
             for (int i = 0; i < p->n_allocs; i++) {
-                if (allocate_one(db, a, &pr, &dues[i], amt[i], e) < 0) {
+                if (allocate_one(db, a, &cache, &pr, &dues[i], amt[i], e) < 0) {
                     goto out;
                 }
                 made++;
             }
-        } else if (allocate_auto(db, a, &pr, &made, e) < 0) {
+        } else if (allocate_auto(db, a, &cache, &pr, &made, e) < 0) {
             goto out;
         }
     }
@@ -880,6 +906,7 @@ static int advances_run(struct db *db, const struct actor *a, const char *payer,
         return err_set(e, ERR_INTERNAL, "no_memory", NULL, "out of memory");
     }
     char after_day[11] = "", after_id[40] = "";
+    struct closed_cache cache = {.month = ""};
     int rc = 0;
     for (;;) {
         struct db_stmt *s =
@@ -887,14 +914,13 @@ static int advances_run(struct db *db, const struct actor *a, const char *payer,
                              "SELECT id, payment_no, donor_id, currency, received_on, amount,"
                              " unallocated FROM payments WHERE org_id = $1 AND status = 'recorded'"
                              " AND unallocated > 0 AND donor_id = $2"
-                             " AND (received_on > $3 OR (received_on = $3 AND id > $4))"
+                             " AND (received_on, id) > ($3, $4)"
                              " ORDER BY received_on, id LIMIT $5",
                              "tttti", a->org_id, payer, after_day, after_id, (int64_t)CHUNK)
                   : db_query(db, e,
                              "SELECT id, payment_no, donor_id, currency, received_on, amount,"
                              " unallocated FROM payments WHERE org_id = $1 AND status = 'recorded'"
-                             " AND unallocated > 0"
-                             " AND (received_on > $2 OR (received_on = $2 AND id > $3))"
+                             " AND unallocated > 0 AND (received_on, id) > ($2, $3)"
                              " ORDER BY received_on, id LIMIT $4",
                              "ttti", a->org_id, after_day, after_id, (int64_t)CHUNK);
         if (!s) {
@@ -920,7 +946,7 @@ static int advances_run(struct db *db, const struct actor *a, const char *payer,
             break;
         }
         for (int i = 0; i < k; i++) {
-            if (allocate_auto(db, a, &rows[i], made, e) < 0) {
+            if (allocate_auto(db, a, &cache, &rows[i], made, e) < 0) {
                 rc = -1;
                 break;
             }
@@ -1180,26 +1206,16 @@ static int pauses_of(const struct pause_row *rows, size_t n, const char *id,
     return k;
 }
 
-/* Remembers the closed/open state of the last month asked, so that posting
- * 100,000 dues of one month asks the ledger once. */
-struct closed_cache {
-    char month[8]; /* YYYY-MM last asked, "" none */
-    int closed;    /* its answer */
-};
 
 /* The accounting date of a due: its date, or today when that month is closed. */
 static int due_post_date(struct db *db, const char *org_id, struct closed_cache *c,
                          const char *due_date, char out[11], struct err *e)
 {
-    if (strncmp(c->month, due_date, 7) != 0) {
-        int closed = ledger_period_closed(db, org_id, due_date, e);
-        if (closed < 0) {
-            return -1;
-        }
-        snprintf(c->month, sizeof(c->month), "%.7s", due_date);
-        c->closed = closed;
+    int closed = month_closed(db, org_id, c, due_date, e);
+    if (closed < 0) {
+        return -1;
     }
-    if (c->closed) {
+    if (closed) {
         today(out);
     } else {
         snprintf(out, 11, "%.10s", due_date);
@@ -1399,9 +1415,33 @@ struct late_row {
     char name[256];      /* the payer's name */
     char currency[4];    /* ISO 4217 */
     char oldest[11];     /* the oldest unpaid due date */
-    int64_t n_periods;   /* distinct unpaid due dates */
+    int64_t n_periods;   /* the most late dues of one agreement of the payer */
     int64_t amount;      /* minor units unpaid */
 };
+
+/* An open alert: payer and currency, and its id. */
+struct open_alert {
+    char key[48]; /* payer id, a space, currency */
+    char id[40];  /* billing_arrears_alerts.id */
+    bool late;    /* the payer is still two periods late */
+};
+
+/* qsort/bsearch order of open alerts by key. */
+static int alert_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct open_alert *)x)->key, ((const struct open_alert *)y)->key);
+}
+
+/* The payers late on two periods or more of one agreement before as_of, by
+ * payer and currency: one grouped pass over the late dues. */
+static const char late_sql[] =
+    "SELECT x.payer_id, dn.donor_no, dn.name, x.currency, MIN(x.oldest), MAX(x.n),"
+    " CAST(SUM(x.amount) AS BIGINT) FROM (SELECT payer_id, currency, sponsorship_id,"
+    " MIN(due_date) AS oldest, COUNT(*) AS n, SUM(amount - paid) AS amount"
+    " FROM sponsorship_dues WHERE org_id = $1 AND status IN ('open', 'partial')"
+    " AND due_date < $2 GROUP BY payer_id, currency, sponsorship_id) x"
+    " JOIN donors dn ON dn.id = x.payer_id"
+    " GROUP BY x.payer_id, dn.donor_no, dn.name, x.currency HAVING MAX(x.n) >= 2";
 
 int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, int64_t *n_out,
                      struct err *e)
@@ -1412,34 +1452,58 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
     char at[32], day[11];
     now_iso(at);
     today(day);
-    /* Clear first: alerts of payers no longer two periods late. */
-    if (db_run(db, e,
-               "UPDATE billing_arrears_alerts SET cleared_on = $3 WHERE org_id = $1"
-               " AND cleared_on IS NULL AND (SELECT COUNT(DISTINCT d.due_date)"
-               " FROM sponsorship_dues d WHERE d.payer_id = billing_arrears_alerts.payer_id"
-               " AND d.org_id = $1 AND d.currency = billing_arrears_alerts.currency"
-               " AND d.status IN ('open', 'partial') AND d.due_date < $2) < 2",
-               "ttt", a->org_id, as_of, as_of) < 0) {
+    /* The open alerts, sorted, to tell new episodes from running ones and
+     * to clear those whose payer caught up. */
+    struct open_alert *open = NULL;
+    size_t n_open = 0, cap_open = 0;
+    struct db_stmt *s = db_query(db, e,
+                                 "SELECT payer_id, currency, id FROM billing_arrears_alerts"
+                                 " WHERE org_id = $1 AND cleared_on IS NULL",
+                                 "t", a->org_id);
+    if (!s) {
         return -1;
     }
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT d.payer_id, dn.donor_no, dn.name, d.currency, MIN(d.due_date),"
-        " COUNT(DISTINCT d.due_date), CAST(SUM(d.amount - d.paid) AS BIGINT)"
-        " FROM sponsorship_dues d JOIN donors dn ON dn.id = d.payer_id"
-        " WHERE d.org_id = $1 AND d.status IN ('open', 'partial') AND d.due_date < $2"
-        " AND NOT EXISTS (SELECT 1 FROM billing_arrears_alerts al WHERE al.org_id = $1"
-        " AND al.payer_id = d.payer_id AND al.currency = d.currency AND al.cleared_on IS NULL)"
-        " GROUP BY d.payer_id, dn.donor_no, dn.name, d.currency"
-        " HAVING COUNT(DISTINCT d.due_date) >= 2",
-        "tt", a->org_id, as_of);
+    int rc;
+    while ((rc = db_step(s, e)) == 1) {
+        if (n_open == cap_open) {
+            cap_open = cap_open ? cap_open * 2 : 64;
+            struct open_alert *grown = realloc(open, cap_open * sizeof(*open));
+            if (!grown) {
+                rc = err_set(e, ERR_INTERNAL, "no_memory", NULL, "out of memory");
+                break;
+            }
+            open = grown;
+        }
+        snprintf(open[n_open].key, sizeof(open[n_open].key), "%.40s %.3s", db_col_text(s, 0),
+                 db_col_text(s, 1));
+        col_copy(s, 2, open[n_open].id, sizeof(open[n_open].id));
+        open[n_open].late = false;
+        n_open++;
+    }
+    db_done(s);
+    if (rc < 0) {
+        free(open);
+        return -1;
+    }
+    if (n_open > 1) {
+        qsort(open, n_open, sizeof(*open), alert_cmp);
+    }
+    s = db_query(db, e, late_sql, "tt", a->org_id, as_of);
     if (!s) {
+        free(open);
         return -1;
     }
     struct late_row *rows = NULL;
     size_t n = 0, cap = 0;
-    int rc;
     while ((rc = db_step(s, e)) == 1) {
+        struct open_alert probe;
+        snprintf(probe.key, sizeof(probe.key), "%.40s %.3s", db_col_text(s, 0), db_col_text(s, 3));
+        struct open_alert *hit =
+            n_open ? bsearch(&probe, open, n_open, sizeof(*open), alert_cmp) : NULL;
+        if (hit) {
+            hit->late = true;
+            continue;
+        }
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             struct late_row *grown = realloc(rows, cap * sizeof(*rows));
@@ -1460,6 +1524,14 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
     }
     db_done(s);
     rc = rc < 0 ? -1 : 0;
+    for (size_t i = 0; i < n_open && rc == 0; i++) {
+        if (!open[i].late &&
+            db_run(db, e, "UPDATE billing_arrears_alerts SET cleared_on = $1 WHERE id = $2", "tt",
+                   as_of, open[i].id) < 0) {
+            rc = -1;
+        }
+    }
+    free(open);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char task_id[40], id[UUID_STR_LEN], title[400], amount[40];
         money_text(rows[i].amount, rows[i].currency, amount);
@@ -2130,15 +2202,18 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
     int64_t total = db_col_int64(s, 0);
     db_done(s);
     s = db_query(db, e,
-                 "SELECT d.payer_id, dn.donor_no, dn.name, dn.phone, dn.email, d.currency,"
-                 " CAST(SUM(d.amount - d.paid) AS BIGINT), COUNT(*), COUNT(DISTINCT d.due_date),"
-                 " MIN(d.due_date), (SELECT COUNT(*) FROM billing_arrears_alerts al"
-                 " WHERE al.org_id = $1 AND al.payer_id = d.payer_id AND al.currency = d.currency"
+                 "SELECT x.payer_id, dn.donor_no, dn.name, dn.phone, dn.email, x.currency,"
+                 " CAST(SUM(x.amount) AS BIGINT), SUM(x.n), MAX(x.n), MIN(x.oldest),"
+                 " (SELECT COUNT(*) FROM billing_arrears_alerts al WHERE al.org_id = $1"
+                 " AND al.payer_id = x.payer_id AND al.currency = x.currency"
                  " AND al.cleared_on IS NULL)"
-                 " FROM sponsorship_dues d JOIN donors dn ON dn.id = d.payer_id"
-                 " WHERE d.org_id = $1 AND d.status IN ('open', 'partial') AND d.due_date < $2"
-                 " GROUP BY d.payer_id, dn.donor_no, dn.name, dn.phone, dn.email, d.currency"
-                 " ORDER BY MIN(d.due_date), dn.name, dn.donor_no LIMIT $3",
+                 " FROM (SELECT payer_id, currency, sponsorship_id, MIN(due_date) AS oldest,"
+                 " COUNT(*) AS n, SUM(amount - paid) AS amount FROM sponsorship_dues"
+                 " WHERE org_id = $1 AND status IN ('open', 'partial') AND due_date < $2"
+                 " GROUP BY payer_id, currency, sponsorship_id) x"
+                 " JOIN donors dn ON dn.id = x.payer_id"
+                 " GROUP BY x.payer_id, dn.donor_no, dn.name, dn.phone, dn.email, x.currency"
+                 " ORDER BY MAX(x.n) DESC, MIN(x.oldest), dn.name, dn.donor_no LIMIT $3",
                  "tti", a->org_id, as_of, (int64_t)limit);
     if (!s) {
         return NULL;

@@ -128,7 +128,7 @@ struct dues_result {
  * becomes a due (amount, currency and fund of the agreement) with its
  * entry; sponsorships.next_due moves on. Then payers' unallocated payments
  * are allocated to their open dues (oldest first), and payers two periods
- * late (dues dated before through not fully paid, counted by due date)
+ * late (an agreement with two dues dated before through not fully paid)
  * get an arrears task for the role sponsorship_officer, once per episode
  * (billing_arrears_alerts). One transaction and one audit entry
  * (dues.generate, with the counts). Running it twice generates nothing the
@@ -319,15 +319,17 @@ int billing_reconciliation_csv(struct db *db, const struct actor *a,
 /* Payers with dues past due on as_of (YYYY-MM-DD; NULL: today): dues dated
  * before as_of not fully paid, per payer and currency, most late first:
  * {"as_of", "items": [{payer_id, payer_no, payer_name, phone, email,
- * currency, amount, amount_text, n_dues, n_periods, oldest_due,
- * months_late, alerted}], "total"}; limit 1..1000. Needs sponsorship.read
- * or finance.read. */
+ * currency, amount, amount_text, n_dues (late dues), n_periods (the most
+ * late dues of one agreement of the payer: "periods late"), oldest_due,
+ * months_late, alerted}], "total"}, most periods late first; limit
+ * 1..1000. Needs sponsorship.read or finance.read. */
 json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of, int limit,
                         struct err *e);
 
 /* Raises an arrears task (role sponsorship_officer, kind "arrears") for
- * every payer of a's organization who has dues of at least two due dates
- * before as_of not fully paid in one currency and no open alert, and
+ * every payer of a's organization with an agreement two periods late (two
+ * of its dues dated before as_of not fully paid) in a currency and no open
+ * alert for it, and
  * clears the alerts of payers no longer two periods late; inside the
  * caller's write transaction (dues_generate calls it). *n_out (may be NULL)
  * gets the number of tasks raised. No permission check and no audit of its
