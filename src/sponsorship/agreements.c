@@ -203,6 +203,18 @@ static int purpose_taken(struct db *db, const char *child_id, const char *purpos
     return found;
 }
 
+/* Turns a unique violation of sponsorships_child_purpose_live (another officer activated an
+ * agreement for the same child and purpose at the same moment) into "purpose_taken". Returns
+ * -1. */
+static int purpose_race(struct err *e)
+{
+    if (strcmp(e->code, "unique_violation") == 0) {
+        err_set(e, ERR_CONFLICT, "purpose_taken", "purpose",
+                "the child already has an agreement for this purpose");
+    }
+    return -1;
+}
+
 /* Resolves the children and people of n inside the transaction; problems
  * go to errors. Returns -1 on a database failure. */
 static int sp_resolve(struct db *db, const struct actor *a, struct sp_new *n, char donor[40],
@@ -309,7 +321,7 @@ static int sp_insert(struct db *db, const struct actor *a, const struct sp_new *
                "ttttttittttttttt", id, a->org_id, no, child_id, donor, payer, n->amount.minor,
                n->amount.currency, n->frequency, n->purpose, n->start_date, n->end_date, n->status,
                group_id, sp_who(a), at) < 0) {
-        return -1;
+        return purpose_race(e);
     }
     char detail[128];
     snprintf(detail, sizeof(detail), "%s%s%s", n->status, replaces ? " replaces " : "",
@@ -443,8 +455,10 @@ static int sp_move(struct db *db, const struct actor *a, const struct sp_row *ro
     char action[48];
     snprintf(action, sizeof(action), "sponsorship.%s", event);
     if (db_run(db, e, "UPDATE sponsorships SET status = $1, updated_at = $2 WHERE id = $3", "ttt",
-               status, at, row->id) < 0 ||
-        sp_event_tx(db, a, row->id, event, detail, e) < 0 ||
+               status, at, row->id) < 0) {
+        return purpose_race(e);
+    }
+    if (sp_event_tx(db, a, row->id, event, detail, e) < 0 ||
         actor_audit(db, a, action, "sponsorship", row->id, "ok", detail, e) < 0) {
         return -1;
     }

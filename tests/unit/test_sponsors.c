@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/time.h"
+#include "core/uuid.h"
 #include "db/db_util.h"
 #include "sponsorship/sponsors.h"
 #include "sponsorship/sponsors_int.h"
@@ -305,6 +306,22 @@ static void test_agreements(void **state)
     assert_int_equal(
         sponsorship_end(env.db, &officer, edu, "sponsor_request", "2026-07-31", NULL, &e), 0);
     assert_int_equal(sponsored(kid1), 1);
+    /* The database holds the rule too: a second live general agreement for kid1 is refused. */
+    char dup_id[UUID_STR_LEN];
+    uuid_v7(dup_id);
+    assert_int_equal(db_begin(env.db, false, &e), 0);
+    assert_true(db_run(env.db, &e,
+                       "INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id,"
+                       " payer_id, amount, currency, frequency, purpose, start_date, status,"
+                       " next_due, created_by, created_at, updated_at) SELECT"
+                       " CAST($2 AS TEXT), org_id, 'S-TEST', child_id,"
+                       " donor_id, payer_id, amount, currency, frequency, purpose, start_date,"
+                       " 'paused', next_due, created_by, created_at, updated_at FROM sponsorships"
+                       " WHERE child_id = $1 AND purpose = 'general' AND status = 'active'",
+                       "tt", kid1, dup_id) < 0);
+    assert_string_equal(e.code, "unique_violation");
+    db_rollback(env.db);
+    err_clear(&e);
     /* A group paid for by another donor: the agreement's payer is that donor. */
     char patron[40], group[40], no[16];
     new_donor("Patron", NULL, patron);
@@ -437,15 +454,16 @@ static void test_waiting(void **state)
                                           {"2026-06-01", "4000", "1500", "partial"},
                                           {"2026-07-01", "4000", "4000", "paid"}};
     for (size_t i = 0; i < 3; i++) {
-        char sql[1024];
+        char sql[1024], did[UUID_STR_LEN];
+        uuid_v7(did); /* the PostgreSQL test database is shared between runs: no fixed ids */
         snprintf(sql, sizeof(sql),
                  "INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id,"
                  " child_id, period_start, period_end, due_date, amount, currency, fund, paid,"
-                 " status, created_at) SELECT '0190aaaa-0000-7000-8000-00000000000%zu', org_id,"
+                 " status, created_at) SELECT '%s', org_id,"
                  " id, donor_id, payer_id, child_id, '%s', '%s', '%s', %s, 'USD', 'sponsorship',"
                  " %s, '%s', '2026-01-01' FROM sponsorships WHERE child_id = $1"
                  " AND purpose = 'general'",
-                 i, dues[i][0], dues[i][0], dues[i][0], dues[i][1], dues[i][2], dues[i][3]);
+                 did, dues[i][0], dues[i][0], dues[i][0], dues[i][1], dues[i][2], dues[i][3]);
         sql1(sql, kid1, NULL);
     }
     /* The home page reads. */
