@@ -56,6 +56,8 @@ static json_t *read_or_reply(struct http_req *r, fin_reader fn)
     if (!v) {
         http_reply_err(r, &e);
     }
+    /* v is a new JSON value; e only told fn where to report a failure. */
+    // cppcheck-suppress returnDanglingLifetime
     return v;
 }
 
@@ -280,9 +282,8 @@ static void api_rate(struct http_req *r)
     struct err e;
     err_clear(&e);
     int rc = ledger_set_rate(db, r->actor, v[0], v[1], v[2], &e);
-    json_t *out = rc == 0 ? json_pack("{s:s, s:s, s:s}", "currency", v[0], "day", v[1], "rate",
-                                      v[2])
-                          : NULL;
+    json_t *out =
+        rc == 0 ? json_pack("{s:s, s:s, s:s}", "currency", v[0], "day", v[1], "rate", v[2]) : NULL;
     json_decref(body);
     if (rc < 0) {
         http_reply_err(r, &e);
@@ -370,8 +371,8 @@ static void label_rows(struct http_req *r, json_t *arr)
                                 json_string(page_label(r, "fin.kind", jstr(o, "kind"))));
         }
         if (json_is_string(json_object_get(o, "source_kind"))) {
-            json_object_set_new(o, "source_label", json_string(page_label(
-                                                       r, "fin.source", jstr(o, "source_kind"))));
+            json_object_set_new(o, "source_label",
+                                json_string(page_label(r, "fin.source", jstr(o, "source_kind"))));
         }
         json_t *lines = json_object_get(o, "lines");
         if (json_is_array(lines)) {
@@ -506,15 +507,14 @@ static void page_overview(struct http_req *r)
         return;
     }
     label_rows(r, json_object_get(recent, "items"));
-    json_t *ctx = json_pack("{s:O, s:O, s:b, s:b, s:O, s:O, s:b, s:b}", "base_currency",
-                            json_object_get(settings, "base_currency"), "as_of",
-                            json_object_get(tb, "as_of"), "balanced", balanced, "empty",
-                            json_array_size(json_object_get(tb, "totals")) == 0, "totals",
-                            json_object_get(tb, "totals"), "recent",
-                            json_object_get(recent, "items"), "can_write",
-                            actor_can(r->actor, PERM_FINANCE_WRITE), "base_changeable",
-                            json_is_true(json_object_get(settings, "base_currency_changeable")) &&
-                                actor_can(r->actor, PERM_FINANCE_WRITE));
+    json_t *ctx = json_pack(
+        "{s:O, s:O, s:b, s:b, s:O, s:O, s:b, s:b}", "base_currency",
+        json_object_get(settings, "base_currency"), "as_of", json_object_get(tb, "as_of"),
+        "balanced", balanced, "empty", json_array_size(json_object_get(tb, "totals")) == 0,
+        "totals", json_object_get(tb, "totals"), "recent", json_object_get(recent, "items"),
+        "can_write", actor_can(r->actor, PERM_FINANCE_WRITE), "base_changeable",
+        json_is_true(json_object_get(settings, "base_currency_changeable")) &&
+            actor_can(r->actor, PERM_FINANCE_WRITE));
     json_decref(settings);
     json_decref(tb);
     json_decref(recent);
@@ -553,14 +553,14 @@ static void page_journal(struct http_req *r)
     char np[16], pp[16];
     snprintf(np, sizeof(np), "%d", page + 1);
     snprintf(pp, sizeof(pp), "%d", page - 1);
-    json_t *ctx = json_pack(
-        "{s:O, s:b, s:I, s:i, s:o, s:o, s:s, s:s, s:s?, s:s?}", "items", items, "none",
-        json_array_size(items) == 0, "total", total, "page", page, "accounts",
-        account_options(r, q(r, "account"), "fin.all_accounts"), "funds",
-        fund_options(r, q(r, "fund"), "fin.all_funds"), "from", q(r, "from") ? q(r, "from") : "",
-        "to", q(r, "to") ? q(r, "to") : "", "next",
-        (json_int_t)page * per_page < total ? query_with(r, filters, "page", np) : NULL, "prev",
-        page > 1 ? query_with(r, filters, "page", pp) : NULL);
+    json_t *ctx =
+        json_pack("{s:O, s:b, s:I, s:i, s:o, s:o, s:s, s:s, s:s?, s:s?}", "items", items, "none",
+                  json_array_size(items) == 0, "total", total, "page", page, "accounts",
+                  account_options(r, q(r, "account"), "fin.all_accounts"), "funds",
+                  fund_options(r, q(r, "fund"), "fin.all_funds"), "from",
+                  q(r, "from") ? q(r, "from") : "", "to", q(r, "to") ? q(r, "to") : "", "next",
+                  (json_int_t)page * per_page < total ? query_with(r, filters, "page", np) : NULL,
+                  "prev", page > 1 ? query_with(r, filters, "page", pp) : NULL);
     json_decref(list);
     page_reply(r, 200, "fin_journal", "fin.title.journal", ctx);
 }
@@ -578,9 +578,9 @@ static void entry_page(struct http_req *r, int status, const struct err *fe, con
     json_decref(arr);
     bool reversible = json_is_null(json_object_get(entry, "reverses_id")) &&
                       json_is_null(json_object_get(entry, "reversed_by"));
-    json_t *ctx = json_pack("{s:o, s:b, s:s}", "entry", entry, "can_reverse",
-                            reversible && actor_can(r->actor, PERM_FINANCE_WRITE), "memo",
-                            memo ? memo : "");
+    json_t *ctx =
+        json_pack("{s:o, s:b, s:s}", "entry", entry, "can_reverse",
+                  reversible && actor_can(r->actor, PERM_FINANCE_WRITE), "memo", memo ? memo : "");
     if (fe) {
         page_ctx_error(r, ctx, fe);
     }
@@ -621,7 +621,7 @@ static void page_reverse(struct http_req *r)
 /* One row of the manual entry form as typed. */
 struct form_row {
     const char *account, *fund, *currency, *debit, *credit, *memo; /* form values ("" none) */
-    const char *error; /* the row's problems, or NULL */
+    const char *error;                                             /* the row's problems, or NULL */
 };
 
 /* Renders the manual entry form with rows (n of them), the date and memo,
@@ -636,19 +636,18 @@ static void form_page(struct http_req *r, int status, const char *date, const ch
     }
     json_t *jrows = json_array();
     for (int i = 0; i < n; i++) {
-        const char *cur = rows[i].currency && *rows[i].currency
-                              ? rows[i].currency
-                              : jstr(settings, "base_currency");
+        const char *cur = rows[i].currency && *rows[i].currency ? rows[i].currency
+                                                                : jstr(settings, "base_currency");
         json_array_append_new(
-            jrows, json_pack("{s:i, s:i, s:o, s:o, s:s, s:s, s:s, s:s, s:s?}", "i", i, "n",
-                             i + 1, "accounts", account_options(r, rows[i].account, "fin.choose"),
-                             "funds",
-                             fund_options(r, rows[i].fund && *rows[i].fund ? rows[i].fund
-                                                                           : FUND_UNRESTRICTED,
-                                          NULL),
-                             "currency", cur, "debit", rows[i].debit ? rows[i].debit : "",
-                             "credit", rows[i].credit ? rows[i].credit : "", "memo",
-                             rows[i].memo ? rows[i].memo : "", "error", rows[i].error));
+            jrows,
+            json_pack("{s:i, s:i, s:o, s:o, s:s, s:s, s:s, s:s, s:s?}", "i", i, "n", i + 1,
+                      "accounts", account_options(r, rows[i].account, "fin.choose"), "funds",
+                      fund_options(r,
+                                   rows[i].fund && *rows[i].fund ? rows[i].fund : FUND_UNRESTRICTED,
+                                   NULL),
+                      "currency", cur, "debit", rows[i].debit ? rows[i].debit : "", "credit",
+                      rows[i].credit ? rows[i].credit : "", "memo",
+                      rows[i].memo ? rows[i].memo : "", "error", rows[i].error));
     }
     char today[11];
     ledger_today(today);
@@ -701,9 +700,13 @@ static void page_post(struct http_req *r)
     struct form_row rows[FORM_MAX_ROWS];
     memset(rows, 0, sizeof(rows));
     for (int i = 0; i < n; i++) {
-        rows[i] = (struct form_row){form_at(r, "account", i), form_at(r, "fund", i),
-                                    form_at(r, "currency", i), form_at(r, "debit", i),
-                                    form_at(r, "credit", i), form_at(r, "memo", i), NULL};
+        rows[i] = (struct form_row){form_at(r, "account", i),
+                                    form_at(r, "fund", i),
+                                    form_at(r, "currency", i),
+                                    form_at(r, "debit", i),
+                                    form_at(r, "credit", i),
+                                    form_at(r, "memo", i),
+                                    NULL};
     }
     const char *date = http_form(r, "date"), *memo = http_form(r, "memo");
     date = date && utf8_valid(date, strlen(date)) ? date : "";
@@ -721,8 +724,8 @@ static void page_post(struct http_req *r)
         if (!*rows[i].account && text_blank(rows[i].debit) && text_blank(rows[i].credit)) {
             continue;
         }
-        json_t *l = json_pack("{s:s, s:s, s:s}", "account", rows[i].account, "fund",
-                              rows[i].fund, "currency", rows[i].currency);
+        json_t *l = json_pack("{s:s, s:s, s:s}", "account", rows[i].account, "fund", rows[i].fund,
+                              "currency", rows[i].currency);
         static const char *const opt[] = {"debit", "credit", "memo"};
         const char *vals[] = {rows[i].debit, rows[i].credit, rows[i].memo};
         for (int j = 0; j < 3; j++) {
@@ -759,8 +762,7 @@ static void page_post(struct http_req *r)
     const char *error = NULL;
     if (!errors) {
         /* One problem for the whole entry (unbalanced, closed period, rate). */
-        errors = json_pack("[{s:s, s:s, s:s}]", "field", e.field, "code", e.code, "message",
-                           e.msg);
+        errors = json_pack("[{s:s, s:s, s:s}]", "field", e.field, "code", e.code, "message", e.msg);
     }
     page_localize_errors(r, errors);
     size_t i;
@@ -795,27 +797,29 @@ static void page_trial(struct http_req *r)
     label_rows(r, json_object_get(tb, "rows"));
     if (wants_csv(r)) {
         struct buf b = BUF_INIT;
-        const char *head[] = {"account", "name", "kind", "fund", "currency", "debit", "credit",
-                              "balance"};
+        const char *head[] = {"account",  "name",  "kind",   "fund",
+                              "currency", "debit", "credit", "balance"};
         csv_row(&b, head, 8);
         size_t i;
         json_t *row;
         json_array_foreach(json_object_get(tb, "rows"), i, row)
         {
-            const char *cells[] = {jstr(row, "account"),
-                                   page_label(r, "fin.account", jstr(row, "account")),
-                                   jstr(row, "kind"),
-                                   jstr(row, "fund"),
-                                   jstr(row, "currency"),
-                                   jstr(row, "debit_text"),
-                                   jstr(row, "credit_text"),
-                                   jstr(row, "balance_text")};
+            const char *cells[] = {
+                jstr(row, "account"),     page_label(r, "fin.account", jstr(row, "account")),
+                jstr(row, "kind"),        jstr(row, "fund"),
+                jstr(row, "currency"),    jstr(row, "debit_text"),
+                jstr(row, "credit_text"), jstr(row, "balance_text")};
             csv_row(&b, cells, 8);
         }
         json_array_foreach(json_object_get(tb, "totals"), i, row)
         {
-            const char *cells[] = {"total",           "", "", "", jstr(row, "currency"),
-                                   jstr(row, "debit_text"), jstr(row, "credit_text"),
+            const char *cells[] = {"total",
+                                   "",
+                                   "",
+                                   "",
+                                   jstr(row, "currency"),
+                                   jstr(row, "debit_text"),
+                                   jstr(row, "credit_text"),
                                    jstr(row, "balance_text")};
             csv_row(&b, cells, 8);
         }
@@ -826,8 +830,8 @@ static void page_trial(struct http_req *r)
     static const char *const filters[] = {"as_of", "fund", NULL};
     json_object_set_new(tb, "funds", fund_options(r, q(r, "fund"), "fin.all_funds"));
     json_object_set_new(tb, "csv", json_string(query_with(r, filters, "format", "csv")));
-    json_object_set_new(tb, "none", json_boolean(json_array_size(json_object_get(tb, "rows")) ==
-                                                 0));
+    json_object_set_new(tb, "none",
+                        json_boolean(json_array_size(json_object_get(tb, "rows")) == 0));
     page_reply(r, 200, "fin_trial", "fin.title.trial", tb);
 }
 
@@ -850,8 +854,8 @@ static void label_funds(struct http_req *r, json_t *report, const char *const *s
 static void funds_csv(struct http_req *r, json_t *report, const char *const *sections, int n,
                       struct buf *b)
 {
-    const char *head[] = {"fund", "section", "account", "name", "currency", "amount",
-                          "base_amount"};
+    const char *head[] = {"fund",     "section", "account",    "name",
+                          "currency", "amount",  "base_amount"};
     csv_row(b, head, 7);
     size_t i, j;
     json_t *f, *it;
@@ -911,10 +915,9 @@ static void page_income(struct http_req *r)
     if (wants_csv(r)) {
         struct buf b = BUF_INIT;
         funds_csv(r, is, sections, 2, &b);
-        reply_csv(r,
-                  arena_printf(&r->arena, "income-statement-%s-%s", jstr(is, "from"),
-                               jstr(is, "to")),
-                  &b);
+        reply_csv(
+            r, arena_printf(&r->arena, "income-statement-%s-%s", jstr(is, "from"), jstr(is, "to")),
+            &b);
         json_decref(is);
         return;
     }
@@ -933,8 +936,7 @@ static void periods_page(struct http_req *r, int status, const struct err *fe)
         return;
     }
     json_object_set_new(p, "can_write", json_boolean(actor_can(r->actor, PERM_FINANCE_WRITE)));
-    json_object_set_new(p, "none", json_boolean(json_array_size(json_object_get(p, "items")) ==
-                                                0));
+    json_object_set_new(p, "none", json_boolean(json_array_size(json_object_get(p, "items")) == 0));
     if (fe) {
         page_ctx_error(r, p, fe);
     }
@@ -978,8 +980,7 @@ static void rates_page(struct http_req *r, int status, json_t *form, const struc
     }
     json_object_set_new(p, "form", form);
     json_object_set_new(p, "can_write", json_boolean(actor_can(r->actor, PERM_FINANCE_WRITE)));
-    json_object_set_new(p, "none", json_boolean(json_array_size(json_object_get(p, "items")) ==
-                                                0));
+    json_object_set_new(p, "none", json_boolean(json_array_size(json_object_get(p, "items")) == 0));
     if (fe) {
         page_ctx_error(r, p, fe);
     }

@@ -30,14 +30,14 @@ static const struct {
     const char *code; /* account code */
     const char *kind; /* one of ACCOUNT_KINDS */
 } chart[] = {
-    {ACCT_CASH, "asset"},          {ACCT_BANK, "asset"},
-    {ACCT_MOBILE, "asset"},        {ACCT_GATEWAY, "asset"},
-    {ACCT_RECEIVABLE, "asset"},    {ACCT_INTERFUND, "asset"},
-    {ACCT_PAYABLE, "liability"},   {ACCT_ADVANCES, "liability"},
-    {ACCT_NET_ASSETS, "equity"},   {ACCT_INCOME_SPONSOR, "income"},
+    {ACCT_CASH, "asset"},           {ACCT_BANK, "asset"},
+    {ACCT_MOBILE, "asset"},         {ACCT_GATEWAY, "asset"},
+    {ACCT_RECEIVABLE, "asset"},     {ACCT_INTERFUND, "asset"},
+    {ACCT_PAYABLE, "liability"},    {ACCT_ADVANCES, "liability"},
+    {ACCT_NET_ASSETS, "equity"},    {ACCT_INCOME_SPONSOR, "income"},
     {ACCT_INCOME_INKIND, "income"}, {ACCT_INCOME_OTHER, "income"},
-    {ACCT_GRANTS_PAID, "expense"}, {ACCT_FEES, "expense"},
-    {ACCT_INKIND_OUT, "expense"},  {ACCT_OTHER_EXP, "expense"},
+    {ACCT_GRANTS_PAID, "expense"},  {ACCT_FEES, "expense"},
+    {ACCT_INKIND_OUT, "expense"},   {ACCT_OTHER_EXP, "expense"},
 };
 
 /* The funds, in display order. */
@@ -150,9 +150,8 @@ int ledger_ensure_chart(struct db *db, const char *org_id, struct err *e)
 int ledger_base_currency(struct db *db, const char *org_id, char out[4], struct err *e)
 {
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT base_currency FROM fin_settings WHERE org_id = $1", "t",
-                               org_id);
+    struct db_stmt *s = db_row(
+        db, e, &found, "SELECT base_currency FROM fin_settings WHERE org_id = $1", "t", org_id);
     if (!s && found < 0) {
         return -1;
     }
@@ -180,9 +179,8 @@ int ledger_set_base_currency(struct db *db, const struct actor *a, const char *c
         return fail(db);
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT 1 FROM journal_entries WHERE org_id = $1 LIMIT 1", "t",
-                               a->org_id);
+    struct db_stmt *s = db_row(
+        db, e, &found, "SELECT 1 FROM journal_entries WHERE org_id = $1 LIMIT 1", "t", a->org_id);
     if (s) {
         db_done(s);
         db_rollback(db);
@@ -197,8 +195,8 @@ int ledger_set_base_currency(struct db *db, const struct actor *a, const char *c
     if (db_run(db, e,
                "UPDATE fin_settings SET base_currency = $1, updated_at = $2 WHERE org_id = $3",
                "ttt", currency, at, a->org_id) < 0 ||
-        actor_audit(db, a, "finance.base_currency", "organization", a->org_id, "ok", currency,
-                    e) < 0 ||
+        actor_audit(db, a, "finance.base_currency", "organization", a->org_id, "ok", currency, e) <
+            0 ||
         db_commit(db, e) < 0) {
         return fail(db);
     }
@@ -258,9 +256,9 @@ int ledger_period_closed(struct db *db, const char *org_id, const char *date, st
         return -1;
     }
     int found;
-    struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT 1 FROM fin_periods WHERE org_id = $1 AND period = $2", "tt",
-                               org_id, period);
+    struct db_stmt *s =
+        db_row(db, e, &found, "SELECT 1 FROM fin_periods WHERE org_id = $1 AND period = $2", "tt",
+               org_id, period);
     if (s) {
         db_done(s);
         return 1;
@@ -313,57 +311,111 @@ static int next_entry_no(struct db *db, const char *org_id, int64_t *no, struct 
     return 0;
 }
 
-int ledger_write_entry(struct db *db, const struct actor *a, const struct ledger_head *h,
-                       const struct ledger_pline *pl, int n, char id_out[40], struct err *e)
+/* Lines written per INSERT statement: one statement (and one round trip to
+ * PostgreSQL) for the common entries, a handful of cached statements. */
+#define LINES_PER_INSERT 8
+
+/* Writes the SQL inserting k lines (k <= LINES_PER_INSERT) into sql:
+ * $1 entry id, $2 organization, $3 date, then 11 parameters a line. */
+static void lines_sql(int k, char *sql, size_t n)
 {
-    int64_t no = 0;
-    if (next_entry_no(db, a->org_id, &no, e) < 0) {
-        return -1;
+    size_t len = (size_t)snprintf(sql, n, "%s",
+                                  "INSERT INTO journal_lines (id, entry_id, org_id, line_no,"
+                                  " account, fund, currency, amount, base_amount, entry_date,"
+                                  " donor_id, child_id, sponsorship_id, memo) VALUES ");
+    for (int i = 0; i < k && len < n; i++) {
+        int p = 4 + i * 11;
+        len += (size_t)snprintf(sql + len, n - len,
+                                "%s($%d, $1, $2, $%d, $%d, $%d, $%d, $%d, $%d, $3, $%d, $%d, $%d,"
+                                " $%d)",
+                                i ? ", " : "", p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7,
+                                p + 8, p + 9, p + 10);
     }
-    char id[UUID_STR_LEN], at[32], period[8];
-    uuid_v7(id);
-    time_format_iso(time_now_ms(), at, sizeof(at));
-    memcpy(period, h->date, 7);
-    period[7] = '\0';
-    if (db_run(db, e,
-               "INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
-               " source_kind, source_id, reverses_id, base_currency, rate, created_by,"
-               " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-               "ttitttttttttt", id, a->org_id, no, h->date, period, h->memo, h->source_kind,
-               h->source_id, h->reverses_id, h->base, h->rate_text, who(a), at) < 0) {
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        struct db_stmt *s = db_prepare(
-            db,
-            "INSERT INTO journal_lines (id, entry_id, org_id, line_no, account, fund, currency,"
-            " amount, base_amount, entry_date, donor_id, child_id, sponsorship_id, memo)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            e);
+}
+
+/* Inserts the lines of entry id, LINES_PER_INSERT per statement. */
+static int write_lines(struct db *db, const char *org_id, const char *id, const char *date,
+                       const struct ledger_pline *pl, int n, struct err *e)
+{
+    for (int first = 0; first < n; first += LINES_PER_INSERT) {
+        int k = n - first < LINES_PER_INSERT ? n - first : LINES_PER_INSERT;
+        char sql[2048];
+        lines_sql(k, sql, sizeof(sql));
+        struct db_stmt *s = db_prepare(db, sql, e);
         if (!s) {
             return -1;
         }
-        char lid[UUID_STR_LEN];
-        uuid_v7(lid);
-        db_bind_text(s, 1, lid);
-        db_bind_text(s, 2, id);
-        db_bind_text(s, 3, a->org_id);
-        db_bind_int64(s, 4, i + 1);
-        db_bind_text(s, 5, pl[i].account);
-        db_bind_text(s, 6, pl[i].fund);
-        db_bind_text(s, 7, pl[i].currency);
-        db_bind_int64(s, 8, pl[i].amount);
-        db_bind_int64(s, 9, pl[i].base);
-        db_bind_text(s, 10, h->date);
-        db_bind_text(s, 11, pl[i].donor_id);
-        db_bind_text(s, 12, pl[i].child_id);
-        db_bind_text(s, 13, pl[i].sponsorship_id);
-        db_bind_text(s, 14, pl[i].memo);
+        db_bind_text(s, 1, id);
+        db_bind_text(s, 2, org_id);
+        db_bind_text(s, 3, date);
+        for (int j = 0; j < k; j++) {
+            const struct ledger_pline *l = &pl[first + j];
+            int p = 4 + j * 11;
+            char lid[UUID_STR_LEN];
+            uuid_v7(lid);
+            db_bind_text(s, p, lid);
+            db_bind_int64(s, p + 1, first + j + 1);
+            db_bind_text(s, p + 2, l->account);
+            db_bind_text(s, p + 3, l->fund);
+            db_bind_text(s, p + 4, l->currency);
+            db_bind_int64(s, p + 5, l->amount);
+            db_bind_int64(s, p + 6, l->base);
+            db_bind_text(s, p + 7, l->donor_id);
+            db_bind_text(s, p + 8, l->child_id);
+            db_bind_text(s, p + 9, l->sponsorship_id);
+            db_bind_text(s, p + 10, l->memo);
+        }
         int rc = db_step(s, e);
         db_done(s);
         if (rc < 0) {
             return -1;
         }
+    }
+    return 0;
+}
+
+int ledger_write_entry(struct db *db, const struct actor *a, const struct ledger_head *h,
+                       const struct ledger_pline *pl, int n, char id_out[40], struct err *e)
+{
+    char id[UUID_STR_LEN], at[32], period[8];
+    uuid_v7(id);
+    time_format_iso(time_now_ms(), at, sizeof(at));
+    memcpy(period, h->date, 7);
+    period[7] = '\0';
+    if (db_backend_of(db) == DB_POSTGRES) {
+        /* The number and the entry in one round trip; the counter row is still
+         * written in the caller's transaction, so a rollback leaves no gap. */
+        int found;
+        struct db_stmt *s = db_row(
+            db, e, &found,
+            "WITH c AS (INSERT INTO entry_counters (org_id, next_no) VALUES ($2, 2)"
+            " ON CONFLICT (org_id) DO UPDATE SET next_no = entry_counters.next_no + 1"
+            " RETURNING next_no - 1 AS no)"
+            " INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
+            " source_kind, source_id, reverses_id, base_currency, rate, created_by, created_at)"
+            " SELECT $1, $2, c.no, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM c"
+            " RETURNING entry_no",
+            "tttttttttttt", id, a->org_id, h->date, period, h->memo, h->source_kind, h->source_id,
+            h->reverses_id, h->base, h->rate_text, who(a), at);
+        if (!s) {
+            return found < 0 ? -1
+                             : err_set(e, ERR_INTERNAL, "internal", NULL, "no entry was written");
+        }
+        db_done(s);
+    } else {
+        int64_t no = 0;
+        if (next_entry_no(db, a->org_id, &no, e) < 0 ||
+            db_run(db, e,
+                   "INSERT INTO journal_entries (id, org_id, entry_no, entry_date, period, memo,"
+                   " source_kind, source_id, reverses_id, base_currency, rate, created_by,"
+                   " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                   "ttitttttttttt", id, a->org_id, no, h->date, period, h->memo, h->source_kind,
+                   h->source_id, h->reverses_id, h->base, h->rate_text, who(a), at) < 0) {
+            return -1;
+        }
+    }
+    if (write_lines(db, a->org_id, id, h->date, pl, n, e) < 0) {
+        return -1;
     }
     if (id_out) {
         snprintf(id_out, 40, "%s", id);
@@ -391,7 +443,8 @@ static const char *line_field(char *field, size_t n, int i, const char *name)
 static int check_entry(const struct ledger_entry *entry, char period[8], struct err *e)
 {
     if (!entry || !entry->lines || entry->n_lines < 2) {
-        return err_set(e, ERR_INVALID, "too_few_lines", "lines", "an entry needs at least two lines");
+        return err_set(e, ERR_INVALID, "too_few_lines", "lines",
+                       "an entry needs at least two lines");
     }
     if (entry->n_lines > LEDGER_MAX_LINES) {
         return err_set(e, ERR_INVALID, "too_many_lines", "lines", "an entry takes at most %d lines",
@@ -410,21 +463,19 @@ static int check_entry(const struct ledger_entry *entry, char period[8], struct 
     for (int i = 0; i < entry->n_lines; i++) {
         const struct ledger_line *l = &entry->lines[i];
         if (!ledger_account_kind(l->account)) {
-            return err_set(e, ERR_INVALID, "unknown_account",
-                           line_field(field, sizeof(field), i, "account"),
-                           "line %d: no account '%.16s' in the chart", i + 1,
-                           l->account ? l->account : "");
+            return err_set(
+                e, ERR_INVALID, "unknown_account", line_field(field, sizeof(field), i, "account"),
+                "line %d: no account '%.16s' in the chart", i + 1, l->account ? l->account : "");
         }
         if (!ledger_fund_known(l->fund)) {
             return err_set(e, ERR_INVALID, "unknown_fund",
-                           line_field(field, sizeof(field), i, "fund"),
-                           "line %d: no fund '%.24s'", i + 1, l->fund ? l->fund : "");
+                           line_field(field, sizeof(field), i, "fund"), "line %d: no fund '%.24s'",
+                           i + 1, l->fund ? l->fund : "");
         }
         if (!l->currency || strlen(l->currency) != 3 || money_exponent(l->currency) < 0) {
-            return err_set(e, ERR_INVALID, "invalid_currency",
-                           line_field(field, sizeof(field), i, "currency"),
-                           "line %d: unknown currency '%.8s'", i + 1,
-                           l->currency ? l->currency : "");
+            return err_set(
+                e, ERR_INVALID, "invalid_currency", line_field(field, sizeof(field), i, "currency"),
+                "line %d: unknown currency '%.8s'", i + 1, l->currency ? l->currency : "");
         }
         if (l->amount == 0 || l->amount == INT64_MIN) {
             return err_set(e, ERR_INVALID, "invalid_amount",
@@ -562,8 +613,8 @@ int ledger_post_tx(struct db *db, const struct actor *a, const struct ledger_ent
         return -1;
     }
     struct cur_sum sums_small[8];
-    struct cur_sum *sums = entry->n_lines <= 8 ? sums_small
-                                               : xcalloc((size_t)entry->n_lines, sizeof(*sums));
+    struct cur_sum *sums =
+        entry->n_lines <= 8 ? sums_small : xcalloc((size_t)entry->n_lines, sizeof(*sums));
     struct ledger_pline pl_small[16];
     size_t room = (size_t)entry->n_lines * (1 + (size_t)ledger_n_funds());
     struct ledger_pline *pl = room <= 16 ? pl_small : xcalloc(room, sizeof(*pl));
@@ -630,8 +681,8 @@ out:
     return rc;
 }
 
-int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id,
-                      const char *date, const char *memo, char id_out[40], struct err *e)
+int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id, const char *date,
+                      const char *memo, char id_out[40], struct err *e)
 {
     char today[11], period[8];
     if (!date) {
@@ -673,8 +724,7 @@ int ledger_reverse_tx(struct db *db, const struct actor *a, const char *entry_id
         return -1;
     }
     if (closed) {
-        return err_set(e, ERR_CONFLICT, "period_closed", "date", "the period %s is closed",
-                       period);
+        return err_set(e, ERR_CONFLICT, "period_closed", "date", "the period %s is closed", period);
     }
     char memo_buf[340];
     if (text_blank(memo)) {
@@ -823,8 +873,7 @@ int ledger_set_rate(struct db *db, const struct actor *a, const char *currency, 
     return 0;
 }
 
-int ledger_close_period(struct db *db, const struct actor *a, const char *period,
-                        struct err *e)
+int ledger_close_period(struct db *db, const struct actor *a, const char *period, struct err *e)
 {
     if (!actor_can(a, PERM_FINANCE_WRITE)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to change the books");
@@ -870,8 +919,8 @@ int ledger_close_period(struct db *db, const struct actor *a, const char *period
 /* Appends a problem {field, code, message} to errors. */
 static void add_problem(json_t *errors, const char *field, const char *code, const char *msg)
 {
-    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
-                                            "message", msg));
+    json_array_append_new(
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", msg));
 }
 
 /* Turns the problems into e (and *errors_out) and returns -1. */
@@ -895,9 +944,9 @@ static int invalid(json_t *errors, json_t **errors_out, struct err *e)
  * adding its problems to errors. */
 static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors)
 {
-    static const char *const allowed[] = {"account", "fund", "currency", "debit", "credit",
-                                          "memo", "donor_id", "child_id", "sponsorship_id",
-                                          NULL};
+    static const char *const allowed[] = {"account",        "fund", "currency", "debit",
+                                          "credit",         "memo", "donor_id", "child_id",
+                                          "sponsorship_id", NULL};
     char field[96];
     struct err le;
     err_clear(&le);
@@ -912,9 +961,9 @@ static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors
         add_problem(errors, f, le.code, le.msg);
         err_clear(&le);
     }
-    const char *names[] = {"account", "fund", "currency", "memo", "donor_id", "child_id",
-                           "sponsorship_id"};
-    const char **slots[] = {&l->account, &l->fund,     &l->currency,      &l->memo,
+    const char *names[] = {"account",  "fund",     "currency",      "memo",
+                           "donor_id", "child_id", "sponsorship_id"};
+    const char **slots[] = {&l->account,  &l->fund,     &l->currency,      &l->memo,
                             &l->donor_id, &l->child_id, &l->sponsorship_id};
     for (int k = 0; k < 7; k++) {
         if (json_str_member(jl, names[k], k == 0 || k == 2, k == 3 ? 300 : 40, slots[k], &le) < 0) {
@@ -1026,17 +1075,14 @@ int ledger_post_manual(struct db *db, const struct actor *a, json_t *input, char
         return invalid(errors, errors_out, e);
     }
     json_decref(errors);
-    struct ledger_entry entry = {.date = date,
-                                 .memo = memo,
-                                 .source_kind = "manual",
-                                 .lines = lines,
-                                 .n_lines = (int)n};
+    struct ledger_entry entry = {
+        .date = date, .memo = memo, .source_kind = "manual", .lines = lines, .n_lines = (int)n};
     char id[40];
     int rc = db_begin(db, false, e);
     if (rc == 0) {
         rc = ledger_post_tx(db, a, &entry, id, e) < 0 ||
-                     actor_audit(db, a, "finance.entry.post", "journal_entry", id, "ok", memo,
-                                 e) < 0 ||
+                     actor_audit(db, a, "finance.entry.post", "journal_entry", id, "ok", memo, e) <
+                         0 ||
                      db_commit(db, e) < 0
                  ? fail(db)
                  : 0;

@@ -77,9 +77,9 @@ static int entry_lines(struct db *db, const char *id, const char *base, json_t *
         const char *account = db_col_text(s, 1), *cur = db_col_text(s, 3);
         int64_t amount = db_col_int64(s, 4);
         const char *kind = ledger_account_kind(account);
-        json_t *l = json_pack("{s:I, s:s, s:s?, s:s, s:s}", "line_no",
-                              (json_int_t)db_col_int64(s, 0), "account", account, "kind", kind,
-                              "fund", db_col_text(s, 2), "currency", cur);
+        json_t *l =
+            json_pack("{s:I, s:s, s:s?, s:s, s:s}", "line_no", (json_int_t)db_col_int64(s, 0),
+                      "account", account, "kind", kind, "fund", db_col_text(s, 2), "currency", cur);
         put_money(l, "amount", amount, cur);
         put_money(l, "debit", amount > 0 ? amount : 0, cur);
         put_money(l, "credit", amount < 0 ? -amount : 0, cur);
@@ -97,18 +97,17 @@ static int entry_lines(struct db *db, const char *id, const char *base, json_t *
 }
 
 /* The columns every entry query selects, in this order. */
-#define ENTRY_COLS                                                                              \
-    "e.id, e.entry_no, e.entry_date, e.memo, e.source_kind, e.source_id, e.reverses_id,"       \
+#define ENTRY_COLS                                                                                 \
+    "e.id, e.entry_no, e.entry_date, e.memo, e.source_kind, e.source_id, e.reverses_id,"           \
     " r.reversed_by, e.base_currency, e.rate, e.created_by, e.created_at"
 
 /* A new object with an entry's head from a row of ENTRY_COLS (no lines). */
 static json_t *entry_json(struct db_stmt *s)
 {
     json_t *o = json_object();
-    static const char *const keys[] = {"id",          "entry_no",    "date",
-                                       "memo",        "source_kind", "source_id",
-                                       "reverses_id", "reversed_by", "base_currency",
-                                       "rate",        "created_by",  "created_at"};
+    static const char *const keys[] = {
+        "id",          "entry_no",    "date",          "memo", "source_kind", "source_id",
+        "reverses_id", "reversed_by", "base_currency", "rate", "created_by",  "created_at"};
     for (int k = 0; k < 12; k++) {
         json_object_set_new(o, keys[k],
                             db_col_null(s, k) ? json_null()
@@ -118,9 +117,8 @@ static json_t *entry_json(struct db_stmt *s)
     return o;
 }
 
-json_t *ledger_entries(struct db *db, const struct actor *a, const char *account,
-                       const char *fund, const char *from, const char *to, int page,
-                       int per_page, struct err *e)
+json_t *ledger_entries(struct db *db, const struct actor *a, const char *account, const char *fund,
+                       const char *from, const char *to, int page, int per_page, struct err *e)
 {
     if (can_read(a, e) < 0 || opt_date(&from, "from", e) < 0 || opt_date(&to, "to", e) < 0 ||
         opt_fund(&fund, e) < 0) {
@@ -139,12 +137,12 @@ json_t *ledger_entries(struct db *db, const struct actor *a, const char *account
     if (per_page < 1 || per_page > 200) {
         per_page = 50;
     }
-#define ENTRY_WHERE                                                                             \
-    " WHERE e.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR e.entry_date >= $2)"                \
-    " AND (CAST($3 AS TEXT) IS NULL OR e.entry_date <= $3)"                                     \
-    " AND (CAST($4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM journal_lines l"                   \
-    " WHERE l.entry_id = e.id AND l.account = $4))"                                             \
-    " AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM journal_lines l"                   \
+#define ENTRY_WHERE                                                                                \
+    " WHERE e.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR e.entry_date >= $2)"                    \
+    " AND (CAST($3 AS TEXT) IS NULL OR e.entry_date <= $3)"                                        \
+    " AND (CAST($4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM journal_lines l"                      \
+    " WHERE l.entry_id = e.id AND l.account = $4))"                                                \
+    " AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM journal_lines l"                      \
     " WHERE l.entry_id = e.id AND l.fund = $5))"
     int found;
     struct db_stmt *s = db_row(db, e, &found, "SELECT COUNT(*) FROM journal_entries e" ENTRY_WHERE,
@@ -242,16 +240,16 @@ json_t *ledger_trial_balance(struct db *db, const struct actor *a, const char *a
     if (ledger_base_currency(db, a->org_id, base, e) < 0) {
         return NULL;
     }
-    struct db_stmt *s = db_query(
-        db, e,
-        "SELECT account, fund, currency,"
-        " CAST(SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS BIGINT),"
-        " CAST(SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) AS BIGINT),"
-        " CAST(SUM(base_amount) AS BIGINT)"
-        " FROM journal_lines WHERE org_id = $1 AND entry_date <= $2"
-        " AND (CAST($3 AS TEXT) IS NULL OR fund = $3)"
-        " GROUP BY account, fund, currency ORDER BY account, fund, currency",
-        "ttt", a->org_id, as_of, fund);
+    struct db_stmt *s =
+        db_query(db, e,
+                 "SELECT account, fund, currency,"
+                 " CAST(SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END) AS BIGINT),"
+                 " CAST(SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END) AS BIGINT),"
+                 " CAST(SUM(base_amount) AS BIGINT)"
+                 " FROM journal_lines WHERE org_id = $1 AND entry_date <= $2"
+                 " AND (CAST($3 AS TEXT) IS NULL OR fund = $3)"
+                 " GROUP BY account, fund, currency ORDER BY account, fund, currency",
+                 "ttt", a->org_id, as_of, fund);
     if (!s) {
         return NULL;
     }
@@ -262,8 +260,8 @@ json_t *ledger_trial_balance(struct db *db, const struct actor *a, const char *a
         const char *cur = db_col_text(s, 2);
         int64_t debit = db_col_int64(s, 3), credit = db_col_int64(s, 4);
         json_t *row = json_pack("{s:s, s:s?, s:s, s:s}", "account", db_col_text(s, 0), "kind",
-                                ledger_account_kind(db_col_text(s, 0)), "fund",
-                                db_col_text(s, 1), "currency", cur);
+                                ledger_account_kind(db_col_text(s, 0)), "fund", db_col_text(s, 1),
+                                "currency", cur);
         put_money(row, "debit", debit, cur);
         put_money(row, "credit", credit, cur);
         put_money(row, "balance", debit - credit, cur);
@@ -358,8 +356,7 @@ static int add_total(json_t *f, const char *key, int64_t v, const char *base, st
     return 0;
 }
 
-json_t *ledger_balance_sheet(struct db *db, const struct actor *a, const char *as_of,
-                             struct err *e)
+json_t *ledger_balance_sheet(struct db *db, const struct actor *a, const char *as_of, struct err *e)
 {
     char today[11];
     if (!as_of || !*as_of) {
@@ -401,8 +398,7 @@ json_t *ledger_balance_sheet(struct db *db, const struct actor *a, const char *a
             add_item(json_object_get(f, "assets"), account, cur, amount, base_amount, base);
             rc = add_total(f, "total_assets", base_amount, base, e);
         } else if (strcmp(kind, "liability") == 0) {
-            add_item(json_object_get(f, "liabilities"), account, cur, -amount, -base_amount,
-                     base);
+            add_item(json_object_get(f, "liabilities"), account, cur, -amount, -base_amount, base);
             rc = add_total(f, "total_liabilities", -base_amount, base, e);
         } else if (strcmp(kind, "equity") == 0) {
             add_item(json_object_get(f, "net_assets"), account, cur, -amount, -base_amount, base);
@@ -430,7 +426,6 @@ json_t *ledger_balance_sheet(struct db *db, const struct actor *a, const char *a
         if (rc < 0) {
             break;
         }
-        rc = 1;
     }
     db_done(s);
     if (rc < 0) {
@@ -486,7 +481,7 @@ json_t *ledger_income_statement(struct db *db, const struct actor *a, const char
     if (can_read(a, e) < 0 || opt_date(&from, "from", e) < 0 || opt_date(&to, "to", e) < 0) {
         return NULL;
     }
-    if (strcmp(from, to) > 0) {
+    if (from && to && strcmp(from, to) > 0) {
         err_set(e, ERR_INVALID, "invalid_range", "to", "'to' must not be before 'from'");
         return NULL;
     }
@@ -550,8 +545,8 @@ json_t *ledger_income_statement(struct db *db, const struct actor *a, const char
             }
         }
     }
-    return json_pack("{s:s, s:s, s:s, s:o}", "from", from, "to", to, "base_currency", base,
-                     "funds", arr);
+    return json_pack("{s:s, s:s, s:s, s:o}", "from", from, "to", to, "base_currency", base, "funds",
+                     arr);
 }
 
 json_t *ledger_rates(struct db *db, const struct actor *a, struct err *e)
@@ -574,11 +569,11 @@ json_t *ledger_rates(struct db *db, const struct actor *a, struct err *e)
     json_t *items = json_array();
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        json_array_append_new(
-            items, json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s}", "currency", db_col_text(s, 0),
-                             "day", db_col_text(s, 1), "rate", db_col_text(s, 2), "rate_e9",
-                             (json_int_t)db_col_int64(s, 3), "created_by", db_col_text(s, 4),
-                             "created_at", db_col_text(s, 5)));
+        json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:I, s:s?, s:s}", "currency",
+                                               db_col_text(s, 0), "day", db_col_text(s, 1), "rate",
+                                               db_col_text(s, 2), "rate_e9",
+                                               (json_int_t)db_col_int64(s, 3), "created_by",
+                                               db_col_text(s, 4), "created_at", db_col_text(s, 5)));
     }
     db_done(s);
     if (rc < 0) {
@@ -604,10 +599,10 @@ json_t *ledger_periods(struct db *db, const struct actor *a, struct err *e)
     json_t *items = json_array();
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        json_array_append_new(
-            items, json_pack("{s:s, s:s, s:s?, s:s?}", "period", db_col_text(s, 0), "closed_at",
-                             db_col_text(s, 1), "closed_by", db_col_text(s, 2),
-                             "closed_by_name", db_col_text(s, 3)));
+        json_array_append_new(items,
+                              json_pack("{s:s, s:s, s:s?, s:s?}", "period", db_col_text(s, 0),
+                                        "closed_at", db_col_text(s, 1), "closed_by",
+                                        db_col_text(s, 2), "closed_by_name", db_col_text(s, 3)));
     }
     db_done(s);
     if (rc < 0) {

@@ -75,8 +75,7 @@ static int64_t sql_int(const char *sql, const char *p1)
 }
 
 /* Posts entry for actor a in its own transaction; returns ledger_post_tx's result. */
-static int post(const struct actor *a, const struct ledger_entry *entry, char id[40],
-                struct err *e)
+static int post(const struct actor *a, const struct ledger_entry *entry, char id[40], struct err *e)
 {
     err_clear(e);
     assert_int_equal(db_begin(env.db, false, e), 0);
@@ -138,11 +137,18 @@ static void test_post_basic(void **state)
     month_day(0, today);
     struct ledger_line lines[] = {
         {.account = ACCT_RECEIVABLE, .fund = "sponsorship", .currency = "USD", .amount = 5000},
-        {.account = ACCT_INCOME_SPONSOR, .fund = "sponsorship", .currency = "USD",
-         .amount = -5000, .memo = "due"},
+        {.account = ACCT_INCOME_SPONSOR,
+         .fund = "sponsorship",
+         .currency = "USD",
+         .amount = -5000,
+         .memo = "due"},
     };
-    struct ledger_entry entry = {.date = today, .memo = "Due for May", .source_kind = "due",
-                                 .source_id = "d1", .lines = lines, .n_lines = 2};
+    struct ledger_entry entry = {.date = today,
+                                 .memo = "Due for May",
+                                 .source_kind = "due",
+                                 .source_id = "d1",
+                                 .lines = lines,
+                                 .n_lines = 2};
     assert_int_equal(post(&fin, &entry, id, &e), 0);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM fin_settings WHERE org_id = $1", org_a), 1);
     assert_int_equal(post(&fin, &entry, id2, &e), 0);
@@ -151,8 +157,8 @@ static void test_post_basic(void **state)
                      1);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM journal_lines WHERE entry_id = $1", id), 2);
     assert_int_equal(sql_int("SELECT SUM(amount) FROM journal_lines WHERE entry_id = $1", id), 0);
-    assert_int_equal(
-        sql_int("SELECT SUM(base_amount) FROM journal_lines WHERE entry_id = $1", id), 0);
+    assert_int_equal(sql_int("SELECT SUM(base_amount) FROM journal_lines WHERE entry_id = $1", id),
+                     0);
     assert_int_equal(sql_int("SELECT amount FROM journal_lines WHERE entry_id = $1"
                              " AND line_no = 1",
                              id),
@@ -161,6 +167,13 @@ static void test_post_basic(void **state)
                              " AND rate IS NULL AND base_currency = 'USD'",
                              id),
                      1);
+    /* Once entries exist the base currency is fixed. */
+    err_clear(&e);
+    assert_int_equal(ledger_set_base_currency(env.db, &fin, "EUR", &e), -1);
+    assert_string_equal(e.code, "ledger_not_empty");
+    char base[4];
+    assert_int_equal(ledger_base_currency(env.db, org_a, base, &e), 0);
+    assert_string_equal(base, "USD");
 }
 
 /* Each refusal names its line, and nothing is written. */
@@ -179,42 +192,75 @@ static void test_post_refusals(void **state)
     } cases[] = {
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -99, NULL, NULL, NULL, NULL}},
-         2, NULL, "unbalanced", "lines"},
+         2,
+         NULL,
+         "unbalanced",
+         "lines"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {"4999", "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
-         2, NULL, "unknown_account", "lines[1].account"},
+         2,
+         NULL,
+         "unknown_account",
+         "lines[1].account"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "pocket", "USD", -100, NULL, NULL, NULL, NULL}},
-         2, NULL, "unknown_fund", "lines[1].fund"},
+         2,
+         NULL,
+         "unknown_fund",
+         "lines[1].fund"},
         {{{ACCT_BANK, "unrestricted", "XXX", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "XXX", -100, NULL, NULL, NULL, NULL}},
-         2, NULL, "invalid_currency", "lines[0].currency"},
+         2,
+         NULL,
+         "invalid_currency",
+         "lines[0].currency"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", 0, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
-         3, NULL, "invalid_amount", "lines[1].amount"},
+         3,
+         NULL,
+         "invalid_amount",
+         "lines[1].amount"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL}},
-         1, NULL, "too_few_lines", "lines"},
+         1,
+         NULL,
+         "too_few_lines",
+         "lines"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}},
-         2, "2026-02-30", "invalid_date", "date"},
+         2,
+         "2026-02-30",
+         "invalid_date",
+         "date"},
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL},
           {ACCT_BANK, "unrestricted", "GBP", 100, NULL, NULL, NULL, NULL}},
-         3, NULL, "unbalanced", "lines"},
+         3,
+         NULL,
+         "unbalanced",
+         "lines"},
         /* Balanced in each currency, but no GBP rate. */
         {{{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
           {ACCT_BANK, "unrestricted", "GBP", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "GBP", -100, NULL, NULL, NULL, NULL}},
-         3, NULL, "unbalanced", "lines"},
+         3,
+         NULL,
+         "unbalanced",
+         "lines"},
         {{{ACCT_BANK, "unrestricted", "GBP", 100, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "GBP", -100, NULL, NULL, NULL, NULL}},
-         2, NULL, "rate_missing", "lines[0].currency"},
+         2,
+         NULL,
+         "rate_missing",
+         "lines[0].currency"},
         /* Overflowing debits. */
         {{{ACCT_BANK, "unrestricted", "USD", INT64_MAX, NULL, NULL, NULL, NULL},
           {ACCT_BANK, "unrestricted", "USD", INT64_MAX, NULL, NULL, NULL, NULL},
           {ACCT_INCOME_OTHER, "unrestricted", "USD", -1, NULL, NULL, NULL, NULL}},
-         3, NULL, "amount_too_large", "lines[1].amount"},
+         3,
+         NULL,
+         "amount_too_large",
+         "lines[1].amount"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct ledger_entry entry = {.date = cases[i].date ? cases[i].date : today,
@@ -228,9 +274,9 @@ static void test_post_refusals(void **state)
                      cases[i].field);
         }
     }
-    struct ledger_line ok[] = {{ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
-                               {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL,
-                                NULL, NULL}};
+    struct ledger_line ok[] = {
+        {ACCT_BANK, "unrestricted", "USD", 100, NULL, NULL, NULL, NULL},
+        {ACCT_INCOME_OTHER, "unrestricted", "USD", -100, NULL, NULL, NULL, NULL}};
     struct ledger_entry blank = {.date = today, .memo = "  ", .lines = ok, .n_lines = 2};
     assert_int_equal(post(&fin, &blank, id, &e), -1);
     assert_string_equal(e.field, "memo");
@@ -249,8 +295,11 @@ static void test_interfund(void **state)
         {.account = ACCT_RECEIVABLE, .fund = "education", .currency = "USD", .amount = -3000},
         {.account = ACCT_RECEIVABLE, .fund = "medical", .currency = "USD", .amount = -4000},
     };
-    struct ledger_entry entry = {.date = today, .memo = "allocation", .source_kind = "allocation",
-                                 .lines = lines, .n_lines = 3};
+    struct ledger_entry entry = {.date = today,
+                                 .memo = "allocation",
+                                 .source_kind = "allocation",
+                                 .lines = lines,
+                                 .n_lines = 3};
     assert_int_equal(post(&fin, &entry, id, &e), 0);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM journal_lines WHERE entry_id = $1", id), 6);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM journal_lines WHERE entry_id = $1"
@@ -285,8 +334,10 @@ static void test_rates_rounding(void **state)
     err_clear(&e);
     assert_int_equal(ledger_set_rate(env.db, &worker, "EUR", last, "1.5", &e), -1);
     assert_int_equal(e.kind, ERR_FORBIDDEN);
-    const char *bad[][3] = {{"XXX", "1.5", "invalid_currency"}, {"USD", "1.5", "base_currency"},
-                            {"EUR", "0", "invalid_rate"},       {"EUR", "-1", "invalid_rate"},
+    const char *bad[][3] = {{"XXX", "1.5", "invalid_currency"},
+                            {"USD", "1.5", "base_currency"},
+                            {"EUR", "0", "invalid_rate"},
+                            {"EUR", "-1", "invalid_rate"},
                             {"EUR", "1.1234567891", "invalid_rate"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err_clear(&e);
@@ -312,14 +363,13 @@ static void test_rates_rounding(void **state)
         {.account = ACCT_BANK, .fund = "unrestricted", .currency = "EUR", .amount = 1},
         {.account = ACCT_INCOME_OTHER, .fund = "unrestricted", .currency = "EUR", .amount = -3},
         {.account = ACCT_CASH, .fund = "unrestricted", .currency = "JOD", .amount = 1000},
-        {.account = ACCT_INCOME_OTHER, .fund = "unrestricted", .currency = "JOD",
-         .amount = -1000},
+        {.account = ACCT_INCOME_OTHER, .fund = "unrestricted", .currency = "JOD", .amount = -1000},
     };
-    struct ledger_entry entry = {.date = today, .memo = "fx", .source_kind = "manual",
-                                 .lines = lines, .n_lines = 6};
+    struct ledger_entry entry = {
+        .date = today, .memo = "fx", .source_kind = "manual", .lines = lines, .n_lines = 6};
     assert_int_equal(post(&fin, &entry, id, &e), 0);
-    assert_int_equal(
-        sql_int("SELECT SUM(base_amount) FROM journal_lines WHERE entry_id = $1", id), 0);
+    assert_int_equal(sql_int("SELECT SUM(base_amount) FROM journal_lines WHERE entry_id = $1", id),
+                     0);
     assert_int_equal(sql_int("SELECT base_amount FROM journal_lines WHERE entry_id = $1"
                              " AND line_no = 4",
                              id),
@@ -357,12 +407,19 @@ static void test_reversal(void **state)
     char today[11], id[40], rid[40], rid2[40];
     month_day(0, today);
     struct ledger_line lines[] = {
-        {.account = ACCT_BANK, .fund = "sponsorship", .currency = "EUR", .amount = 3333,
+        {.account = ACCT_BANK,
+         .fund = "sponsorship",
+         .currency = "EUR",
+         .amount = 3333,
          .donor_id = "donor-1"},
         {.account = ACCT_ADVANCES, .fund = "education", .currency = "EUR", .amount = -3333},
     };
-    struct ledger_entry entry = {.date = today, .memo = "payment", .source_kind = "payment",
-                                 .source_id = "p1", .lines = lines, .n_lines = 2};
+    struct ledger_entry entry = {.date = today,
+                                 .memo = "payment",
+                                 .source_kind = "payment",
+                                 .source_id = "p1",
+                                 .lines = lines,
+                                 .n_lines = 2};
     assert_int_equal(post(&fin, &entry, id, &e), 0);
     err_clear(&e);
     assert_int_equal(ledger_reverse(env.db, &auditor, id, NULL, rid, &e), -1);
@@ -416,8 +473,7 @@ static void test_periods(void **state)
         {.account = ACCT_BANK, .fund = "unrestricted", .currency = "USD", .amount = 100},
         {.account = ACCT_INCOME_OTHER, .fund = "unrestricted", .currency = "USD", .amount = -100},
     };
-    struct ledger_entry entry = {.date = last, .memo = "last month", .lines = lines,
-                                 .n_lines = 2};
+    struct ledger_entry entry = {.date = last, .memo = "last month", .lines = lines, .n_lines = 2};
     assert_int_equal(post(&fin, &entry, id, &e), 0);
     char period[8], cur[8];
     snprintf(period, sizeof(period), "%.7s", last);
@@ -523,8 +579,7 @@ static void test_no_gaps(void **state)
                              " journal_entries WHERE org_id = $1",
                              org_a),
                      0);
-    assert_int_equal(sql_int("SELECT MIN(entry_no) FROM journal_entries WHERE org_id = $1",
-                             org_a),
+    assert_int_equal(sql_int("SELECT MIN(entry_no) FROM journal_entries WHERE org_id = $1", org_a),
                      1);
 }
 
@@ -569,7 +624,8 @@ static void test_manual(void **state)
         const char *field; /* the first problem's field, or NULL for a plain e */
         const char *code;  /* e.code when field is NULL */
     } cases[] = {
-        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1.001\"},"
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1."
+         "001\"},"
          "{\"account\":\"3000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
          "lines[0].debit", NULL},
         {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1000\",\"currency\":\"USD\",\"debit\":\"1\"},"
@@ -646,8 +702,8 @@ static void test_random_trial_balance(void **state)
     month_day(0, today);
     const char *curs[] = {"USD", "EUR", "JOD"};
     const char *accts[] = {"1000", "1010", "1100", "2000", "2100", "3000", "4000", "5000", "5100"};
-    const char *fnds[] = {"unrestricted", "sponsorship", "education", "medical", "endowment",
-                          "grants"};
+    const char *fnds[] = {"unrestricted", "sponsorship", "education",
+                          "medical",      "endowment",   "grants"};
     unsigned seed = 12345;
     assert_int_equal(db_begin(env.db, false, &e), 0);
     for (int k = 0; k < 300; k++) {
@@ -678,8 +734,7 @@ static void test_random_trial_balance(void **state)
         if (n < 2) {
             continue;
         }
-        struct ledger_entry entry = {.date = today, .memo = "random", .lines = lines,
-                                     .n_lines = n};
+        struct ledger_entry entry = {.date = today, .memo = "random", .lines = lines, .n_lines = n};
         if (ledger_post_tx(env.db, &fin, &entry, id, &e) < 0) {
             fail_msg("entry %d: %s %s", k, e.code, e.field);
         }
@@ -722,8 +777,8 @@ static void test_random_trial_balance(void **state)
         int64_t tn = json_integer_value(json_object_get(fund, "total_net_assets"));
         if (ta != tl + tn) {
             fail_msg("fund %s: assets %lld != liabilities %lld + net assets %lld",
-                     json_string_value(json_object_get(fund, "fund")), (long long)ta,
-                     (long long)tl, (long long)tn);
+                     json_string_value(json_object_get(fund, "fund")), (long long)ta, (long long)tl,
+                     (long long)tn);
         }
     }
     json_decref(bs);
@@ -759,9 +814,9 @@ static void test_reports(void **state)
     struct ledger_line pay[] = {{"1010", "sponsorship", "USD", 4800, "donor", NULL, NULL, NULL},
                                 {"5100", "sponsorship", "USD", 200, "donor", NULL, NULL, NULL},
                                 {"2100", "sponsorship", "USD", -5000, "donor", NULL, NULL, NULL}};
-    struct ledger_line alloc[] = {{"2100", "sponsorship", "USD", 5000, "donor", NULL, NULL, NULL},
-                                  {"1100", "education", "USD", -5000, "donor", "child", "sp",
-                                   NULL}};
+    struct ledger_line alloc[] = {
+        {"2100", "sponsorship", "USD", 5000, "donor", NULL, NULL, NULL},
+        {"1100", "education", "USD", -5000, "donor", "child", "sp", NULL}};
     struct ledger_line out[] = {{"5000", "education", "USD", 5000, NULL, "child", NULL, NULL},
                                 {"1000", "education", "USD", -5000, NULL, "child", NULL, NULL}};
     struct ledger_entry es[] = {
@@ -880,13 +935,25 @@ static void test_speed(void **state)
     month_day(0, today);
     int64_t before = n_entries(org_a);
     struct ledger_line lines[] = {
-        {.account = ACCT_RECEIVABLE, .fund = "education", .currency = "USD", .amount = 5000,
-         .donor_id = "donor", .sponsorship_id = "s"},
-        {.account = ACCT_INCOME_SPONSOR, .fund = "education", .currency = "USD", .amount = -5000,
-         .donor_id = "donor", .sponsorship_id = "s"},
+        {.account = ACCT_RECEIVABLE,
+         .fund = "education",
+         .currency = "USD",
+         .amount = 5000,
+         .donor_id = "donor",
+         .sponsorship_id = "s"},
+        {.account = ACCT_INCOME_SPONSOR,
+         .fund = "education",
+         .currency = "USD",
+         .amount = -5000,
+         .donor_id = "donor",
+         .sponsorship_id = "s"},
     };
-    struct ledger_entry entry = {.date = today, .memo = "Due", .source_kind = "due",
-                                 .source_id = "d", .lines = lines, .n_lines = 2};
+    struct ledger_entry entry = {.date = today,
+                                 .memo = "Due",
+                                 .source_kind = "due",
+                                 .source_id = "d",
+                                 .lines = lines,
+                                 .n_lines = 2};
     int64_t t0 = time_mono_ns();
     assert_int_equal(db_begin(env.db, false, &e), 0);
     for (int i = 0; i < n; i++) {
@@ -904,11 +971,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chart),
-        cmocka_unit_test(test_post_basic),   cmocka_unit_test(test_post_refusals),
-        cmocka_unit_test(test_interfund),    cmocka_unit_test(test_rates_rounding),
-        cmocka_unit_test(test_reversal),     cmocka_unit_test(test_periods),
-        cmocka_unit_test(test_immutable),    cmocka_unit_test(test_no_gaps),
-        cmocka_unit_test(test_manual),  cmocka_unit_test(test_random_trial_balance),
+        cmocka_unit_test(test_post_basic),
+        cmocka_unit_test(test_post_refusals),
+        cmocka_unit_test(test_interfund),
+        cmocka_unit_test(test_rates_rounding),
+        cmocka_unit_test(test_reversal),
+        cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_immutable),
+        cmocka_unit_test(test_no_gaps),
+        cmocka_unit_test(test_manual),
+        cmocka_unit_test(test_random_trial_balance),
         cmocka_unit_test(test_reports),
         cmocka_unit_test(test_speed),
     };

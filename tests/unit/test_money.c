@@ -23,8 +23,8 @@ static void test_money(void **state)
     assert_int_equal(r, MONEY_RATE_ONE);
     assert_int_equal(money_rate_parse("0.000000001", &r, &e), 0);
     assert_int_equal(r, 1);
-    const char *bad[] = {"", "0", "0.000", "-1", "+1", "1.", ".5", "1.0000000001", "1e3",
-                         "abc", "1.2.3", "99999999999", " 1"};
+    const char *bad[] = {"",    "0",   "0.000", "-1",          "+1", "1.", ".5", "1.0000000001",
+                         "1e3", "abc", "1.2.3", "99999999999", " 1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err_clear(&e);
         assert_int_equal(money_rate_parse(bad[i], &r, &e), -1);
@@ -80,12 +80,18 @@ static void test_parse_format(void **state)
         int64_t minor;          /* expected, when code is NULL */
         const char *code;       /* expected error code or NULL */
     } cases[] = {
-        {"12.50", "USD", 1250, NULL},   {"12.5", "USD", 1250, NULL},
-        {"12", "USD", 1200, NULL},      {"0.001", "JOD", 1, NULL},
-        {"1.001", "USD", 0, "too_many_decimals"}, {"1.5", "JPY", 0, "too_many_decimals"},
-        {"100", "JPY", 100, NULL},      {"1", "XXX", 0, "unknown_currency"},
-        {"", "USD", 0, "invalid_amount"}, {"1.", "USD", 0, "invalid_amount"},
-        {"1,5", "USD", 0, "invalid_amount"}, {"-0.01", "USD", -1, NULL},
+        {"12.50", "USD", 1250, NULL},
+        {"12.5", "USD", 1250, NULL},
+        {"12", "USD", 1200, NULL},
+        {"0.001", "JOD", 1, NULL},
+        {"1.001", "USD", 0, "too_many_decimals"},
+        {"1.5", "JPY", 0, "too_many_decimals"},
+        {"100", "JPY", 100, NULL},
+        {"1", "XXX", 0, "unknown_currency"},
+        {"", "USD", 0, "invalid_amount"},
+        {"1.", "USD", 0, "invalid_amount"},
+        {"1,5", "USD", 0, "invalid_amount"},
+        {"-0.01", "USD", -1, NULL},
         {"92233720368547758.08", "USD", 0, "amount_too_large"},
         {"92233720368547758.07", "USD", INT64_MAX, NULL},
     };
