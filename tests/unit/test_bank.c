@@ -335,7 +335,6 @@ static void test_names(void **state)
 /* The organization and its people for the database tests. */
 static char org[40], slug[32];
 static struct actor finance, officer, worker, auditor;
-static char child_id[40];
 
 /* Inserts a donor with number no; fills id. */
 static void add_donor(const char *no, const char *name, const char *latin, char id[40])
@@ -351,13 +350,15 @@ static void add_donor(const char *no, const char *name, const char *latin, char 
                      1);
 }
 
-/* Inserts an active monthly agreement no paid by donor, with one open due
- * of amount (minor units) in currency. */
+/* Inserts an active monthly agreement no paid by donor for a new child
+ * (one live agreement per child and purpose), with one open due of amount
+ * (minor units) in currency. */
 static void add_agreement(const char *no, const char *donor, int64_t amount, const char *cur)
 {
     struct err e;
     err_clear(&e);
-    char sp[40], due[40];
+    char sp[40], due[40], child_id[40];
+    testenv_child(&env, &worker, "ليلى", "2015-04-02", child_id);
     uuid_v7(sp);
     uuid_v7(due);
     assert_int_equal(
@@ -405,7 +406,6 @@ static void fresh_org(void)
     testenv_user(&env, &officer, "sponsorship_officer", org, slug);
     testenv_user(&env, &worker, "case_worker", org, slug);
     testenv_user(&env, &auditor, "auditor", org, slug);
-    testenv_child(&env, &worker, "ليلى", "2015-04-02", child_id);
     add_donor("D-000001", "محمد أحمد الخطيب", "Mohammed Ahmad Al-Khatib", d_khatib);
     add_donor("D-000002", "محمد أحمد الخطيب", NULL, d_khatib2); /* the same name, another man */
     add_donor("D-000003", "عبد الرحمن يوسف", "Abdul Rahman Yousef", d_abdrahman);
