@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "auth/authz.h"
+#include "core/buf.h"
 #include "core/text.h"
 #include "sponsorship/bank.h"
 #include "sponsorship/sponsorship.h"
@@ -148,16 +149,47 @@ static void api_list(struct http_req *r)
     reply_read(r, read_list, NULL, "items");
 }
 
-/* Reads one import, audited (reply_call). */
-static json_t *call_get(struct db *db, const struct actor *a, const char *id, struct err *e)
+/* Sets obj's "reason_text": its reason codes as one sentence list in the
+ * request's language. */
+static void reason_text(struct http_req *r, json_t *obj)
 {
-    return bank_import_get(db, a, id, e);
+    struct buf b = BUF_INIT;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(obj, "reason"), i, c)
+    {
+        buf_addf(&b, "%s%s.", b.len ? " " : "", page_label(r, "bk.reason", json_string_value(c)));
+    }
+    json_object_set_new(obj, "reason_text", json_string(b.buf));
+    buf_release(&b);
 }
 
-/* GET /api/v1/bank-imports/{id} */
+/* GET /api/v1/bank-imports/{id}: audited (its own transaction); each line
+ * and candidate also gets its reasons as text in the reader's language. */
 static void api_get(struct http_req *r)
 {
-    reply_call(r, call_get, r->params[0]);
+    struct db *db = db_or_reply(r);
+    if (!db) {
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    json_t *imp = bank_import_get(db, r->actor, r->params[0], &e);
+    if (!imp) {
+        http_reply_err(r, &e);
+        return;
+    }
+    size_t i, k;
+    json_t *l, *c;
+    json_array_foreach(json_object_get(imp, "lines_detail"), i, l)
+    {
+        reason_text(r, l);
+        json_array_foreach(json_object_get(l, "candidates"), k, c)
+        {
+            reason_text(r, c);
+        }
+    }
+    http_reply_json(r, 200, imp);
 }
 
 /* POST /api/v1/bank-imports/{id}/confirm-certain, body empty (every

@@ -105,6 +105,7 @@ test('a statement is imported and matched', async () => {
     assert.equal(byRow[2].donor.id, S.khatib);
     assert.equal(byRow[2].amount, '50.00');
     assert.ok(byRow[2].reason.includes('ref_donor') && byRow[2].reason.includes('name_same'), JSON.stringify(byRow[2]));
+    assert.match(byRow[2].reason_text, /المرجع يحمل رقم المتبرع/);
     assert.equal(byRow[3].status, 'uncertain');
     assert.equal(byRow[3].candidates[0].donor_id, S.yousef);
     assert.equal(byRow[4].status, 'unmatched');
