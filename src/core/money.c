@@ -128,3 +128,95 @@ int money_sub(const struct money *a, const struct money *b, struct money *out, s
     memcpy(out->currency, a->currency, 4);
     return 0;
 }
+
+int money_rate_parse(const char *text, int64_t *rate_e9, struct err *e)
+{
+    if (!text || !*text) {
+        return err_set(e, ERR_INVALID, "invalid_rate", "rate", "rate is missing");
+    }
+    int64_t v = 0;
+    int decimals = -1;
+    for (const char *p = text; *p; p++) {
+        if (*p == '.' && decimals < 0) {
+            decimals = 0;
+            continue;
+        }
+        if (*p < '0' || *p > '9') {
+            return err_set(e, ERR_INVALID, "invalid_rate", "rate",
+                           "rate must be a positive decimal number");
+        }
+        if (decimals >= 0 && ++decimals > 9) {
+            return err_set(e, ERR_INVALID, "invalid_rate", "rate",
+                           "rate takes at most 9 decimals");
+        }
+        int digit = *p - '0';
+        if (v > (INT64_MAX - digit) / 10) {
+            return err_set(e, ERR_INVALID, "invalid_rate", "rate", "rate is too large");
+        }
+        v = v * 10 + digit;
+    }
+    if (decimals == 0 || text[0] == '.') {
+        return err_set(e, ERR_INVALID, "invalid_rate", "rate",
+                       "rate must be a positive decimal number");
+    }
+    for (int i = decimals < 0 ? 0 : decimals; i < 9; i++) {
+        if (v > INT64_MAX / 10) {
+            return err_set(e, ERR_INVALID, "invalid_rate", "rate", "rate is too large");
+        }
+        v *= 10;
+    }
+    if (v <= 0) {
+        return err_set(e, ERR_INVALID, "invalid_rate", "rate", "rate must be greater than 0");
+    }
+    *rate_e9 = v;
+    return 0;
+}
+
+char *money_rate_format(int64_t rate_e9, char *out, size_t n)
+{
+    uint64_t mag = rate_e9 < 0 ? (uint64_t)0 - (uint64_t)rate_e9 : (uint64_t)rate_e9;
+    char frac[16];
+    snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(mag % 1000000000u));
+    size_t len = strlen(frac);
+    while (len > 0 && frac[len - 1] == '0') {
+        frac[--len] = '\0';
+    }
+    snprintf(out, n, "%s%llu%s%s", rate_e9 < 0 ? "-" : "", (unsigned long long)(mag / 1000000000u),
+             len ? "." : "", frac);
+    return out;
+}
+
+int money_convert(int64_t minor, const char *from, int64_t rate_e9, const char *to,
+                  int64_t *out, struct err *e)
+{
+    int ef = money_exponent(from), et = money_exponent(to);
+    if (ef < 0 || et < 0) {
+        return err_set(e, ERR_INVALID, "unknown_currency", "currency", "unknown currency '%.8s'",
+                       ef < 0 ? from : to);
+    }
+    if (rate_e9 <= 0) {
+        return err_set(e, ERR_INVALID, "invalid_rate", "rate", "rate must be greater than 0");
+    }
+    /* |minor| < 2^63 and rate_e9 < 2^63, so the product fits in 126 bits; the
+     * further x 10^et (et <= 3) is checked. */
+    __int128 num = (__int128)minor * rate_e9;
+    for (int i = 0; i < et; i++) {
+        if (__builtin_mul_overflow(num, 10, &num)) {
+            return err_set(e, ERR_INVALID, "amount_too_large", "amount", "amount is too large");
+        }
+    }
+    __int128 den = 1000000000;
+    for (int i = 0; i < ef; i++) {
+        den *= 10;
+    }
+    __int128 mag = num < 0 ? -num : num;
+    __int128 q = mag / den, r = mag % den;
+    if (r * 2 >= den) {
+        q++;
+    }
+    if (q > INT64_MAX) {
+        return err_set(e, ERR_INVALID, "amount_too_large", "amount", "amount is too large");
+    }
+    *out = num < 0 ? -(int64_t)q : (int64_t)q;
+    return 0;
+}

@@ -167,6 +167,15 @@ json_t *ledger_balance_sheet(struct db *db, const struct actor *a, const char *a
 json_t *ledger_income_statement(struct db *db, const struct actor *a, const char *from,
                                 const char *to, struct err *e);
 
+/* Added with the implementation: */
+/* The stored rates, newest day first (at most 500): {"base_currency",
+ * "items": [{currency, day, rate, rate_e9, created_by, created_at}]}. */
+json_t *ledger_rates(struct db *db, const struct actor *a, struct err *e);
+/* The closed periods, newest first, and the months that may still be closed
+ * (the twelve before the current one, when open): {"items": [{period,
+ * closed_at, closed_by, closed_by_name}], "closable": ["YYYY-MM", ...]}. */
+json_t *ledger_periods(struct db *db, const struct actor *a, struct err *e);
+
 /* The HTTP routes (finance_web.c): /api/v1/finance/... and /finance pages. */
 void finance_register(void);
 
