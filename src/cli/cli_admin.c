@@ -31,6 +31,7 @@
 #include "children/demo.h"
 #include "children/dedup.h"
 #include "finance/ledger.h"
+#include "sponsorship/demo_sponsorship.h"
 #include "sponsorship/sponsorship.h"
 #include "children/documents.h"
 #include "core/banned.h"
@@ -178,6 +179,13 @@ int cli_init(int argc, char **argv)
             die("demo cases: %s", e.msg);
         }
         printf("demo: %d cases with assessments, plans, sessions and scores\n", cases);
+        int agreements = sponsorship_demo(db, &cli, &e);
+        if (agreements < 0) {
+            die("demo sponsorship: %s", e.msg);
+        }
+        printf("demo: %d sponsorship agreements with a year of dues, payments, receipts and "
+               "payouts\n",
+               agreements);
         keys_shutdown();
     }
     free(from_stdin);
