@@ -238,9 +238,21 @@ static void page_lang_post(struct http_req *r)
     http_redirect(r, next_path(http_form(r, "next")));
 }
 
-/* GET /: the dashboard. */
+/* GET /: the dashboard; a donor (no dashboard, the portal instead) is sent
+ * to the sponsor portal, so that logging in and the brand link land there. */
 static void page_dashboard(struct http_req *r)
 {
+    if (!actor_can(r->actor, PERM_DASHBOARD)) {
+        if (actor_can(r->actor, PERM_PORTAL)) {
+            http_redirect(r, "/portal");
+        } else {
+            struct err f;
+            err_clear(&f);
+            err_set(&f, ERR_FORBIDDEN, "forbidden", NULL, "you may not do this");
+            http_reply_err(r, &f);
+        }
+        return;
+    }
     struct db *db = db_or_reply(r);
     if (!db) {
         return;
@@ -474,7 +486,8 @@ static const struct route page_routes[] = {
     {"POST", "/logout", page_logout, ROUTE_PAGE | ROUTE_MFA_STEP | ROUTE_MFA_SETUP, NULL},
     {"GET", "/lang", page_lang_get, ROUTE_PAGE | ROUTE_PUBLIC, NULL},
     {"POST", "/lang", page_lang_post, ROUTE_PAGE | ROUTE_MFA_SETUP, NULL},
-    {"GET", "/", page_dashboard, ROUTE_PAGE, PERM_DASHBOARD},
+    /* Any logged-in actor: the handler checks dashboard.view or sends a donor on. */
+    {"GET", "/", page_dashboard, ROUTE_PAGE, NULL},
     {"GET", "/account", page_account, ROUTE_PAGE | ROUTE_MFA_SETUP, PERM_ACCOUNT_SELF},
     {"POST", "/account/password", page_password_post, ROUTE_PAGE | ROUTE_MFA_SETUP,
      PERM_ACCOUNT_SELF},

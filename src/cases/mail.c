@@ -145,7 +145,9 @@ static int check_text(const char *v, const char *field, bool one_line, struct er
     return 0;
 }
 
-int mail_build(const struct mail_msg *m, struct buf *out, struct err *e)
+/* Checks m and appends its header lines up to and including "MIME-Version"
+ * (each line ended by CRLF). Returns 0 or -1 with e as mail_build. */
+static int build_head(const struct mail_msg *m, struct buf *out, struct err *e)
 {
     if (!mail_address_valid(m->from)) {
         return err_set(e, ERR_INVALID, "invalid_email", "from", "'from' is not a valid address");
@@ -179,12 +181,30 @@ int mail_build(const struct mail_msg *m, struct buf *out, struct err *e)
     char id[40];
     uuid_v7(id);
     buf_addf(out, "\r\nMessage-ID: <%s@%s>\r\n", id, strchr(m->from, '@') + 1);
-    buf_adds(out, "MIME-Version: 1.0\r\n"
-                  "Content-Type: text/plain; charset=utf-8\r\n"
+    buf_adds(out, "MIME-Version: 1.0\r\n");
+    return 0;
+}
+
+/* Appends n bytes at p as base64 in lines of BODY_LINE characters, each ended by CRLF. */
+static void add_base64_lines(struct buf *out, const unsigned char *p, size_t n)
+{
+    const size_t raw_line = BODY_LINE / 4 * 3;
+    for (size_t i = 0; i < n; i += raw_line) {
+        size_t k = n - i < raw_line ? n - i : raw_line;
+        add_base64(out, p + i, k);
+        buf_adds(out, "\r\n");
+    }
+}
+
+/* Appends the text body: the content headers, a blank line and the text in
+ * canonical form (every line break CRLF) as base64 lines. */
+static void add_text_part(struct buf *out, const char *body)
+{
+    buf_adds(out, "Content-Type: text/plain; charset=utf-8\r\n"
                   "Content-Transfer-Encoding: base64\r\n\r\n");
     /* Canonical text: every line break becomes CRLF before encoding. */
     struct buf canon = BUF_INIT;
-    for (const char *p = m->body; *p; p++) {
+    for (const char *p = body; *p; p++) {
         if (*p == '\r') {
             buf_adds(&canon, "\r\n");
             if (p[1] == '\n') {
@@ -196,13 +216,103 @@ int mail_build(const struct mail_msg *m, struct buf *out, struct err *e)
             buf_addch(&canon, *p);
         }
     }
-    const size_t raw_line = BODY_LINE / 4 * 3;
-    for (size_t i = 0; i < canon.len; i += raw_line) {
-        size_t k = canon.len - i < raw_line ? canon.len - i : raw_line;
-        add_base64(out, (const unsigned char *)canon.buf + i, k);
-        buf_adds(out, "\r\n");
-    }
+    add_base64_lines(out, (const unsigned char *)canon.buf, canon.len);
     buf_release(&canon);
+}
+
+int mail_build(const struct mail_msg *m, struct buf *out, struct err *e)
+{
+    if (build_head(m, out, e) < 0) {
+        return -1;
+    }
+    add_text_part(out, m->body);
+    return 0;
+}
+
+/* True when s is a media type "type/subtype" of RFC 2045 token characters. */
+static bool media_type_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 100) {
+        return false;
+    }
+    int slashes = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '/') {
+            slashes++;
+        } else if (*p <= ' ' || *p >= 127 || strchr("()<>@,;:\\\"[]?=", *p)) {
+            return false;
+        }
+    }
+    return slashes == 1 && s[0] != '/' && s[strlen(s) - 1] != '/';
+}
+
+/* Appends the attachment's name as RFC 2231 parameters: an ASCII fallback
+ * filename="..." (other characters become '_') and filename*=UTF-8''<pct>. */
+static void add_filename(struct buf *out, const char *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    buf_adds(out, "filename=\"");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        bool plain = *p > ' ' && *p < 127 && !strchr("\"\\%", *p);
+        buf_addch(out, plain ? *p : '_');
+    }
+    buf_adds(out, "\";\r\n filename*=UTF-8''");
+    /* One line: names are at most 200 octets, so at most 600 encoded, under
+     * the 998-octet line limit, and readers need no RFC 2231 continuations. */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p)) {
+            buf_addch(out, *p);
+        } else {
+            buf_addch(out, '%');
+            buf_addch(out, hex[*p >> 4]);
+            buf_addch(out, hex[*p & 15]);
+        }
+    }
+}
+
+int mail_build_attached(const struct mail_msg *m, const struct mail_attachment *att,
+                        size_t n_att, struct buf *out, struct err *e)
+{
+    if (n_att == 0) {
+        return mail_build(m, out, e);
+    }
+    for (size_t i = 0; i < n_att; i++) {
+        if (check_text(att[i].filename, "filename", true, e) < 0) {
+            return -1;
+        }
+        if (!*att[i].filename || strlen(att[i].filename) > 200) {
+            return err_set(e, ERR_INVALID, "invalid_text", "filename",
+                           "'filename' must hold 1 to 200 octets");
+        }
+        if (!media_type_ok(att[i].content_type)) {
+            return err_set(e, ERR_INVALID, "invalid_text", "content_type",
+                           "'content_type' is not a media type");
+        }
+        if (!att[i].data && att[i].len) {
+            return err_set(e, ERR_INVALID, "required", "data", "the attachment has no bytes");
+        }
+    }
+    size_t start = out->len;
+    if (build_head(m, out, e) < 0) {
+        buf_setlen(out, start);
+        return -1;
+    }
+    char boundary[64], id[40];
+    uuid_v7(id);
+    snprintf(boundary, sizeof(boundary), "=_sanad_%s", id);
+    buf_addf(out, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n", boundary);
+    buf_adds(out, "This is a message in MIME format.\r\n");
+    buf_addf(out, "--%s\r\n", boundary);
+    add_text_part(out, m->body);
+    for (size_t i = 0; i < n_att; i++) {
+        buf_addf(out, "--%s\r\nContent-Type: %s\r\n", boundary, att[i].content_type);
+        buf_adds(out, "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment;\r\n ");
+        add_filename(out, att[i].filename);
+        buf_adds(out, "\r\n\r\n");
+        add_base64_lines(out, att[i].data, att[i].len);
+    }
+    buf_addf(out, "--%s--\r\n", boundary);
     return 0;
 }
 

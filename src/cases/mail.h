@@ -43,6 +43,22 @@ void mail_encode_words(struct buf *out, const char *s);
  * valid, the subject holds a line break or control character, or a text is
  * not valid UTF-8. */
 int mail_build(const struct mail_msg *m, struct buf *out, struct err *e);
+/* One attachment; strings and bytes borrowed. */
+struct mail_attachment {
+    const char *filename;     /* UTF-8 file name shown to the reader, required, one line */
+    const char *content_type; /* media type "type/subtype" (token characters only), required */
+    const unsigned char *data;/* the bytes */
+    size_t len;               /* their number (0 allowed) */
+};
+/* Appends a message with attachments to out: multipart/mixed with the text
+ * as its first part (UTF-8 text/plain, base64) and one base64 part per
+ * attachment, its name as RFC 2231 filename* (UTF-8, percent-encoded) with
+ * an ASCII-only filename= fallback, lines of 76 characters. The boundary is
+ * random and starts with "=_", which base64 never produces. With n_att 0 the
+ * output is exactly mail_build's. Returns 0, or -1 with e naming the field
+ * ("from", "to", "subject", "body", "filename", "content_type"). */
+int mail_build_attached(const struct mail_msg *m, const struct mail_attachment *att,
+                        size_t n_att, struct buf *out, struct err *e);
 /* Appends the RFC 5322 date of ms ("Thu, 01 Jan 1970 00:00:00 +0000"). */
 void mail_format_date(int64_t ms, struct buf *out);
 
