@@ -17,6 +17,7 @@ int cli_audit(int argc, char **argv);
 int cli_key(int argc, char **argv);
 int cli_children(int argc, char **argv);
 int cli_match(int argc, char **argv);
+int cli_sponsorship(int argc, char **argv);
 
 /* Reads the configuration (defaults, INI file, environment) and then every
  * `--key value` / `--key=value` option of argv naming a configuration key,

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "db/db.h"
 #include "http/http.h"
 #include "keys/keys.h"
@@ -31,6 +32,7 @@
 #include "children/demo.h"
 #include "children/dedup.h"
 #include "finance/ledger.h"
+#include "sponsorship/demo_sponsorship.h"
 #include "sponsorship/sponsorship.h"
 #include "children/documents.h"
 #include "core/banned.h"
@@ -178,6 +180,13 @@ int cli_init(int argc, char **argv)
             die("demo cases: %s", e.msg);
         }
         printf("demo: %d cases with assessments, plans, sessions and scores\n", cases);
+        int agreements = sponsorship_demo(db, &cli, &e);
+        if (agreements < 0) {
+            die("demo sponsorship: %s", e.msg);
+        }
+        printf("demo: %d sponsorship agreements with a year of dues, payments, receipts and "
+               "payouts\n",
+               agreements);
         keys_shutdown();
     }
     free(from_stdin);
@@ -186,10 +195,14 @@ int cli_init(int argc, char **argv)
 }
 
 /* Once an hour, in the background: children who reached their organization's
- * age limit become "graduated" (with the history and the audit entry). */
+ * age limit become "graduated" (with the history and the audit entry); and
+ * once a UTC day (the first hour of each day the server runs), the
+ * sponsorship round: dues that fell due, arrears alerts, age-limit notices
+ * and endings. */
 static void *graduation_loop(void *arg)
 {
     (void)arg;
+    char last_day[11] = "";
     for (;;) {
         struct err e;
         err_clear(&e);
@@ -202,6 +215,22 @@ static void *graduation_loop(void *arg)
                 log_info("children graduated", "count=%d", n);
             } else if (n < 0) {
                 log_warn("graduation failed", "error=\"%s\"", e.msg);
+            }
+            char today[11];
+            int y, m, d;
+            time_today(&y, &m, &d);
+            snprintf(today, sizeof(today), "%04d-%02d-%02d", y, m, d);
+            struct sponsorship_daily_stats st;
+            err_clear(&e);
+            if (strcmp(today, last_day) != 0) {
+                if (sponsorship_daily(db, NULL, today, &st, &e) < 0) {
+                    log_warn("sponsorship round failed", "error=\"%s\"", e.msg);
+                } else {
+                    snprintf(last_day, sizeof(last_day), "%s", today);
+                    log_info("sponsorship round", "dues=%lld alerts=%lld noticed=%d ended=%d "
+                             "failed=%d", (long long)st.n_dues, (long long)st.n_alerts,
+                             st.n_noticed, st.n_ended, st.n_failed);
+                }
             }
         }
         sleep(3600);
@@ -436,6 +465,47 @@ int cli_key(int argc, char **argv)
     db_close(db);
     keys_shutdown();
     return 0;
+}
+
+/* sanad sponsorship daily [--org SLUG] [--today YYYY-MM-DD]: runs the daily
+ * sponsorship round now (what `sanad serve` does once a day). */
+int cli_sponsorship(int argc, char **argv)
+{
+    argc = cli_config(argc, argv);
+    if (argc < 2 || strcmp(argv[1], "daily") != 0) {
+        fputs("usage: sanad sponsorship daily [--org SLUG] [--today YYYY-MM-DD]\n", stderr);
+        return 2;
+    }
+    cli_start();
+    load_master_key();
+    struct db *db = open_migrated();
+    struct err e;
+    err_clear(&e);
+    char org_id[40] = "";
+    const char *slug = cli_opt(argc, argv, "--org");
+    if (slug && org_find(db, slug, org_id, &e) != 1) {
+        die("no organization '%s'", slug);
+    }
+    char today[11];
+    const char *given = cli_opt(argc, argv, "--today");
+    int y, m, d;
+    if (given) {
+        if (time_date_parse(given, &y, &m, &d) < 0) {
+            die("'--today' must be a date YYYY-MM-DD");
+        }
+    } else {
+        time_today(&y, &m, &d);
+    }
+    snprintf(today, sizeof(today), "%04d-%02d-%02d", y, m, d);
+    struct sponsorship_daily_stats st;
+    if (sponsorship_daily(db, org_id[0] ? org_id : NULL, today, &st, &e) < 0) {
+        die("%s", e.msg);
+    }
+    printf("%lld dues generated, %lld arrears alerts, %d age-limit notices, %d agreements "
+           "ended, %d organizations failed\n",
+           (long long)st.n_dues, (long long)st.n_alerts, st.n_noticed, st.n_ended, st.n_failed);
+    db_close(db);
+    return st.n_failed ? 1 : 0;
 }
 
 int cli_children(int argc, char **argv)

@@ -29,6 +29,10 @@ static void usage(FILE *f)
           "  children graduate [--org SLUG]\n"
           "                      mark children who reached the age limit as graduated\n"
           "                      (serve also does it every hour)\n"
+          "  sponsorship daily [--org SLUG] [--today YYYY-MM-DD]\n"
+          "                      generate the dues that fell due, raise arrears alerts, send\n"
+          "                      age-limit notices and end agreements at the limit (serve\n"
+          "                      does it once a day)\n"
           "  user add --org SLUG --username NAME --role ROLE [--name NAME] --password-stdin\n"
           "  audit verify        check the audit log's hash chains; exit 1 when tampered\n"
           "  key rotate          new master key; re-wraps every organization's data keys\n"
@@ -64,6 +68,7 @@ int main(int argc, char **argv)
         {"match", cli_match},   {"key", cli_key},
         {"import", cli_import}, {"export", cli_export},
         {"children", cli_children}, {"remind", cli_remind},
+        {"sponsorship", cli_sponsorship},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, cmd) == 0) {

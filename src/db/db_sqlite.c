@@ -322,9 +322,14 @@ int db_sqlite_open(const char *path, struct db **out, struct err *e)
     d->h = h;
     struct err inner;
     err_clear(&inner);
+    /* temp_store=MEMORY: statement journals (one per write statement inside a
+     * transaction) and sorts stay in memory instead of temporary files; a
+     * run that posts 100,000 journal entries wrote ~23 small files' worth of
+     * syscalls per entry and took twice as long. */
     if (sq_exec(&d->base,
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                "PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824",
+                "PRAGMA busy_timeout=5000; PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824; "
+                "PRAGMA temp_store=MEMORY",
                 &inner) != 0) {
         err_set(e, inner.kind == ERR_INTERNAL ? ERR_UNAVAILABLE : inner.kind,
                 "database_unavailable", "db", "could not set up database '%s': %s", path,

@@ -61,6 +61,24 @@ const char *payout_account_of(const char *method);
 int spons_next_no_tx(struct db *db, const char *org_id, const char *kind, int year, int64_t *out,
                      struct err *e);
 
+/* What one daily round did, summed over the organizations. */
+struct sponsorship_daily_stats {
+    int64_t n_dues;    /* dues generated */
+    int64_t n_alerts;  /* arrears tasks raised */
+    int n_noticed;     /* sponsors told of an agreement ending at the age limit */
+    int n_ended;       /* agreements ended at the age limit */
+    int n_failed;      /* organizations whose round failed (logged, tried next day) */
+};
+/* The daily round (daily.c), for org_id or every organization (NULL):
+ * generates the dues that fell due by today (YYYY-MM-DD) with their entries
+ * and arrears alerts, then sends the age-limit notices and ends agreements
+ * at the limit. Each organization in its own transactions, so one failure
+ * does not stop the others. Returns 0, or -1 with e when the organizations
+ * cannot be read. Called once a day by `sanad serve` and by `sanad
+ * sponsorship daily`. */
+int sponsorship_daily(struct db *db, const char *org_id, const char *today,
+                      struct sponsorship_daily_stats *st, struct err *e);
+
 /* Route tables, one per web file, registered by `sanad serve` in this
  * order (fixed paths before {id} paths within each). */
 void sponsorship_register(void);

@@ -102,7 +102,8 @@ static void post2(const struct actor *a, const char *date, const char *kind, con
 }
 
 /* Seeds what billing would leave for one paid due: a sponsorship of child by
- * donor, a due of period_start, a payment and its allocation (all with
+ * donor (one per due, so marked ended: the registry allows one live agreement
+ * per child and purpose, migration 0017), a due of period_start, a payment and its allocation (all with
  * their entries). Writes the allocation id to alloc_out (may be NULL). */
 static void seed_paid_due(const struct actor *a, const char *child, const char *donor,
                           const char *period_start, int64_t amount, const char *cur,
@@ -129,7 +130,7 @@ static void seed_paid_due(const struct actor *a, const char *child, const char *
                "INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id,"
                " payer_id, amount, currency, frequency, purpose, start_date, status,"
                " next_due, created_by, created_at, updated_at)"
-               " VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'monthly', $8, $9, 'active', $9,"
+               " VALUES ($1, $2, $3, $4, $5, $5, $6, $7, 'monthly', $8, $9, 'ended', $9,"
                " 'test', $10, $10)",
                "tttttittt"
                "t",
