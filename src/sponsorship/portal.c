@@ -961,6 +961,119 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
     return 0;
 }
 
+int report_update(struct db *db, const struct actor *a, const char *id, json_t *input,
+                  json_t **errors_out, struct err *e)
+{
+    *errors_out = NULL;
+    if (!actor_can(a, PERM_SPONSOR_WRITE)) {
+        return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to change reports");
+    }
+    if (!json_is_object(input)) {
+        return err_set(e, ERR_INVALID, "not_an_object", NULL, "the report must be an object");
+    }
+    /* Columns 1..5 of the SELECT below, in this order. */
+    static const char *const known[] = {"note",      "note_en",     "school_results",
+                                        "photo_doc", "drawing_doc", NULL};
+    json_t *errors = json_array();
+    const char *key;
+    json_t *val;
+    json_object_foreach(input, key, val)
+    {
+        bool ok = false;
+        for (int i = 0; known[i]; i++) {
+            ok = ok || strcmp(known[i], key) == 0;
+        }
+        if (!ok) {
+            struct err u;
+            err_clear(&u);
+            err_set(&u, ERR_INVALID, "unknown_field", key, "'%s' cannot be changed", key);
+            problem(errors, &u);
+        }
+    }
+    if (db_begin(db, false, e) < 0) {
+        json_decref(errors);
+        return -1;
+    }
+    int found;
+    struct db_stmt *s = db_row(db, e, &found,
+                               "SELECT child_id, note, note_en, school_results, photo_doc,"
+                               " drawing_doc, status FROM progress_reports WHERE id = $1 AND"
+                               " org_id = $2",
+                               "tt", id ? id : "", a->org_id);
+    if (!s) {
+        if (found == 0) {
+            err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such report");
+        }
+        json_decref(errors);
+        return fail(db);
+    }
+    char child[40];
+    snprintf(child, sizeof(child), "%s", db_col_text(s, 0));
+    bool draft = strcmp(db_col_text(s, 6), "draft") == 0;
+    char *v[5];
+    for (int i = 0; i < 5; i++) {
+        json_t *m = json_object_get(input, known[i]);
+        bool bad = false;
+        const char *given = m ? member(input, known[i], &bad) : db_col_text(s, i + 1);
+        v[i] = given ? strdup(given) : NULL;
+        if (bad) {
+            struct err u;
+            err_clear(&u);
+            err_set(&u, ERR_INVALID, "invalid_type", known[i], "'%s' must be a string", known[i]);
+            problem(errors, &u);
+        }
+    }
+    db_done(s);
+    int rc = -1;
+    struct err u;
+    if (!draft) {
+        err_set(e, ERR_CONFLICT, "invalid_transition", "status", "only a draft can be changed");
+        goto out;
+    }
+    err_clear(&u);
+    if (check_text(v[0], "note", true, 2000, &u) < 0) {
+        problem(errors, &u);
+    }
+    err_clear(&u);
+    if (check_text(v[1], "note_en", false, 2000, &u) < 0) {
+        problem(errors, &u);
+    }
+    err_clear(&u);
+    if (check_text(v[2], "school_results", false, 1000, &u) < 0) {
+        problem(errors, &u);
+    }
+    for (int i = 3; i < 5; i++) {
+        err_clear(&u);
+        if (v[i] && check_doc(db, child, v[i], known[i], &u) < 0) {
+            problem(errors, &u);
+        }
+    }
+    if (json_array_size(errors) > 0) {
+        *errors_out = errors;
+        errors = NULL;
+        err_set(e, ERR_INVALID, "validation_failed", NULL, "the report has problems");
+        goto out;
+    }
+    if (db_run(db, e,
+               "UPDATE progress_reports SET note = $1, note_en = $2, school_results = $3,"
+               " photo_doc = $4, drawing_doc = $5 WHERE id = $6 AND org_id = $7",
+               "ttttttt", v[0], v[1], v[2], v[3], v[4], id, a->org_id) < 0 ||
+        actor_audit(db, a, "report.update", "progress_report", id, "ok", NULL, e) < 0 ||
+        db_commit(db, e) < 0) {
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0) {
+        db_rollback(db);
+    }
+    json_decref(errors);
+    for (int i = 0; i < 5; i++) {
+        free(v[i]);
+    }
+    return rc;
+}
+
 /* The sponsors of child who may receive a report: an active or paused
  * agreement, an e-mail address and contact consent (caller's transaction).
  * [{donor_id, donor_no, name, email, lang}]; NULL with e. */

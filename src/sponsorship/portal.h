@@ -133,6 +133,14 @@ bool report_period_valid(const char *period);
  * and *errors_out (new reference, may stay NULL) listing every problem. */
 int report_create(struct db *db, const struct actor *a, json_t *input, char id_out[40],
                   json_t **errors_out, struct err *e);
+/* Changes a draft (sponsorship.write): the members of input among note,
+ * note_en, school_results, photo_doc and drawing_doc replace the stored
+ * ones (null or blank clears an optional one; the note stays required);
+ * child_id and period cannot change (unknown_field). Checked as in
+ * report_create; ERR_CONFLICT "invalid_transition" once approved. Audited
+ * (report.update). Returns 0, or -1 with e and *errors_out as report_create. */
+int report_update(struct db *db, const struct actor *a, const char *id, json_t *input,
+                  json_t **errors_out, struct err *e);
 /* One report for staff (sponsorship.read): {id, child_id, child_first_name,
  * child_file_no, period, note, note_en, school_results, photo_doc,
  * drawing_doc, status, created_at, approved_at, sends [{donor_no, name,

@@ -752,9 +752,12 @@ static json_t *doc_options(struct http_req *r, json_t *docs, bool photos, const 
     return arr;
 }
 
-/* Renders the new-report form for child (may be NULL: a child id to type). */
+/* Renders the report form for child: a new report, or the draft edit_id
+ * (prefill: the report as report_get gives it, borrowed). After a failed
+ * post the typed values come back with the errors beside their fields. */
 static void report_form(struct http_req *r, struct db *db, int status, const char *child,
-                        const struct err *failed, json_t *errors)
+                        json_t *prefill, const char *edit_id, const struct err *failed,
+                        json_t *errors)
 {
     struct err e;
     err_clear(&e);
@@ -765,18 +768,30 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
         db_rollback(db);
     }
     if (docs) {
-        json_object_set_new(ctx, "photos",
-                            doc_options(r, docs, true, failed ? http_form(r, "photo_doc") : NULL));
-        json_object_set_new(
-            ctx, "drawings",
-            doc_options(r, docs, false, failed ? http_form(r, "drawing_doc") : NULL));
+        const char *photo = failed ? http_form(r, "photo_doc") : jstr(prefill, "photo_doc");
+        const char *drawing = failed ? http_form(r, "drawing_doc") : jstr(prefill, "drawing_doc");
+        json_object_set_new(ctx, "photos", doc_options(r, docs, true, photo));
+        json_object_set_new(ctx, "drawings", doc_options(r, docs, false, drawing));
         json_decref(docs);
     }
     json_object_set_new(ctx, "child_id", json_string(child ? child : ""));
     static const char *const keep[] = {"period", "note", "note_en", "school_results"};
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-        const char *v = failed ? http_form(r, keep[i]) : NULL;
+        bool from_form = failed && !(edit_id && strcmp(keep[i], "period") == 0);
+        const char *v = from_form ? http_form(r, keep[i]) : jstr(prefill, keep[i]);
         json_object_set_new(ctx, keep[i], json_string(v ? v : ""));
+    }
+    json_object_set_new(ctx, "editing", json_boolean(edit_id != NULL));
+    json_object_set_new(
+        ctx, "action",
+        json_string(edit_id ? arena_printf(&r->arena, "/sponsorship/reports/%s/edit", edit_id)
+                            : "/sponsorship/reports/new"));
+    if (edit_id) {
+        json_object_set_new(ctx, "id", json_string(edit_id));
+        json_object_set_new(ctx, "child_first_name",
+                            json_string(jstr(prefill, "child_first_name")
+                                            ? jstr(prefill, "child_first_name")
+                                            : ""));
     }
     if (failed) {
         page_ctx_error(r, ctx, failed);
@@ -795,7 +810,8 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
         }
     }
     json_decref(errors);
-    page_reply(r, status, "pt_report_form", "pt.report_new_title", ctx);
+    page_reply(r, status, "pt_report_form",
+               edit_id ? "pt.report_edit_title" : "pt.report_new_title", ctx);
 }
 
 /* GET /sponsorship/reports/new?child= */
@@ -803,7 +819,7 @@ static void page_report_new(struct http_req *r)
 {
     struct db *db = db_or_reply(r);
     if (db) {
-        report_form(r, db, 200, http_query(r, "child"), NULL, NULL);
+        report_form(r, db, 200, http_query(r, "child"), NULL, NULL, NULL, NULL);
     }
 }
 
@@ -832,8 +848,8 @@ static void page_report_post(struct http_req *r)
     json_decref(in);
     if (rc < 0) {
         if (e.kind == ERR_INVALID || e.kind == ERR_CONFLICT) {
-            report_form(r, db, e.kind == ERR_CONFLICT ? 409 : 422, form_text(r, "child_id"), &e,
-                        errors);
+            report_form(r, db, e.kind == ERR_CONFLICT ? 409 : 422, form_text(r, "child_id"), NULL,
+                        NULL, &e, errors);
         } else {
             json_decref(errors);
             http_reply_err(r, &e);
@@ -842,6 +858,82 @@ static void page_report_post(struct http_req *r)
     }
     http_redirect(r,
                   arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.report_made", id));
+}
+
+/* GET /sponsorship/reports/{id}/edit: the draft's form. */
+static void page_report_edit(struct http_req *r)
+{
+    struct db *db = db_or_reply(r);
+    if (!db) {
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    json_t *rep = report_get(db, r->actor, r->params[0], &e);
+    if (!got(r, rep, &e)) {
+        return;
+    }
+    report_form(r, db, 200, jstr(rep, "child_id"), rep, r->params[0], NULL, NULL);
+    json_decref(rep);
+}
+
+/* POST /sponsorship/reports/{id}/edit (form: csrf, note, note_en, school_results,
+ * photo_doc, drawing_doc): every member is sent, so a blank one clears it. */
+static void page_report_update(struct http_req *r)
+{
+    struct db *db = db_or_reply(r);
+    if (!db) {
+        return;
+    }
+    static const char *const names[] = {"note", "note_en", "school_results", "photo_doc",
+                                        "drawing_doc"};
+    json_t *in = json_object();
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = form_text(r, names[i]);
+        json_object_set_new(in, names[i], v ? json_string(v) : json_null());
+    }
+    struct err e;
+    err_clear(&e);
+    json_t *errors = NULL;
+    int rc = report_update(db, r->actor, r->params[0], in, &errors, &e);
+    json_decref(in);
+    if (rc < 0) {
+        struct err g;
+        err_clear(&g);
+        json_t *rep = e.kind == ERR_INVALID ? report_get(db, r->actor, r->params[0], &g) : NULL;
+        if (rep) {
+            report_form(r, db, 422, jstr(rep, "child_id"), rep, r->params[0], &e, errors);
+            json_decref(rep);
+        } else {
+            json_decref(errors);
+            http_reply_err(r, &e);
+        }
+        return;
+    }
+    http_redirect(r, arena_printf(&r->arena, "/sponsorship/reports/%s?ok=flash.pt.report_saved",
+                                  r->params[0]));
+}
+
+/* PATCH /api/v1/progress-reports/{id} {note?, note_en?, school_results?, photo_doc?,
+ * drawing_doc?} */
+static void api_report_update(struct http_req *r)
+{
+    json_t *body = http_json_body_or_reply(r);
+    struct db *db = body ? db_or_reply(r) : NULL;
+    if (!db) {
+        json_decref(body);
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    json_t *errors = NULL;
+    int rc = report_update(db, r->actor, r->params[0], body, &errors, &e);
+    json_decref(body);
+    if (rc < 0) {
+        page_reply_problems(r, &e, errors);
+        return;
+    }
+    http_reply(r, 204, NULL, NULL, 0);
 }
 
 /* GET /sponsorship/reports/{id}: the bilingual printable page with the
@@ -923,6 +1015,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/progress-reports/due", api_reports_due, ROUTE_API, PERM_SPONSOR_READ},
     {"POST", "/api/v1/progress-reports", api_report_create, ROUTE_API, PERM_SPONSOR_WRITE},
     {"GET", "/api/v1/progress-reports/{id}", api_report, ROUTE_API, PERM_SPONSOR_READ},
+    {"PATCH", "/api/v1/progress-reports/{id}", api_report_update, ROUTE_API, PERM_SPONSOR_WRITE},
     {"GET", "/api/v1/progress-reports/{id}/pdf", report_pdf, ROUTE_API, PERM_SPONSOR_READ},
     {"POST", "/api/v1/progress-reports/{id}/approve", api_report_approve, ROUTE_API,
      PERM_SPONSOR_WRITE},
@@ -935,6 +1028,8 @@ static const struct route routes[] = {
     {"POST", "/sponsorship/reports/new", page_report_post, ROUTE_PAGE, PERM_SPONSOR_WRITE},
     {"GET", "/sponsorship/reports/{id}", page_report, ROUTE_PAGE, PERM_SPONSOR_READ},
     {"GET", "/sponsorship/reports/{id}/pdf", report_pdf, ROUTE_PAGE, PERM_SPONSOR_READ},
+    {"GET", "/sponsorship/reports/{id}/edit", page_report_edit, ROUTE_PAGE, PERM_SPONSOR_WRITE},
+    {"POST", "/sponsorship/reports/{id}/edit", page_report_update, ROUTE_PAGE, PERM_SPONSOR_WRITE},
     {"POST", "/sponsorship/reports/{id}/approve", page_report_approve, ROUTE_PAGE,
      PERM_SPONSOR_WRITE},
     {"POST", "/sponsorship/reports/{id}/send", page_report_send, ROUTE_PAGE, PERM_SPONSOR_WRITE},

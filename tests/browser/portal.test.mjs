@@ -127,6 +127,13 @@ test('in Arabic on a phone: staff approve the letter and make, approve and print
     await phone.selectOption('#photo_doc', S.photo);
     await submit(phone, 'form[action="/sponsorship/reports/new"] button[type=submit]');
     assert.match(new URL(phone.url()).pathname, /^\/sponsorship\/reports\/[0-9a-f-]{36}$/);
+    // The draft is changed through its form (the period stays), then approved.
+    await submit(phone, 'a[href$="/edit"]');
+    await checkLayout(phone, 'the draft form', 'ar', 'rtl');
+    assert.equal(await phone.isVisible('#period'), false, 'the period is fixed');
+    await phone.fill('#school_results', 'ممتاز في العربية');
+    await submit(phone, 'form[action$="/edit"] button[type=submit]');
+    assert.match(await phone.textContent('main'), /ممتاز في العربية/);
     await submit(phone, 'form[action$="/approve"] button');
     await checkLayout(phone, 'the report page', 'ar', 'rtl');
     const english = await phone.getAttribute('.pt-report[lang=en]', 'dir');

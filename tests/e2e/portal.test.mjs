@@ -326,10 +326,18 @@ test('a progress report is made, approved and e-mailed to the sponsor with its a
     r = await S.off.post('/api/v1/progress-reports', { json: { child_id: S.childA.id, period: '2026-H1', note: 'مكرر' } });
     assert.equal(r.status, 409, r.text);
     assert.equal(r.json.code, 'duplicate_period');
+    // A draft can be changed (not its child or period); once approved it cannot.
+    r = await S.off.patch(`/api/v1/progress-reports/${S.report}`, { json: { period: '2026-H2', note: '' } });
+    assert.equal(r.status, 422, r.text);
+    assert.deepEqual(r.json.errors.map((x) => x.field).sort(), ['note', 'period']);
+    r = await S.off.patch(`/api/v1/progress-reports/${S.report}`, { json: { school_results: 'ممتاز في العربية والرياضيات' } });
+    assert.equal(r.status, 204, r.text);
     // A draft is neither visible to the donor nor sendable.
     assert.equal((await S.d1.get(`/api/v1/portal/children/${S.childA.id}`)).json.reports.length, 0);
     assert.equal((await S.off.post(`/api/v1/progress-reports/${S.report}/send`, { json: {} })).status, 409);
     assert.equal((await S.off.post(`/api/v1/progress-reports/${S.report}/approve`, { json: {} })).status, 200);
+    r = await S.off.patch(`/api/v1/progress-reports/${S.report}`, { json: { note: 'بعد الاعتماد' } });
+    assert.equal(r.status, 409, r.text);
     const due = await S.off.get('/api/v1/progress-reports/due');
     assert.ok(!due.json.items.some((x) => x.child_id === S.childA.id), 'child A has a fresh report');
     assert.ok(due.json.items.some((x) => x.child_id === S.childB.id), 'child B is due');
@@ -370,6 +378,7 @@ test('a progress report is made, approved and e-mailed to the sponsor with its a
     assert.equal(page.status, 200, page.text);
     assert.ok(page.text.includes('Layla is making progress'));
     assert.ok(page.text.includes('تتقدم ليلى'));
+    assert.ok(page.text.includes('والرياضيات'), 'the changed school results');
     const pdf = await oc.get(`/sponsorship/reports/${S.report}/pdf`);
     assert.equal(pdf.status, 200);
 });

@@ -443,8 +443,7 @@ static void test_reports(void **state)
     json_decref(in);
 
     in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "child_id", a, "period", "2026-H1", "note",
-                   "تتقدم زينب", "note_en", "Zainab is doing well", "photo_doc", photo,
-                   "drawing_doc", pdf);
+                   "تتقدم زينب", "note_en", "first draft", "photo_doc", photo, "drawing_doc", pdf);
     err_clear(&e);
     assert_int_equal(report_create(env.db, &donor1, in, id, &errors, &e), -1);
     assert_int_equal(e.kind, ERR_FORBIDDEN);
@@ -457,6 +456,28 @@ static void test_reports(void **state)
     assert_string_equal(e.code, "duplicate_period");
     json_decref(in);
 
+    /* A draft can be changed: not its child or period, and only with valid values. */
+    json_t *ch = json_pack("{s:s, s:s}", "period", "2026-H2", "note", " ");
+    err_clear(&e);
+    assert_int_equal(report_update(env.db, &officer, id, ch, &errors, &e), -1);
+    fields_of(errors, names, sizeof(names));
+    assert_string_equal(names, "period note");
+    json_decref(errors);
+    json_decref(ch);
+    ch = json_pack("{s:s, s:n}", "drawing_doc", med, "photo_doc");
+    err_clear(&e);
+    assert_int_equal(report_update(env.db, &officer, id, ch, &errors, &e), -1);
+    fields_of(errors, names, sizeof(names));
+    assert_string_equal(names, "drawing_doc");
+    json_decref(errors);
+    json_decref(ch);
+    ch = json_pack("{s:s}", "note_en", "Zainab is doing well");
+    err_clear(&e);
+    assert_int_equal(report_update(env.db, &donor1, id, ch, &errors, &e), -1);
+    assert_int_equal(e.kind, ERR_FORBIDDEN);
+    err_clear(&e);
+    assert_int_equal(report_update(env.db, &officer, id, ch, &errors, &e), 0);
+    json_decref(ch);
     /* A draft is not the donor's. */
     json_t *c = portal_child(env.db, &donor1, a, &e);
     assert_int_equal(json_array_size(json_object_get(c, "reports")), 0);
@@ -474,6 +495,11 @@ static void test_reports(void **state)
     err_clear(&e);
     assert_int_equal(report_approve(env.db, &officer, id, &e), -1);
     assert_int_equal(e.kind, ERR_CONFLICT);
+    ch = json_pack("{s:s}", "note", "تغيير بعد الاعتماد");
+    err_clear(&e);
+    assert_int_equal(report_update(env.db, &officer, id, ch, &errors, &e), -1);
+    assert_int_equal(e.kind, ERR_CONFLICT);
+    json_decref(ch);
     /* Approved: the donor sees it; without consent no note, photo or drawing. */
     c = portal_child(env.db, &donor1, a, &e);
     json_t *reports = json_object_get(c, "reports");
