@@ -56,7 +56,7 @@ function seedPaid(child, period, amount, currency = 'USD', purpose = 'general') 
     srv.sql(`INSERT INTO sponsorships (id, org_id, agreement_no, child_id, donor_id, payer_id, amount,
         currency, frequency, purpose, start_date, status, next_due, created_by, created_at, updated_at)
         VALUES (${q(sp)}, ${q(S.org)}, ${q('S-E2E-' + seq)}, ${q(child)}, ${q(S.donor)}, ${q(S.donor)},
-        ${amount}, ${q(currency)}, 'monthly', ${q(purpose)}, ${q(start)}, 'active', ${q(start)}, 'e2e',
+        ${amount}, ${q(currency)}, 'monthly', ${q(purpose)}, ${q(start)}, 'ended', ${q(start)}, 'e2e',
         ${q(now)}, ${q(now)})`);
     srv.sql(`INSERT INTO sponsorship_dues (id, org_id, sponsorship_id, donor_id, payer_id, child_id,
         period_start, period_end, due_date, amount, currency, fund, paid, status, created_at)
