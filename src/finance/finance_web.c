@@ -1,6 +1,6 @@
 /*
  * finance_web.c: the routes of the books: the JSON API under
- * /api/v1/finance (docs/api-ledger.md) and the pages under /finance
+ * /api/v1/finance (docs/api.md) and the pages under /finance
  * (overview, journal, one entry with its reversal, a manual entry form, the
  * three reports with CSV downloads, periods and rates). Reads run in
  * read-only transactions; the services open their own write transactions

@@ -8,7 +8,7 @@
  * (services); routes in billing_web.c. Tables: sponsorship_dues, payments,
  * payment_allocations, receipts (0015) and billing_arrears_alerts (0018).
  *
- * Permissions (decided here, documented in docs/api-billing.md):
+ * Permissions (decided here, documented in docs/api.md):
  *   - reading (dues, payments, reconciliation, arrears): sponsorship.read or
  *     finance.read;
  *   - every money write (generating dues, recording, allocating and
