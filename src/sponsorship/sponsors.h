@@ -152,7 +152,7 @@ int sponsorship_child_flag_tx(struct db *db, const char *child_id, struct err *e
  * agreement ended, else since registration): {"items": [{child_id, file_no,
  * first_name, family_name, age, orphan_status, need, need_reasons: [...],
  * siblings, waiting_since, days_waiting}], "total"}. limit 1..500. need
- * (documented in docs/api.md ("Sponsorship and the books")): both parents deceased or abandoned
+ * (documented in docs/api.md): both parents deceased or abandoned
  * 40, one parent deceased 20; an open case at risk urgent/high 30, or marked
  * urgent 30; a disability recorded 15; 5 per sibling in the household (at
  * most 20). Needs sponsorship.read; the caller's read transaction. */

@@ -287,7 +287,7 @@ json_t *sponsorship_waiting(struct db *db, const struct actor *a, const char *to
     if (limit < 1 || limit > 500) {
         limit = 50;
     }
-    /* The need score is written out here once, and in docs/api.md ("Sponsorship and the books"). */
+    /* The need score is written out here once, and in docs/api.md. */
     struct db_stmt *s = db_query(
         db, e,
         "SELECT id, file_no, first_name, family_name, birth_date, orphan_status, orphan_pts,"
