@@ -150,7 +150,7 @@ static const struct {
     const char *email;
     int payer;
 } donors[] = {
-    {"person", "عبد الله الخطيب", "Abdullah Al-Khatib", "عمّان", "donor@example.org", -1},
+    {"person", "Sarah Thompson", "Sarah Thompson", "London", "donor@example.org", -1},
     {"person", "مريم الحسيني", "Maryam Al-Husseini", "إربد", "maryam@example.org", -1},
     {"family", "عائلة الشريف", "Al-Sharif family", "الزرقاء", NULL, -1},
     {"company", "شركة النور للتجارة", "Al-Noor Trading Co.", "عمّان", "giving@alnoor.example", -1},
@@ -159,7 +159,7 @@ static const struct {
     {"group", "مجموعة أهل الخير", "Ahl Al-Khair group", "عمّان", NULL, 3},
     {"person", "خالد المصري", "Khaled Al-Masri", "دبي", "khaled@example.org", -1},
     {"person", "فاطمة الزهراني", "Fatima Al-Zahrani", "الرياض", NULL, -1},
-    {"person", "Sarah Thompson", "Sarah Thompson", "London", "sarah@example.org", -1},
+    {"person", "عبد الله الخطيب", "Abdullah Al-Khatib", "عمّان", "abdullah@example.org", -1},
     {"church", "كنيسة البشارة", "Annunciation Church", "الناصرة", NULL, -1},
     {"person", "يوسف العلي", "Yousef Al-Ali", "الكويت", NULL, -1},
     {"person", "ليلى حداد", "Layla Haddad", "بيروت", "layla@example.org", -1},
@@ -172,7 +172,8 @@ static const struct {
     {"person", "نور الهدى يونس", "Nour Al-Huda Younes", "إربد", NULL, -1},
 };
 
-/* Makes the donors and links the demo donor account to the first. */
+/* Makes the donors and links the demo donor account ("Sarah Thompson", as
+ * the demo user is named) to the first. */
 static int make_donors(struct demo *d)
 {
     for (size_t i = 0; i < sizeof(donors) / sizeof(donors[0]); i++) {

@@ -805,6 +805,10 @@ static void donor_page(struct http_req *r, int status, const char *id, json_t *e
     json_object_set_new(d, "no_payments",
                         json_boolean(json_array_size(json_object_get(d, "payments")) == 0));
     json_object_set_new(d, "can_write", json_boolean(actor_can(r->actor, PERM_SPONSOR_WRITE)));
+    int year, month, day;
+    time_today(&year, &month, &day);
+    json_object_set_new(d, "this_year", json_integer(year));
+    json_object_set_new(d, "last_year", json_integer(year - 1));
     json_t *ctx = json_pack("{s:o, s:o, s:n}", "donor", d, "errors", json_object(), "error");
     if (extra) {
         json_object_update(ctx, extra);
