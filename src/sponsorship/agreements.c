@@ -15,6 +15,7 @@
 #include "sponsorship/sponsors.h"
 #include "sponsorship/sponsors_int.h"
 #include "sponsorship/sponsorship.h"
+#include "sponsorship/billing.h"
 #include "core/banned.h"
 
 /* The most children one request sponsors together. */
@@ -552,6 +553,8 @@ int sponsorship_pause(struct db *db, const struct actor *a, const char *id, cons
                " created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                "ttttttt", pid, row.id, from_date, to_date && *to_date ? to_date : NULL,
                reason && *reason ? reason : NULL, sp_who(a), at) < 0 ||
+        dues_cancel_tx(db, a, row.id, from_date, to_date && *to_date ? to_date : NULL, NULL, e) <
+            0 ||
         sp_move(db, a, &row, "paused", "paused", detail, e) < 0 || db_commit(db, e) < 0) {
         return sp_fail(db);
     }
@@ -662,6 +665,13 @@ int sponsorship_end_tx(struct db *db, const struct actor *a, const char *id, con
                "UPDATE sponsorship_pauses SET to_date = $1 WHERE sponsorship_id = $2"
                " AND (to_date IS NULL OR to_date > $1)",
                "tt", day, row.id) < 0) {
+        return -1;
+    }
+    /* Periods after the end are no longer owed: dues already generated for
+     * them are cancelled (their money goes back to the payer as an advance). */
+    char after[11];
+    sp_add_days(day, 1, after);
+    if (dues_cancel_tx(db, a, row.id, after, NULL, NULL, e) < 0) {
         return -1;
     }
     return sp_move(db, a, &row, "ended", "ended", detail, e);

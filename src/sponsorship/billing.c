@@ -17,6 +17,7 @@
 #include "sponsorship/billing.h"
 #include "sponsorship/sponsorship.h"
 #include "web/page.h"
+#include "core/xalloc.h"
 #include "core/banned.h"
 
 /* Agreements read per round of dues_generate (kept in memory meanwhile). */
@@ -328,8 +329,6 @@ static int allocate_one(struct db *db, const struct actor *a, struct closed_cach
     if (ledger_post_tx(db, a, &en, entry_id, e) < 0) {
         return -1;
     }
-    int64_t paid = d->paid + amount;
-    const char *status = paid >= d->amount ? "paid" : "partial";
     int64_t n;
     if (db_run(db, e,
                "INSERT INTO payment_allocations (id, org_id, payment_id, due_id, amount, entry_id,"
@@ -344,9 +343,10 @@ static int allocate_one(struct db *db, const struct actor *a, struct closed_cach
     /* The guards in the WHERE clauses keep a concurrent change from
      * over-allocating: no row changed means the state moved under us. */
     if ((n = db_run(db, e,
-                    "UPDATE sponsorship_dues SET paid = paid + $1, status = $2"
-                    " WHERE id = $3 AND paid + $1 <= amount",
-                    "itt", amount, status, d->id)) < 0) {
+                    "UPDATE sponsorship_dues SET paid = paid + $1,"
+                    " status = CASE WHEN paid + $1 >= amount THEN 'paid' ELSE 'partial' END"
+                    " WHERE id = $2 AND paid + $1 <= amount",
+                    "it", amount, d->id)) < 0) {
         return -1;
     }
     if (n == 0) {
@@ -363,8 +363,9 @@ static int allocate_one(struct db *db, const struct actor *a, struct closed_cach
         return err_set(e, ERR_CONFLICT, "over_allocated", "amount",
                        "payment %s has less left to allocate than that", p->payment_no);
     }
-    d->paid = paid;
-    snprintf(d->status, sizeof(d->status), "%s", status);
+    /* The caller's copy follows (the database decided the status itself). */
+    d->paid += amount;
+    snprintf(d->status, sizeof(d->status), "%s", d->paid >= d->amount ? "paid" : "partial");
     p->unallocated -= amount;
     return 0;
 }
@@ -1057,6 +1058,20 @@ int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment
         return err_set(e, ERR_CONFLICT, "already_reversed", "id", "payment %s was already reversed",
                        p.payment_no);
     }
+    /* Take the payment first: the conditional update holds its row (and, on
+     * SQLite, the write lock) so that no other reversal, allocation or payout
+     * list can move its money while this one runs. */
+    int64_t taken = db_run(db, e,
+                           "UPDATE payments SET status = 'reversed' WHERE id = $1"
+                           " AND status = 'recorded'",
+                           "t", p.id);
+    if (taken < 0) {
+        return -1;
+    }
+    if (taken == 0) {
+        return err_set(e, ERR_CONFLICT, "already_reversed", "id", "payment %s was already reversed",
+                       p.payment_no);
+    }
     int busy;
     struct db_stmt *s = db_row(db, e, &busy,
                                "SELECT 1 FROM payment_allocations WHERE payment_id = $1"
@@ -1125,10 +1140,20 @@ int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment
     free(allocs);
     char detail[200];
     snprintf(detail, sizeof(detail), "%s allocations_undone=%zu", p.payment_no, n);
-    if (rc < 0 || (p.entry_id[0] && ledger_reverse_tx(db, a, p.entry_id, NULL, memo, rev, e) < 0) ||
-        db_run(db, e, "DELETE FROM payment_allocations WHERE payment_id = $1", "t", p.id) < 0 ||
-        db_run(db, e, "UPDATE payments SET status = 'reversed', unallocated = 0 WHERE id = $1", "t",
-               p.id) < 0 ||
+    /* Only allocations not claimed by a payout list may go; a list made
+     * meanwhile (it claims with disbursement_line_id) makes the count differ
+     * and the whole reversal is refused. */
+    int64_t gone = rc < 0 ? -1
+                          : db_run(db, e,
+                                   "DELETE FROM payment_allocations WHERE payment_id = $1"
+                                   " AND disbursement_line_id IS NULL",
+                                   "t", p.id);
+    if (gone >= 0 && (size_t)gone != n) {
+        return err_set(e, ERR_CONFLICT, "already_disbursed", "id",
+                       "part of payment %s was just put on a payout list", p.payment_no);
+    }
+    if (gone < 0 || (p.entry_id[0] && ledger_reverse_tx(db, a, p.entry_id, NULL, memo, rev, e) < 0) ||
+        db_run(db, e, "UPDATE payments SET unallocated = 0 WHERE id = $1", "t", p.id) < 0 ||
         db_run(db, e,
                "UPDATE receipts SET voided_at = $1, void_reason = $2 WHERE payment_id = $3"
                " AND voided_at IS NULL",
@@ -1353,6 +1378,122 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
     return 0;
 }
 
+/* One due being cancelled. */
+struct cancel_due {
+    char id[40];       /* sponsorship_dues.id */
+    char entry_id[40]; /* its entry, "" when none */
+    int64_t paid;      /* allocated to it so far */
+};
+
+/* Gives the allocations of due back to their payments as advances: each
+ * allocation's entry reversed, the allocation removed, the payment's
+ * unallocated amount raised. Returns 0 or -1. */
+static int due_release_allocations(struct db *db, const struct actor *a, const char *due_id,
+                                   struct err *e)
+{
+    struct db_stmt *s = db_query(db, e,
+                                 "SELECT id, payment_id, amount, entry_id FROM payment_allocations"
+                                 " WHERE due_id = $1 ORDER BY id",
+                                 "t", due_id);
+    if (!s) {
+        return -1;
+    }
+    struct rel {
+        char id[40], payment_id[40], entry_id[40];
+        int64_t amount;
+    } *rels = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = db_step(s, e)) == 1) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4;
+            rels = xrealloc(rels, xmul(cap, sizeof(*rels)));
+        }
+        col_copy(s, 0, rels[n].id, sizeof(rels[n].id));
+        col_copy(s, 1, rels[n].payment_id, sizeof(rels[n].payment_id));
+        rels[n].amount = db_col_int64(s, 2);
+        col_copy(s, 3, rels[n].entry_id, sizeof(rels[n].entry_id));
+        n++;
+    }
+    db_done(s);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char rev[40];
+        int64_t gone;
+        if ((rels[i].entry_id[0] &&
+             ledger_reverse_tx(db, a, rels[i].entry_id, NULL, "due cancelled: money back to advance",
+                               rev, e) < 0) ||
+            (gone = db_run(db, e,
+                           "DELETE FROM payment_allocations WHERE id = $1"
+                           " AND disbursement_line_id IS NULL",
+                           "t", rels[i].id)) < 0 ||
+            db_run(db, e, "UPDATE payments SET unallocated = unallocated + $1 WHERE id = $2", "it",
+                   rels[i].amount, rels[i].payment_id) < 0) {
+            rc = -1;
+        } else if (gone != 1) {
+            rc = err_set(e, ERR_CONFLICT, "due_passed_on", "end_date",
+                         "money of a period after this date was already put on a payout list");
+        }
+    }
+    free(rels);
+    return rc;
+}
+
+int dues_cancel_tx(struct db *db, const struct actor *a, const char *sponsorship_id,
+                   const char *from, const char *to, int64_t *n_out, struct err *e)
+{
+    if (n_out) {
+        *n_out = 0;
+    }
+    struct db_stmt *s =
+        to ? db_query(db, e,
+                      "SELECT id, entry_id, paid FROM sponsorship_dues WHERE sponsorship_id = $1"
+                      " AND status <> 'cancelled' AND period_start >= $2 AND period_start <= $3"
+                      " ORDER BY period_start",
+                      "ttt", sponsorship_id, from, to)
+           : db_query(db, e,
+                      "SELECT id, entry_id, paid FROM sponsorship_dues WHERE sponsorship_id = $1"
+                      " AND status <> 'cancelled' AND period_start >= $2 ORDER BY period_start",
+                      "tt", sponsorship_id, from);
+    if (!s) {
+        return -1;
+    }
+    struct cancel_due *dues = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = db_step(s, e)) == 1) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            dues = xrealloc(dues, xmul(cap, sizeof(*dues)));
+        }
+        col_copy(s, 0, dues[n].id, sizeof(dues[n].id));
+        col_copy(s, 1, dues[n].entry_id, sizeof(dues[n].entry_id));
+        dues[n].paid = db_col_int64(s, 2);
+        n++;
+    }
+    db_done(s);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char rev[40];
+        if ((dues[i].paid > 0 && due_release_allocations(db, a, dues[i].id, e) < 0) ||
+            (dues[i].entry_id[0] &&
+             ledger_reverse_tx(db, a, dues[i].entry_id, NULL, "due cancelled", rev, e) < 0) ||
+            db_run(db, e,
+                   "UPDATE sponsorship_dues SET status = 'cancelled', paid = 0 WHERE id = $1", "t",
+                   dues[i].id) < 0) {
+            rc = -1;
+        }
+    }
+    free(dues);
+    if (rc == 0 && n > 0) {
+        char detail[120];
+        snprintf(detail, sizeof(detail), "from=%s to=%s dues=%zu", from, to ? to : "", n);
+        rc = actor_audit(db, a, "dues.cancel", "sponsorship", sponsorship_id, "ok", detail, e);
+    }
+    if (rc == 0 && n_out) {
+        *n_out = (int64_t)n;
+    }
+    return rc;
+}
+
 int dues_generate_tx(struct db *db, const struct actor *a, const char *through,
                      struct dues_result *out, struct err *e)
 {
@@ -1362,6 +1503,17 @@ int dues_generate_tx(struct db *db, const struct actor *a, const char *through,
     }
     if (!through || !is_date(through)) {
         return err_set(e, ERR_INVALID, "invalid_date", "through", "'through' is not a date");
+    }
+    /* Dues may be billed a month ahead, never further: a mistyped year would
+     * otherwise post decades of receivables and income. */
+    {
+        int ty, tm, td, y, m, d;
+        time_today(&ty, &tm, &td);
+        time_date_parse(through, &y, &m, &d);
+        if (time_days_from_civil(y, m, d) > time_days_from_civil(ty, tm, td) + 31) {
+            return err_set(e, ERR_INVALID, "through_in_future", "through",
+                           "'through' may be at most 31 days after today");
+        }
     }
     if (ledger_ensure_chart(db, a->org_id, e) < 0) {
         return -1;

@@ -137,6 +137,19 @@ struct dues_result {
  * finance.write. out may be NULL. */
 int dues_generate(struct db *db, const struct actor *a, const char *through,
                   struct dues_result *out, struct err *e);
+/* Cancels agreement sponsorship_id's dues for periods starting on or after
+ * from (YYYY-MM-DD) and, when to is not NULL, on or before to, inside the
+ * caller's write transaction: used when an agreement ends, is paused or
+ * changes sponsor, so that periods it no longer covers are neither owed nor
+ * counted as income. Money already allocated to such a due goes back to its
+ * payment as an advance (the allocation's entry reversed); the due's entry
+ * is reversed and the due marked cancelled. Refused with ERR_CONFLICT
+ * "due_passed_on" (nothing changed) when money of such a due was already put
+ * on a payout list. Permission is the caller's (the agreement's service);
+ * audited as dues.cancel when any due was cancelled. *n_out (may be NULL)
+ * gets how many. */
+int dues_cancel_tx(struct db *db, const struct actor *a, const char *sponsorship_id,
+                   const char *from, const char *to, int64_t *n_out, struct err *e);
 /* The same inside the caller's write transaction. */
 int dues_generate_tx(struct db *db, const struct actor *a, const char *through,
                      struct dues_result *out, struct err *e);

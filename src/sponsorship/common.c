@@ -64,32 +64,18 @@ const char *payout_account_of(const char *method)
 int spons_next_no_tx(struct db *db, const char *org_id, const char *kind, int year, int64_t *out,
                      struct err *e)
 {
-    /* Increment first: the row lock (PostgreSQL) or the write lock (SQLite)
-     * then keeps two transactions from taking the same number. */
-    int64_t n = db_run(db, e,
-                       "UPDATE sponsorship_counters SET next_no = next_no + 1"
-                       " WHERE org_id = $1 AND kind = $2 AND year = $3",
-                       "tti", org_id, kind, (int64_t)year);
-    if (n < 0) {
-        return -1;
-    }
-    if (n == 0) {
-        if (db_run(db, e,
-                   "INSERT INTO sponsorship_counters (org_id, kind, year, next_no)"
-                   " VALUES ($1, $2, $3, 2)",
-                   "tti", org_id, kind, (int64_t)year) < 0) {
-            return -1;
-        }
-        *out = 1;
-        return 0;
-    }
+    /* One statement that creates or increments the counter: the row lock
+     * (PostgreSQL) or the write lock (SQLite) keeps two transactions from
+     * taking the same number, and two first uses at once cannot both insert. */
     int found;
     struct db_stmt *s = db_row(db, e, &found,
-                               "SELECT next_no FROM sponsorship_counters"
-                               " WHERE org_id = $1 AND kind = $2 AND year = $3",
+                               "INSERT INTO sponsorship_counters (org_id, kind, year, next_no)"
+                               " VALUES ($1, $2, $3, 2) ON CONFLICT (org_id, kind, year)"
+                               " DO UPDATE SET next_no = sponsorship_counters.next_no + 1"
+                               " RETURNING next_no",
                                "tti", org_id, kind, (int64_t)year);
     if (!s) {
-        return found == 0 ? err_set(e, ERR_INTERNAL, "db", NULL, "counter vanished") : -1;
+        return found == 0 ? err_set(e, ERR_INTERNAL, "db", NULL, "counter not returned") : -1;
     }
     *out = db_col_int64(s, 0) - 1;
     db_done(s);

@@ -767,12 +767,84 @@ static void test_reconciliation_and_arrears(void **state)
     assert_books_balance();
 }
 
+/* Ending or pausing an agreement cancels the dues it no longer covers: their
+ * entries are reversed, money allocated to them becomes an advance again,
+ * and the books still balance; a sponsor change does not bill a period twice. */
+static void test_end_and_pause_cancel_dues(void **state)
+{
+    (void)state;
+    struct err e;
+    err_clear(&e);
+    struct actor reg;
+    testenv_user(&env, &reg, "case_worker", org_a, officer.org_slug);
+    char k1[40], k2[40], d1[40], d2[40], a1[40], a2[40];
+    testenv_child(&env, &reg, "رهف", "2014-02-02", k1);
+    testenv_child(&env, &reg, "جنى", "2014-03-03", k2);
+    sql2("UPDATE children SET status = 'active' WHERE id = $1 OR id = $2", k1, k2);
+    new_donor("Cancel Sponsor", d1);
+    new_donor("Pause Sponsor", d2);
+    new_agreement(k1, d1, "50.00", "USD", "monthly", "general", "2025-01-01", a1);
+    new_agreement(k2, d2, "30.00", "USD", "monthly", "general", "2025-01-01", a2);
+    struct dues_result r;
+    OK(dues_generate(env.db, &fin, "2025-06-30", &r, &e));
+    assert_int_equal(n_dues(a1), 6);
+    char pid[40], rno[32];
+    /* Three months paid at once: Jan, Feb and Mar allocated. */
+    OK(pay(&fin, d1, "150.00", "USD", "2025-01-05", NULL, pid, rno, &e));
+    assert_int_equal(int2("SELECT unallocated FROM payments WHERE id = $1", pid, NULL), 0);
+    /* Ended mid-February: March to June are no longer owed; March's money
+     * goes back to the payment. */
+    OK(sponsorship_end(env.db, &officer, a1, "sponsor_request", "2025-02-15", NULL, &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM sponsorship_dues WHERE sponsorship_id = $1"
+                          " AND status = 'cancelled'",
+                          a1, NULL),
+                     4);
+    assert_int_equal(int2("SELECT unallocated FROM payments WHERE id = $1", pid, NULL), 5000);
+    assert_int_equal(int2("SELECT COALESCE(SUM(amount), 0) FROM journal_lines"
+                          " WHERE sponsorship_id = $1 AND account = '1100'",
+                          a1, NULL),
+                     0);
+    assert_int_equal(int2("SELECT COALESCE(SUM(amount), 0) FROM journal_lines"
+                          " WHERE sponsorship_id = $1 AND account = '4000'",
+                          a1, NULL),
+                     -10000);
+    assert_int_equal(int2("SELECT COUNT(*) FROM audit_log WHERE action = 'dues.cancel'"
+                          " AND entity_id = $1",
+                          a1, NULL),
+                     1);
+    /* A pause over April cancels April's due only. */
+    OK(sponsorship_pause(env.db, &officer, a2, "2025-04-01", "2025-04-30", "travel", &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM sponsorship_dues WHERE sponsorship_id = $1"
+                          " AND status = 'cancelled' AND period_start = '2025-04-01'",
+                          a2, NULL),
+                     1);
+    assert_int_equal(int2("SELECT COUNT(*) FROM sponsorship_dues WHERE sponsorship_id = $1"
+                          " AND status <> 'cancelled'",
+                          a2, NULL),
+                     5);
+    /* A sponsor change from May: the old agreement's May and June are
+     * cancelled, so the new one bills them once. */
+    OK(sponsorship_resume(env.db, &officer, a2, "2025-05-01", &e));
+    json_t *in = json_pack("{s:s, s:s}", "donor_id", d1, "start_date", "2025-05-01");
+    json_t *errors = NULL;
+    char a3[40];
+    OK(sponsorship_change_sponsor(env.db, &officer, a2, in, a3, &errors, &e));
+    json_decref(in);
+    OK(dues_generate(env.db, &fin, "2025-06-30", &r, &e));
+    assert_int_equal(int2("SELECT COUNT(*) FROM sponsorship_dues WHERE child_id = $1"
+                          " AND period_start >= '2025-05-01' AND status <> 'cancelled'",
+                          k2, NULL),
+                     2);
+    assert_books_balance();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dues),      cmocka_unit_test(test_payments),
         cmocka_unit_test(test_bad_input), cmocka_unit_test(test_receipts_without_gaps),
         cmocka_unit_test(test_reverse),   cmocka_unit_test(test_reconciliation_and_arrears),
+        cmocka_unit_test(test_end_and_pause_cancel_dues),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
