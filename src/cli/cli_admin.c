@@ -157,8 +157,8 @@ int cli_init(int argc, char **argv)
         for (size_t i = 0; i < sizeof(demo_users) / sizeof(demo_users[0]); i++) {
             char pw[21];
             generate_password(pw);
-            struct user_new d = {demo_users[i].username, demo_users[i].name, NULL,
-                                 demo_users[i].role, "ar", pw};
+            struct user_new d = {
+                demo_users[i].username, demo_users[i].name, NULL, demo_users[i].role, "ar", pw};
             if (user_create(db, &cli, org_id, &d, uid, NULL, &e) < 0) {
                 die("'%s': %s", demo_users[i].username, e.msg);
             }
@@ -227,9 +227,11 @@ static void *graduation_loop(void *arg)
                     log_warn("sponsorship round failed", "error=\"%s\"", e.msg);
                 } else {
                     snprintf(last_day, sizeof(last_day), "%s", today);
-                    log_info("sponsorship round", "dues=%lld alerts=%lld noticed=%d ended=%d "
-                             "failed=%d", (long long)st.n_dues, (long long)st.n_alerts,
-                             st.n_noticed, st.n_ended, st.n_failed);
+                    log_info("sponsorship round",
+                             "dues=%lld alerts=%lld noticed=%d ended=%d "
+                             "failed=%d",
+                             (long long)st.n_dues, (long long)st.n_alerts, st.n_noticed, st.n_ended,
+                             st.n_failed);
                 }
             }
         }

@@ -71,6 +71,13 @@ static bool can_write(const struct actor *a)
     return actor_can(a, PERM_SPONSOR_WRITE) || actor_can(a, PERM_FINANCE_WRITE);
 }
 
+/* True when a may confirm a line, which records a payment: the same
+ * permission as every other money write (finance.write, billing.h). */
+static bool can_confirm(const struct actor *a)
+{
+    return actor_can(a, PERM_FINANCE_WRITE);
+}
+
 /* True when a may see imports. */
 static bool can_read(const struct actor *a)
 {
@@ -1053,7 +1060,7 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
     if (payment_id_out) {
         payment_id_out[0] = '\0';
     }
-    if (!can_write(a)) {
+    if (!can_confirm(a)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", "", "not allowed to confirm bank lines");
     }
     if (db_begin(db, false, e) < 0) {
@@ -1227,11 +1234,11 @@ static bool chosen(json_t *only, const char *id)
     return false;
 }
 
-int bank_confirm_certain(struct db *db, const struct actor *a, const char *import_id,
-                         json_t *only, int *n_confirmed, int *n_failed, struct err *e)
+int bank_confirm_certain(struct db *db, const struct actor *a, const char *import_id, json_t *only,
+                         int *n_confirmed, int *n_failed, struct err *e)
 {
     *n_confirmed = *n_failed = 0;
-    if (!can_write(a)) {
+    if (!can_confirm(a)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", "", "not allowed to confirm bank lines");
     }
     if (db_begin(db, true, e) < 0) {

@@ -1152,7 +1152,8 @@ int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment
         return err_set(e, ERR_CONFLICT, "already_disbursed", "id",
                        "part of payment %s was just put on a payout list", p.payment_no);
     }
-    if (gone < 0 || (p.entry_id[0] && ledger_reverse_tx(db, a, p.entry_id, NULL, memo, rev, e) < 0) ||
+    if (gone < 0 ||
+        (p.entry_id[0] && ledger_reverse_tx(db, a, p.entry_id, NULL, memo, rev, e) < 0) ||
         db_run(db, e, "UPDATE payments SET unallocated = 0 WHERE id = $1", "t", p.id) < 0 ||
         db_run(db, e,
                "UPDATE receipts SET voided_at = $1, void_reason = $2 WHERE payment_id = $3"
@@ -1420,8 +1421,8 @@ static int due_release_allocations(struct db *db, const struct actor *a, const c
         char rev[40];
         int64_t gone;
         if ((rels[i].entry_id[0] &&
-             ledger_reverse_tx(db, a, rels[i].entry_id, NULL, "due cancelled: money back to advance",
-                               rev, e) < 0) ||
+             ledger_reverse_tx(db, a, rels[i].entry_id, NULL,
+                               "due cancelled: money back to advance", rev, e) < 0) ||
             (gone = db_run(db, e,
                            "DELETE FROM payment_allocations WHERE id = $1"
                            " AND disbursement_line_id IS NULL",

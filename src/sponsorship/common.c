@@ -33,8 +33,8 @@ const char *payment_account_of(const char *method)
         const char *method;
         const char *account;
     } map[] = {
-        {"cash", ACCT_CASH},          {"bank_transfer", ACCT_BANK},  {"standing_order", ACCT_BANK},
-        {"card", ACCT_GATEWAY},       {"mobile_money", ACCT_MOBILE},
+        {"cash", ACCT_CASH},    {"bank_transfer", ACCT_BANK},  {"standing_order", ACCT_BANK},
+        {"card", ACCT_GATEWAY}, {"mobile_money", ACCT_MOBILE},
     };
     for (size_t i = 0; method && i < sizeof(map) / sizeof(map[0]); i++) {
         if (strcmp(map[i].method, method) == 0) {

@@ -24,9 +24,9 @@ int sponsorship_daily(struct db *db, const char *org_id, const char *today,
 {
     memset(st, 0, sizeof(*st));
     bool one = org_id && *org_id;
-    struct db_stmt *s = one ? db_query(db, e, "SELECT id FROM organizations WHERE id = $1", "t",
-                                       org_id)
-                            : db_query(db, e, "SELECT id FROM organizations ORDER BY id", "");
+    struct db_stmt *s =
+        one ? db_query(db, e, "SELECT id FROM organizations WHERE id = $1", "t", org_id)
+            : db_query(db, e, "SELECT id FROM organizations ORDER BY id", "");
     if (!s) {
         return -1;
     }

@@ -55,16 +55,16 @@ static bool rng_chance(struct rng *g, int pct)
 
 /* The demo's state. */
 struct demo {
-    struct db *db;         /* the database */
-    struct err *e;         /* where failures go */
-    struct rng rng;        /* the fixed-seed generator */
-    struct actor sys;      /* the command line */
-    struct actor officer;  /* the sponsorship officer */
-    struct actor finance;  /* the finance officer */
-    struct actor donor;    /* the donor's portal account */
-    int64_t today;         /* today as days since 1970-01-01 (UTC) */
-    char donor_ids[32][40];/* the donors made, in order */
-    int n_donors;          /* how many */
+    struct db *db;          /* the database */
+    struct err *e;          /* where failures go */
+    struct rng rng;         /* the fixed-seed generator */
+    struct actor sys;       /* the command line */
+    struct actor officer;   /* the sponsorship officer */
+    struct actor finance;   /* the finance officer */
+    struct actor donor;     /* the donor's portal account */
+    int64_t today;          /* today as days since 1970-01-01 (UTC) */
+    char donor_ids[32][40]; /* the donors made, in order */
+    int n_donors;           /* how many */
 };
 
 /* Writes the date `days` (days since the epoch) as YYYY-MM-DD into out. */
@@ -177,12 +177,11 @@ static const struct {
 static int make_donors(struct demo *d)
 {
     for (size_t i = 0; i < sizeof(donors) / sizeof(donors[0]); i++) {
-        json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "kind", donors[i].kind,
-                               "name", donors[i].name, "name_latin", donors[i].latin, "city",
-                               donors[i].city, "preferred_lang",
-                               donors[i].name[0] & 0x80 ? "ar" : "en", "preferred_channel",
-                               donors[i].email ? "email" : "phone", "contact_consent",
-                               donors[i].email != NULL);
+        json_t *in = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "kind", donors[i].kind, "name", donors[i].name,
+            "name_latin", donors[i].latin, "city", donors[i].city, "preferred_lang",
+            donors[i].name[0] & 0x80 ? "ar" : "en", "preferred_channel",
+            donors[i].email ? "email" : "phone", "contact_consent", donors[i].email != NULL);
         if (donors[i].email) {
             json_object_set_new(in, "email", json_string(donors[i].email));
         }
@@ -195,8 +194,7 @@ static int make_donors(struct demo *d)
         }
         json_t *errors = NULL;
         char no[16];
-        int rc = donor_create(d->db, &d->officer, in, d->donor_ids[d->n_donors], no, &errors,
-                              d->e);
+        int rc = donor_create(d->db, &d->officer, in, d->donor_ids[d->n_donors], no, &errors, d->e);
         json_decref(in);
         if (rc < 0) {
             return explain(d, "demo donor", errors);
@@ -240,10 +238,10 @@ static int agree(struct demo *d, json_t *child_ids, const char *donor_id, const 
                  const char *currency, const char *frequency, const char *purpose,
                  const char *start, const char *status, char *first_out)
 {
-    json_t *in = json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_ids", child_ids,
-                           "donor_id", donor_id, "amount", amount, "currency", currency,
-                           "frequency", frequency, "purpose", purpose, "start_date", start,
-                           "status", status);
+    json_t *in =
+        json_pack("{s:O, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "child_ids", child_ids, "donor_id",
+                  donor_id, "amount", amount, "currency", currency, "frequency", frequency,
+                  "purpose", purpose, "start_date", start, "status", status);
     json_t *created = NULL, *errors = NULL;
     int rc = sponsorship_create(d->db, &d->officer, in, &created, &errors, d->e);
     json_decref(in);
@@ -299,8 +297,8 @@ static int make_agreements(struct demo *d)
             amount = "100";
         }
         const char *status = i > 0 && rng_chance(&d->rng, 4) ? "pending" : "active";
-        int n = agree(d, ids, d->donor_ids[donor], amount, cur, freq, "general", start, status,
-                      NULL);
+        int n =
+            agree(d, ids, d->donor_ids[donor], amount, cur, freq, "general", start, status, NULL);
         if (n < 0) {
             json_decref(ids);
             return -1;
@@ -380,7 +378,7 @@ struct due {
 static int make_payments(struct demo *d)
 {
     static const char *const methods[] = {"bank_transfer", "bank_transfer", "standing_order",
-                                          "cash", "card", "mobile_money"};
+                                          "cash",          "card",          "mobile_money"};
     struct db_stmt *s = db_query(d->db, d->e,
                                  "SELECT payer_id, id, currency, due_date, amount"
                                  " FROM sponsorship_dues WHERE org_id = $1"
@@ -502,7 +500,7 @@ static int make_payouts(struct demo *d)
             if (!s) {
                 return -1;
             }
-            char (*lines)[40] = calloc((size_t)n_lines + 1, 40);
+            char(*lines)[40] = calloc((size_t)n_lines + 1, 40);
             int n = 0, rc;
             while (lines && n < n_lines && (rc = db_step(s, d->e)) == 1) {
                 snprintf(lines[n++], 40, "%s", db_col_text(s, 0));
@@ -557,14 +555,14 @@ static int make_inkind(struct demo *d)
     day_text(month_start(d, 1) + 9, food_on);
     for (int i = 0; i < n; i++) {
         bool kit = i % 2 == 0;
-        json_t *in = kit ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "child_id",
-                                     ids[i], "kind", "school_kit", "description",
-                                     "حقيبة مدرسية وقرطاسية", "quantity", 1, "distributed_on",
-                                     kits_on, "value", "15.00", "currency", "USD", "fund",
-                                     "education", "donor_id", d->donor_ids[3])
-                         : json_pack("{s:s, s:s, s:s, s:i, s:s}", "child_id", ids[i], "kind",
-                                     "food_parcel", "description", "طرد غذائي شهري", "quantity",
-                                     2, "distributed_on", food_on);
+        json_t *in =
+            kit ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "child_id", ids[i],
+                            "kind", "school_kit", "description", "حقيبة مدرسية وقرطاسية",
+                            "quantity", 1, "distributed_on", kits_on, "value", "15.00", "currency",
+                            "USD", "fund", "education", "donor_id", d->donor_ids[3])
+                : json_pack("{s:s, s:s, s:s, s:i, s:s}", "child_id", ids[i], "kind", "food_parcel",
+                            "description", "طرد غذائي شهري", "quantity", 2, "distributed_on",
+                            food_on);
         json_t *errors = NULL;
         char id[40];
         rc = inkind_record(d->db, &d->officer, in, id, &errors, d->e);
@@ -609,9 +607,9 @@ static int make_portal(struct demo *d)
     }
     db_done(s);
     if (own[0]) {
-        json_t *consent = json_pack("{s:s, s:b, s:b, s:s}", "scope", "sponsor_media",
-                                    "guardian_consent", 1, "child_assent", 1, "given_by",
-                                    "الأم / the mother");
+        json_t *consent =
+            json_pack("{s:s, s:b, s:b, s:s}", "scope", "sponsor_media", "guardian_consent", 1,
+                      "child_assent", 1, "given_by", "الأم / the mother");
         char cid[40];
         rc = consent_record(d->db, &d->sys, own, consent, cid, d->e);
         json_decref(consent);
@@ -619,12 +617,11 @@ static int make_portal(struct demo *d)
             return explain(d, "demo consent", NULL);
         }
         char l1[40], l2[40];
-        if (letter_create(d->db, &d->donor, own,
-                          "أتمنى لك عامًا دراسيًا موفقًا، أنا فخور بك دائمًا.", l1, d->e) < 0 ||
+        if (letter_create(d->db, &d->donor, own, "أتمنى لك عامًا دراسيًا موفقًا، أنا فخور بك دائمًا.",
+                          l1, d->e) < 0 ||
             letter_review(d->db, &d->officer, l1, "approve", NULL, d->e) < 0 ||
             letter_review(d->db, &d->officer, l1, "deliver", NULL, d->e) < 0 ||
-            letter_create(d->db, &d->donor, own, "كل عام وأنت بخير بمناسبة العيد!", l2, d->e) <
-                0) {
+            letter_create(d->db, &d->donor, own, "كل عام وأنت بخير بمناسبة العيد!", l2, d->e) < 0) {
             return explain(d, "demo letter", NULL);
         }
     }
@@ -635,13 +632,12 @@ static int make_portal(struct demo *d)
         if (!child[0] || (i < n && strcmp(child, own) == 0)) {
             continue;
         }
-        json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s}", "child_id", child, "period", period,
-                               "note",
-                               "تحسّن ملحوظ في القراءة، ويشارك في نادي الرسم بالمدرسة.",
-                               "note_en",
-                               "Reading has clearly improved; takes part in the school's "
-                               "drawing club.",
-                               "school_results", "معدل 84% / average 84%");
+        json_t *in =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "child_id", child, "period", period, "note",
+                      "تحسّن ملحوظ في القراءة، ويشارك في نادي الرسم بالمدرسة.", "note_en",
+                      "Reading has clearly improved; takes part in the school's "
+                      "drawing club.",
+                      "school_results", "معدل 84% / average 84%");
         json_t *errors = NULL;
         char id[40];
         rc = report_create(d->db, &d->officer, in, id, &errors, d->e);

@@ -118,12 +118,12 @@ int portal_donor_of(struct db *db, const struct actor *a, char donor_id[40], str
 
 /* The donor's children query: one row per child. */
 #define CHILD_SQL                                                                                  \
-    "SELECT c.id, c.first_name, c.first_name_latin, c.birth_date, c.governorate, c.locality,"      \
+    "SELECT c.id, c.first_name, c.first_name_latin, c.birth_date, c.governorate,"                  \
     " c.school_grade, MIN(s.start_date), MIN(CASE s.status WHEN 'active' THEN 1 WHEN 'paused'"     \
     " THEN 2 ELSE 3 END) FROM sponsorships s JOIN children c ON c.id = s.child_id WHERE" VISIBLE
 
 /* What a child's row holds, in CHILD_SQL's column order. */
-enum { C_ID, C_FIRST, C_LATIN, C_BIRTH, C_GOV, C_LOCALITY, C_GRADE, C_SINCE, C_STATUS };
+enum { C_ID, C_FIRST, C_LATIN, C_BIRTH, C_GOV, C_GRADE, C_SINCE, C_STATUS };
 
 /* True when the child has a live photo (an image of kind photo). */
 static bool has_photo(struct db *db, const char *child_id, char doc_id[40])
@@ -191,8 +191,9 @@ static json_t *child_object(struct db *db, struct db_stmt *s)
             break;
         }
         case PF_CITY: {
-            const char *gov = db_col_text(s, C_GOV);
-            v = str_or_null(gov && *gov ? gov : db_col_text(s, C_LOCALITY));
+            /* The governorate only: a locality can be a camp or a quarter,
+             * which is an exact location no donor may see. */
+            v = str_or_null(db_col_text(s, C_GOV));
             break;
         }
         case PF_SCHOOL_YEAR:

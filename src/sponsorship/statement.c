@@ -73,15 +73,16 @@ static int age_years(const char *birth)
 }
 
 /* The donor-facing child: first names, age and city, nothing else.
- * City is the governorate, else the locality (as the portal shows it). */
+ * City is the governorate only (as the portal shows it): a locality can be
+ * a camp or a quarter, an exact location. */
 static json_t *child_public(const char *id, const char *first, const char *latin, const char *birth,
                             const char *gov, const char *locality)
 {
+    (void)locality;
     int age = age_years(birth);
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "id", str_or_null(id), "first_name",
                      str_or_null(first), "first_name_latin", str_or_null(latin), "age",
-                     age >= 0 ? json_integer(age) : json_null(), "city",
-                     str_or_null(gov && *gov ? gov : locality));
+                     age >= 0 ? json_integer(age) : json_null(), "city", str_or_null(gov));
 }
 
 /* A small string-keyed map (ids to an index), open addressing. */
