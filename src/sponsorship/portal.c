@@ -742,13 +742,19 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
     snprintf(action_name, sizeof(action_name), "letter.%s", action);
     snprintf(detail, sizeof(detail), "letter %s child %s", id, child);
     bool keep_note = strcmp(action, "deliver") == 0;
-    if (db_run(db, e,
-               "UPDATE sponsor_letters SET status = $1, review_note = CASE WHEN $2 = 1 THEN"
-               " review_note ELSE $3 END, reviewed_by = $4, reviewed_at = $5 WHERE id = $6 AND"
-               " org_id = $7",
-               "tittttt", to, (int64_t)keep_note, note && !text_blank(note) ? note : NULL, who(a),
-               at, id, a->org_id) < 0 ||
-        actor_audit(db, a, action_name, "letter", id, "ok", detail, e) < 0 ||
+    /* Conditional on the status read above: of two reviewers deciding at
+     * once, the second changes nothing and is told so. */
+    int64_t n = db_run(db, e,
+                       "UPDATE sponsor_letters SET status = $1, review_note = CASE WHEN $2 = 1 THEN"
+                       " review_note ELSE $3 END, reviewed_by = $4, reviewed_at = $5 WHERE id = $6"
+                       " AND org_id = $7 AND status = $8",
+                       "titttttt", to, (int64_t)keep_note, note && !text_blank(note) ? note : NULL,
+                       who(a), at, id, a->org_id, from);
+    if (n == 0) {
+        err_set(e, ERR_CONFLICT, "invalid_transition", "action", "the letter is not %s", from);
+        return fail(db);
+    }
+    if (n < 0 || actor_audit(db, a, action_name, "letter", id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
         return fail(db);
     }

@@ -35,10 +35,6 @@
 #define FSI "\xE2\x81\xA8" /* U+2068 first-strong isolate */
 #define PDI "\xE2\x81\xA9" /* U+2069 pop directional isolate */
 
-#define PERM_SPONSORSHIP_READ "sponsorship.read"
-#define PERM_FINANCE_READ "finance.read"
-#define PERM_PORTAL_DONOR "portal.donor"
-
 /* ---- small helpers ---- */
 
 /* A JSON string, or null for NULL. */
@@ -170,8 +166,8 @@ static void idmap_release(struct idmap *m)
 int statement_donor_access(struct db *db, const struct actor *a, const char *donor_id, char out[40],
                            struct err *e)
 {
-    bool staff = actor_can(a, PERM_SPONSORSHIP_READ) || actor_can(a, PERM_FINANCE_READ);
-    if (!staff && !actor_can(a, PERM_PORTAL_DONOR)) {
+    bool staff = actor_can(a, PERM_SPONSOR_READ) || actor_can(a, PERM_FINANCE_READ);
+    if (!staff && !actor_can(a, PERM_PORTAL)) {
         return err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to see donors' giving");
     }
     if (!donor_id || !*donor_id) {
@@ -184,8 +180,10 @@ int statement_donor_access(struct db *db, const struct actor *a, const char *don
                    donor_id, a->org_id);
     } else {
         /* A donor: only the record tied to their login, whatever was asked. */
-        s = db_row(db, e, &found, "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2", "tt",
-                   a->user_id, a->org_id);
+        s = db_row(db, e, &found,
+                   "SELECT id FROM donors WHERE user_id = $1 AND org_id = $2"
+                   " AND status = 'active'",
+                   "tt", a->user_id, a->org_id);
     }
     if (!s) {
         return found < 0 ? -1 : err_set(e, ERR_NOT_FOUND, "not_found", NULL, "no such donor");
@@ -257,8 +255,8 @@ static json_t *audit_and_commit(struct db *db, const struct actor *a, const char
 json_t *statement_receipt(struct db *db, const struct actor *a, const char *receipt_id,
                           struct err *e)
 {
-    if (!actor_can(a, PERM_SPONSORSHIP_READ) && !actor_can(a, PERM_FINANCE_READ) &&
-        !actor_can(a, PERM_PORTAL_DONOR)) {
+    if (!actor_can(a, PERM_SPONSOR_READ) && !actor_can(a, PERM_FINANCE_READ) &&
+        !actor_can(a, PERM_PORTAL)) {
         err_set(e, ERR_FORBIDDEN, "forbidden", NULL, "not allowed to see receipts");
         return NULL;
     }
