@@ -24,6 +24,7 @@
 #include "sponsorship/bank.h"
 #include "sponsorship/bank_internal.h"
 #include "sponsorship/billing.h"
+#include "sponsorship/sponsors_int.h"
 #include "sponsorship/sponsorship.h"
 #include "children/import.h"
 #include "core/banned.h"
@@ -51,19 +52,6 @@ static const char *const reason_codes[] = {
     "amount_due", "amount_dues",   "amount_total", "name_other", "ref_conflict",
 };
 #define N_REASONS (sizeof(reason_codes) / sizeof(reason_codes[0]))
-
-/* Ends a failed write transaction and passes on -1. */
-static int fail(struct db *db)
-{
-    db_rollback(db);
-    return -1;
-}
-
-/* The user id to record for a (the command line has none). */
-static const char *who(const struct actor *a)
-{
-    return a->user_id[0] ? a->user_id : "cli";
-}
 
 /* True when a may import and confirm. */
 static bool can_write(const struct actor *a)
@@ -782,7 +770,7 @@ int bank_import(struct db *db, const struct actor *a, const char *filename, cons
                    "INSERT INTO bank_imports (id, org_id, filename, account, n_lines, created_by,"
                    " created_at, currency) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
                    "ttttttt", id, a->org_id, filename, account && *account ? account : "bank",
-                   who(a), now, default_currency && *default_currency ? default_currency : NULL) < 0
+                   sp_who(a), now, default_currency && *default_currency ? default_currency : NULL) < 0
                 ? -1
                 : 0;
     }
@@ -1069,16 +1057,16 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
     struct line_row l;
     memset(&l, 0, sizeof(l));
     if (load_line(db, a, line_id, &l, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (!undecided(l.status)) {
-        fail(db);
+        sp_fail(db);
         return err_set(e, ERR_CONFLICT, "bank_line_decided", "id", "this bank line is already %s",
                        l.status);
     }
     const char *donor = donor_id && *donor_id ? donor_id : l.donor_id;
     if (!*donor) {
-        fail(db);
+        sp_fail(db);
         return err_set(e, ERR_INVALID, "bank_donor_required", "donor_id",
                        "choose the donor who made this payment");
     }
@@ -1086,7 +1074,7 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
     struct db_stmt *s = db_row(db, e, &found, "SELECT id FROM donors WHERE id = $1 AND org_id = $2",
                                "tt", donor, a->org_id);
     if (!s) {
-        fail(db);
+        sp_fail(db);
         return found == 0 ? err_set(e, ERR_NOT_FOUND, "not_found", "donor_id", "no such donor")
                           : -1;
     }
@@ -1105,7 +1093,7 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
     };
     char pay_id[40];
     if (payment_record_tx(db, a, &pn, pay_id, NULL, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     char now[40], detail[200];
     time_format_iso(time_now_ms(), now, sizeof(now));
@@ -1115,18 +1103,18 @@ int bank_line_confirm(struct db *db, const struct actor *a, const char *line_id,
                        "UPDATE bank_lines SET status = 'confirmed', donor_id = $2, payment_id = $3,"
                        " decided_by = $4, decided_at = $5 WHERE id = $1"
                        " AND status IN ('matched', 'uncertain', 'unmatched')",
-                       "ttttt", l.id, donor, pay_id, who(a), now);
+                       "ttttt", l.id, donor, pay_id, sp_who(a), now);
     if (n < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (n == 0) {
-        fail(db);
+        sp_fail(db);
         return err_set(e, ERR_CONFLICT, "bank_line_decided", "id",
                        "this bank line is already decided");
     }
     if (actor_audit(db, a, "bank.confirm", "bank_line", l.id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (payment_id_out) {
         snprintf(payment_id_out, 40, "%s", pay_id);
@@ -1145,7 +1133,7 @@ int bank_line_ignore(struct db *db, const struct actor *a, const char *line_id, 
     struct line_row l;
     memset(&l, 0, sizeof(l));
     if (load_line(db, a, line_id, &l, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     char now[40];
     time_format_iso(time_now_ms(), now, sizeof(now));
@@ -1154,19 +1142,19 @@ int bank_line_ignore(struct db *db, const struct actor *a, const char *line_id, 
                              "UPDATE bank_lines SET status = 'ignored', decided_by = $2,"
                              " decided_at = $3 WHERE id = $1"
                              " AND status IN ('matched', 'uncertain', 'unmatched')",
-                             "ttt", l.id, who(a), now)
+                             "ttt", l.id, sp_who(a), now)
                     : 0;
     if (n < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (n == 0) {
-        fail(db);
+        sp_fail(db);
         return err_set(e, ERR_CONFLICT, "bank_line_decided", "id", "this bank line is already %s",
                        l.status);
     }
     if (actor_audit(db, a, "bank.ignore", "bank_line", l.id, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "db/db_util.h"
 #include "finance/ledger.h"
 #include "sponsorship/billing.h"
+#include "sponsorship/sponsors_int.h"
 #include "sponsorship/sponsorship.h"
 #include "web/page.h"
 #include "core/xalloc.h"
@@ -34,19 +35,6 @@
 #define ALLOCS_MAX 100
 
 /* ---- small helpers ------------------------------------------------------ */
-
-/* Ends a failed write transaction and passes on -1. */
-static int fail(struct db *db)
-{
-    db_rollback(db);
-    return -1;
-}
-
-/* The user id to record for a (the command line has none). */
-static const char *who(const struct actor *a)
-{
-    return a->user_id[0] ? a->user_id : "cli";
-}
 
 /* True when a may see billing (sponsorship.read or finance.read). */
 static bool can_read(const struct actor *a)
@@ -72,49 +60,10 @@ static int need_read(const struct actor *a, struct err *e)
     return 0;
 }
 
-/* Today's UTC date as YYYY-MM-DD. */
-static void today(char out[11])
-{
-    int y, m, d;
-    time_today(&y, &m, &d);
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
-    snprintf(out, 11, "%.10s", tmp);
-}
-
 /* Now as ISO 8601 UTC. */
 static void now_iso(char out[32])
 {
     time_format_iso(time_now_ms(), out, 32);
-}
-
-/* True when s is a valid YYYY-MM-DD date. */
-static bool is_date(const char *s)
-{
-    int y, m, d;
-    return s && time_date_parse(s, &y, &m, &d) == 0;
-}
-
-/* Writes minor units of currency as decimal text into out. */
-static void money_text(int64_t minor, const char *currency, char out[40])
-{
-    struct money m = {.minor = minor};
-    snprintf(m.currency, sizeof(m.currency), "%s", currency ? currency : "");
-    if (money_exponent(m.currency) < 0) {
-        snprintf(out, 40, "%lld", (long long)minor);
-        return;
-    }
-    money_format(&m, out, 40);
-}
-
-/* Sets o.key (minor units) and o.key_text (decimal text). */
-static void set_money(json_t *o, const char *key, int64_t minor, const char *currency)
-{
-    char text[40], name[64];
-    money_text(minor, currency, text);
-    json_object_set_new(o, key, json_integer(minor));
-    snprintf(name, sizeof(name), "%s_text", key);
-    json_object_set_new(o, name, json_string(text));
 }
 
 /* Column col of s as a JSON string, or null. */
@@ -129,22 +78,6 @@ static void col_copy(struct db_stmt *s, int col, char *out, size_t n)
 {
     const char *v = db_col_text(s, col);
     snprintf(out, n, "%s", v ? v : "");
-}
-
-/* Checks an optional free text: valid UTF-8, at most max characters. */
-static int check_text(const char *v, const char *field, size_t max, struct err *e)
-{
-    if (!v) {
-        return 0;
-    }
-    size_t n = strlen(v);
-    if (!utf8_valid(v, n)) {
-        return err_set(e, ERR_INVALID, "invalid_utf8", field, "'%s' is not valid UTF-8", field);
-    }
-    if (utf8_length(v, n) > max) {
-        return err_set(e, ERR_INVALID, "too_long", field, "'%s' is too long", field);
-    }
-    return 0;
 }
 
 /* Remembers the closed/open state of the last month asked, so that posting
@@ -181,7 +114,7 @@ static int alloc_date(struct db *db, const char *org_id, struct closed_cache *ca
         return -1;
     }
     if (closed) {
-        today(out);
+        sp_today(out);
     }
     return 0;
 }
@@ -604,11 +537,11 @@ static int check_payment(struct db *db, const struct actor *a, const struct paym
                        p->method);
     }
     char day[11];
-    today(day);
+    sp_today(day);
     if (!p->received_on || !*p->received_on) {
         return err_set(e, ERR_INVALID, "required", "received_on", "'received_on' is required");
     }
-    if (!is_date(p->received_on)) {
+    if (!sp_date_ok(p->received_on)) {
         return err_set(e, ERR_INVALID, "invalid_date", "received_on",
                        "'received_on' is not a date");
     }
@@ -616,8 +549,8 @@ static int check_payment(struct db *db, const struct actor *a, const struct paym
         return err_set(e, ERR_INVALID, "future_date", "received_on",
                        "'received_on' is in the future");
     }
-    if (check_text(p->reference, "reference", REFERENCE_MAX, e) < 0 ||
-        check_text(p->external_ref, "external_ref", EXTERNAL_REF_MAX, e) < 0) {
+    if (sp_check_text(p->reference, "reference", REFERENCE_MAX, false, false, e) < 0 ||
+        sp_check_text(p->external_ref, "external_ref", EXTERNAL_REF_MAX, false, false, e) < 0) {
         return -1;
     }
     if (p->n_allocs < 0 || (p->n_allocs > 0 && !p->allocs)) {
@@ -692,7 +625,7 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
     int64_t pay_seq, rec_seq, made = 0;
     int y = atoi(p->received_on);
     char day[11], at[32], receipt_id[UUID_STR_LEN], receipt_no[32], memo[200];
-    today(day);
+    sp_today(day);
     now_iso(at);
     uuid_v7(receipt_id);
     int ry = atoi(day);
@@ -740,7 +673,7 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
                " bank_line_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
                " $9, $10, $11, $12, 'recorded', $13, $14, $15, $16)",
                "ttttiitttttitttt", pr.id, a->org_id, pr.payment_no, payer, amount, fee, p->currency,
-               p->method, p->received_on, ref, ext, amount, pr.entry_id, p->bank_line_id, who(a),
+               p->method, p->received_on, ref, ext, amount, pr.entry_id, p->bank_line_id, sp_who(a),
                at) < 0) {
         if (strcmp(e->code, "unique_violation") == 0) {
             err_set(e, ERR_CONFLICT, ext ? "external_ref_used" : "payment_number_used",
@@ -779,7 +712,7 @@ int payment_record_tx(struct db *db, const struct actor *a, const struct payment
         }
     }
     char amount_text[40], detail[300];
-    money_text(amount, p->currency, amount_text);
+    sp_money_text(amount, p->currency, amount_text, sizeof(amount_text));
     snprintf(detail, sizeof(detail), "%s receipt=%s amount=%s %s method=%s allocations=%lld%s",
              pr.payment_no, receipt_no, amount_text, p->currency, p->method, (long long)made,
              p->bank_line_id ? " bank_line" : "");
@@ -806,7 +739,7 @@ int payment_record(struct db *db, const struct actor *a, const struct payment_ne
         return -1;
     }
     if (payment_record_tx(db, a, p, id_out, receipt_no_out, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return db_commit(db, e);
 }
@@ -928,7 +861,7 @@ int payment_allocate(struct db *db, const struct actor *a, const char *payment_i
         return -1;
     }
     if (payment_allocate_tx(db, a, payment_id, reqs, n, n_out, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return db_commit(db, e);
 }
@@ -1032,7 +965,7 @@ int allocate_advances(struct db *db, const struct actor *a, const char *payer_id
         return -1;
     }
     big_cache(db, true);
-    int rc = allocate_advances_tx(db, a, payer_id, n_out, e) < 0 ? fail(db) : db_commit(db, e);
+    int rc = allocate_advances_tx(db, a, payer_id, n_out, e) < 0 ? sp_fail(db) : db_commit(db, e);
     big_cache(db, false);
     return rc;
 }
@@ -1046,7 +979,7 @@ int payment_reverse_tx(struct db *db, const struct actor *a, const char *payment
     if (!reason || text_blank(reason)) {
         return err_set(e, ERR_INVALID, "required", "reason", "say why the payment is reversed");
     }
-    if (check_text(reason, "reason", REASON_MAX, e) < 0) {
+    if (sp_check_text(reason, "reason", REASON_MAX, false, false, e) < 0) {
         return -1;
     }
     struct pay_row p;
@@ -1172,7 +1105,7 @@ int payment_reverse(struct db *db, const struct actor *a, const char *payment_id
         return -1;
     }
     if (payment_reverse_tx(db, a, payment_id, reason, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return db_commit(db, e);
 }
@@ -1281,7 +1214,7 @@ static int due_post_date(struct db *db, const char *org_id, struct closed_cache 
         return -1;
     }
     if (closed) {
-        today(out);
+        sp_today(out);
     } else {
         snprintf(out, 11, "%.10s", due_date);
     }
@@ -1502,7 +1435,7 @@ int dues_generate_tx(struct db *db, const struct actor *a, const char *through,
     if (need_write(a, e) < 0) {
         return -1;
     }
-    if (!through || !is_date(through)) {
+    if (!through || !sp_date_ok(through)) {
         return err_set(e, ERR_INVALID, "invalid_date", "through", "'through' is not a date");
     }
     /* Dues may be billed a month ahead, never further: a mistyped year would
@@ -1607,7 +1540,7 @@ int dues_generate(struct db *db, const struct actor *a, const char *through,
         return -1;
     }
     big_cache(db, true);
-    int rc = dues_generate_tx(db, a, through, out, e) < 0 ? fail(db) : db_commit(db, e);
+    int rc = dues_generate_tx(db, a, through, out, e) < 0 ? sp_fail(db) : db_commit(db, e);
     big_cache(db, false);
     return rc;
 }
@@ -1652,12 +1585,12 @@ static const char late_sql[] =
 int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, int64_t *n_out,
                      struct err *e)
 {
-    if (!is_date(as_of)) {
+    if (!sp_date_ok(as_of)) {
         return err_set(e, ERR_INVALID, "invalid_date", "as_of", "'as_of' is not a date");
     }
     char at[32], day[11];
     now_iso(at);
-    today(day);
+    sp_today(day);
     /* The open alerts, sorted, to tell new episodes from running ones and
      * to clear those whose payer caught up. */
     struct open_alert *open = NULL;
@@ -1740,7 +1673,7 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
     free(open);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char task_id[40], id[UUID_STR_LEN], title[400], amount[40];
-        money_text(rows[i].amount, rows[i].currency, amount);
+        sp_money_text(rows[i].amount, rows[i].currency, amount, sizeof(amount));
         /* Task titles are stored text: both languages, so every reader
          * understands it. */
         snprintf(title, sizeof(title), "متأخرات / Arrears: %s %.120s — %lld (%s %s)",
@@ -1834,8 +1767,8 @@ json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter
     if (need_read(a, e) < 0 || paging(f->page, f->per_page, 500, &limit, &offset, e) < 0) {
         return NULL;
     }
-    if ((f->from && !is_date(f->from)) || (f->to && !is_date(f->to))) {
-        return err_set(e, ERR_INVALID, "invalid_date", f->from && !is_date(f->from) ? "from" : "to",
+    if ((f->from && !sp_date_ok(f->from)) || (f->to && !sp_date_ok(f->to))) {
+        return err_set(e, ERR_INVALID, "invalid_date", f->from && !sp_date_ok(f->from) ? "from" : "to",
                        "not a date"),
                NULL;
     }
@@ -1910,9 +1843,9 @@ json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter
         }
         const char *cur = db_col_text(s, 14);
         int64_t amount = db_col_int64(s, 12), paid = db_col_int64(s, 13);
-        set_money(o, "amount", amount, cur);
-        set_money(o, "paid", paid, cur);
-        set_money(o, "remaining", amount - paid, cur);
+        sp_set_money(o, "amount", amount, cur);
+        sp_set_money(o, "paid", paid, cur);
+        sp_set_money(o, "remaining", amount - paid, cur);
         json_object_set_new(o, "currency", col_json(s, 14));
         json_object_set_new(o, "fund", col_json(s, 15));
         json_object_set_new(o, "status", col_json(s, 16));
@@ -1963,9 +1896,9 @@ json_t *payment_get(struct db *db, const struct actor *a, const char *id, struct
     }
     char cur[4];
     col_copy(s, 5, cur, sizeof(cur));
-    set_money(o, "amount", db_col_int64(s, 14), cur);
-    set_money(o, "fee", db_col_int64(s, 15), cur);
-    set_money(o, "unallocated", db_col_int64(s, 16), cur);
+    sp_set_money(o, "amount", db_col_int64(s, 14), cur);
+    sp_set_money(o, "fee", db_col_int64(s, 15), cur);
+    sp_set_money(o, "unallocated", db_col_int64(s, 16), cur);
     json_object_set_new(o, "receipt",
                         db_col_null(s, 17)
                             ? json_null()
@@ -1995,7 +1928,7 @@ json_t *payment_get(struct db *db, const struct actor *a, const char *id, struct
         for (int i = 0; i < 7; i++) {
             json_object_set_new(x, acols[i], col_json(s, i));
         }
-        set_money(x, "amount", db_col_int64(s, 7), cur);
+        sp_set_money(x, "amount", db_col_int64(s, 7), cur);
         json_array_append_new(allocs, x);
     }
     db_done(s);
@@ -2014,8 +1947,8 @@ json_t *payment_list(struct db *db, const struct actor *a, const struct payment_
     if (need_read(a, e) < 0 || paging(f->page, f->per_page, 500, &limit, &offset, e) < 0) {
         return NULL;
     }
-    if ((f->from && !is_date(f->from)) || (f->to && !is_date(f->to))) {
-        return err_set(e, ERR_INVALID, "invalid_date", f->from && !is_date(f->from) ? "from" : "to",
+    if ((f->from && !sp_date_ok(f->from)) || (f->to && !sp_date_ok(f->to))) {
+        return err_set(e, ERR_INVALID, "invalid_date", f->from && !sp_date_ok(f->from) ? "from" : "to",
                        "not a date"),
                NULL;
     }
@@ -2107,9 +2040,9 @@ json_t *payment_list(struct db *db, const struct actor *a, const struct payment_
             json_object_set_new(o, cols[i], col_json(s, i));
         }
         const char *cur = db_col_text(s, 6);
-        set_money(o, "amount", db_col_int64(s, 12), cur);
-        set_money(o, "fee", db_col_int64(s, 13), cur);
-        set_money(o, "unallocated", db_col_int64(s, 14), cur);
+        sp_set_money(o, "amount", db_col_int64(s, 12), cur);
+        sp_set_money(o, "fee", db_col_int64(s, 13), cur);
+        sp_set_money(o, "unallocated", db_col_int64(s, 14), cur);
         json_array_append_new(items, o);
     }
     db_done(s);
@@ -2134,7 +2067,7 @@ static bool is_period(const char *s)
 {
     char d[16];
     snprintf(d, sizeof(d), "%.7s-01", s ? s : "");
-    return s && strlen(s) == 7 && is_date(d);
+    return s && strlen(s) == 7 && sp_date_ok(d);
 }
 
 /* The reconciliation's bounds: first day of from, first day after to,
@@ -2151,14 +2084,14 @@ struct recon_bounds {
 static int recon_bounds(const struct recon_filter *f, struct recon_bounds *b, struct err *e)
 {
     char day[11];
-    today(day);
+    sp_today(day);
     if (f->to && !is_period(f->to)) {
         return err_set(e, ERR_INVALID, "invalid_period", "to", "'to' is not a month (YYYY-MM)");
     }
     if (f->from && !is_period(f->from)) {
         return err_set(e, ERR_INVALID, "invalid_period", "from", "'from' is not a month (YYYY-MM)");
     }
-    if (f->as_of && !is_date(f->as_of)) {
+    if (f->as_of && !sp_date_ok(f->as_of)) {
         return err_set(e, ERR_INVALID, "invalid_date", "as_of", "'as_of' is not a date");
     }
     snprintf(b->to, sizeof(b->to), "%.7s", f->to ? f->to : day);
@@ -2275,7 +2208,7 @@ json_t *billing_reconciliation(struct db *db, const struct actor *a, const struc
                               col_json(s, 3), "currency", col_json(s, 4));
         const char *cur = db_col_text(s, 4);
         for (int i = 0; i < 4; i++) {
-            set_money(o, recon_money[i], db_col_int64(s, 5 + i), cur);
+            sp_set_money(o, recon_money[i], db_col_int64(s, 5 + i), cur);
         }
         json_array_append_new(rows, o);
     }
@@ -2305,7 +2238,7 @@ json_t *billing_reconciliation(struct db *db, const struct actor *a, const struc
         json_t *o = json_pack("{s:o}", "currency", col_json(s, 0));
         const char *cur = db_col_text(s, 0);
         for (int i = 0; i < 4; i++) {
-            set_money(o, recon_money[i], db_col_int64(s, 1 + i), cur);
+            sp_set_money(o, recon_money[i], db_col_int64(s, 1 + i), cur);
         }
         n_rows += db_col_int64(s, 5);
         json_array_append_new(totals, o);
@@ -2320,29 +2253,6 @@ json_t *billing_reconciliation(struct db *db, const struct actor *a, const struc
                      "as_of", b.as_of, "rows", rows, "totals", totals, "total_rows",
                      (json_int_t)n_rows, "page", f->per_page ? f->page : 1, "per_page",
                      f->per_page);
-}
-
-/* Appends one CSV cell (quoted when needed, formula-looking text neutered). */
-static void csv_cell(struct buf *out, const char *v, bool last)
-{
-    v = v ? v : "";
-    bool formula = (*v == '=' || *v == '+' || *v == '-' || *v == '@' || *v == '\t' || *v == '\r');
-    /* A negative amount is a number, not a formula. */
-    if (*v == '-' && v[1] >= '0' && v[1] <= '9') {
-        formula = false;
-    }
-    buf_addch(out, '"');
-    if (formula) {
-        buf_addch(out, '\'');
-    }
-    for (const char *c = v; *c; c++) {
-        if (*c == '"') {
-            buf_addch(out, '"');
-        }
-        buf_addch(out, *c);
-    }
-    buf_addch(out, '"');
-    buf_adds(out, last ? "\r\n" : ",");
 }
 
 int billing_reconciliation_csv(struct db *db, const struct actor *a, const struct recon_filter *f,
@@ -2361,18 +2271,18 @@ int billing_reconciliation_csv(struct db *db, const struct actor *a, const struc
     static const char *const head[] = {"payer_no", "payer_name", "period",  "currency",
                                        "expected", "received",   "arrears", "overpaid"};
     for (int i = 0; i < 8; i++) {
-        csv_cell(out, head[i], i == 7);
+        sp_csv_cell(out, head[i], i == 7, true);
     }
     int rc;
     while ((rc = db_step(s, e)) == 1) {
         const char *cur = db_col_text(s, 4);
         for (int i = 1; i < 5; i++) {
-            csv_cell(out, db_col_text(s, i), false);
+            sp_csv_cell(out, db_col_text(s, i), false, true);
         }
         for (int i = 0; i < 4; i++) {
             char text[40];
-            money_text(db_col_int64(s, 5 + i), cur, text);
-            csv_cell(out, text, i == 3);
+            sp_money_text(db_col_int64(s, 5 + i), cur, text, sizeof(text));
+            sp_csv_cell(out, text, i == 3, true);
         }
     }
     db_done(s);
@@ -2386,7 +2296,7 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
     if (need_read(a, e) < 0) {
         return NULL;
     }
-    if (as_of && !is_date(as_of)) {
+    if (as_of && !sp_date_ok(as_of)) {
         return err_set(e, ERR_INVALID, "invalid_date", "as_of", "'as_of' is not a date"), NULL;
     }
     if (limit < 1 || limit > 1000) {
@@ -2394,7 +2304,7 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
                NULL;
     }
     if (!as_of) {
-        today(day);
+        sp_today(day);
         as_of = day;
     }
     int found;
@@ -2432,7 +2342,7 @@ json_t *billing_arrears(struct db *db, const struct actor *a, const char *as_of,
         json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "payer_id", col_json(s, 0),
                               "payer_no", col_json(s, 1), "payer_name", col_json(s, 2), "phone",
                               col_json(s, 3), "email", col_json(s, 4), "currency", col_json(s, 5));
-        set_money(o, "amount", db_col_int64(s, 6), db_col_text(s, 5));
+        sp_set_money(o, "amount", db_col_int64(s, 6), db_col_text(s, 5));
         json_object_set_new(o, "n_dues", json_integer(db_col_int64(s, 7)));
         json_object_set_new(o, "n_periods", json_integer(db_col_int64(s, 8)));
         json_object_set_new(o, "oldest_due", col_json(s, 9));

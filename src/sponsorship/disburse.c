@@ -15,7 +15,6 @@
 
 #include "auth/authz.h"
 #include "children/documents.h"
-#include "children/export.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/money.h"
@@ -24,6 +23,7 @@
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "finance/ledger.h"
+#include "sponsorship/sponsors_int.h"
 #include "sponsorship/sponsorship.h"
 #include "web/i18n.h"
 #include "core/banned.h"
@@ -35,29 +35,6 @@
 #define DISB_ENTRY_LINES 100
 /* Largest quantity of one in-kind distribution. */
 #define INKIND_MAX_QTY 1000000
-
-/* Ends a failed write transaction and passes on -1. */
-static int fail(struct db *db)
-{
-    db_rollback(db);
-    return -1;
-}
-
-/* The user id to record for a (the command line has none). */
-static const char *who(const struct actor *a)
-{
-    return a->user_id[0] ? a->user_id : "cli";
-}
-
-/* Today as YYYY-MM-DD. */
-static void today(char out[11])
-{
-    int y, m, d;
-    time_today(&y, &m, &d);
-    char tmp[32];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
-    snprintf(out, 11, "%.10s", tmp);
-}
 
 /* Parses a period "YYYY-MM" strictly (years 2000..2199). Returns 0 or -1. */
 static int period_parse(const char *p, int *y, int *m)
@@ -80,7 +57,7 @@ static int period_parse(const char *p, int *y, int *m)
 static int date_or_today(const char *s, const char *field, char out[11], struct err *e)
 {
     char now[11];
-    today(now);
+    sp_today(now);
     if (!s || !*s) {
         snprintf(out, 11, "%s", now);
         return 0;
@@ -95,18 +72,6 @@ static int date_or_today(const char *s, const char *field, char out[11], struct 
     }
     snprintf(out, 11, "%s", s);
     return 0;
-}
-
-/* Writes amount in currency as decimal text into out. */
-static const char *money_text(int64_t amount, const char *currency, char *out, size_t n)
-{
-    struct money mo = {.minor = amount};
-    snprintf(mo.currency, sizeof(mo.currency), "%s", currency ? currency : "");
-    if (money_exponent(mo.currency) < 0) {
-        snprintf(out, n, "%lld", (long long)amount);
-        return out;
-    }
-    return money_format(&mo, out, n);
 }
 
 /* Checks a run or line id's shape before it reaches SQL. */
@@ -248,7 +213,7 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
     }
     int64_t no;
     if (spons_next_no_tx(db, a->org_id, "disbursement", y, &no, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     char run_no[32];
     snprintf(run_no, sizeof(run_no), "DR-%04d-%04lld", y, (long long)no);
@@ -256,8 +221,8 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
                "INSERT INTO disbursement_runs (id, org_id, run_no, period, currency, status, total,"
                " n_lines, method, created_by, created_at)"
                " VALUES ($1, $2, $3, $4, $5, 'draft', 0, 0, $6, $7, $8)",
-               "tttttttt", id, a->org_id, run_no, period, currency, method, who(a), at) < 0) {
-        return fail(db);
+               "tttttttt", id, a->org_id, run_no, period, currency, method, sp_who(a), at) < 0) {
+        return sp_fail(db);
     }
     /* Claim the money first (one statement: on PostgreSQL a concurrent run
      * waits for these rows and then finds them taken), then group it. */
@@ -271,7 +236,7 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
         " AND p.status <> 'reversed')",
         "tttt", id, a->org_id, currency, next);
     if (claimed < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (claimed == 0) {
         db_rollback(db);
@@ -281,7 +246,7 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
     struct new_line *lines = NULL;
     int64_t n = group_claimed(db, a->org_id, id, &lines, e);
     if (n < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (n == 0) {
         /* Money of children no longer in the registry cannot be passed on. */
@@ -316,7 +281,7 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
                    lines[i].guardian_id[0] ? lines[i].guardian_id : NULL, lines[i].amount, currency,
                    lines[i].fund, method) < 0) {
             free(lines);
-            return fail(db);
+            return sp_fail(db);
         }
     }
     free(lines);
@@ -335,7 +300,7 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
                total, n, id) < 0 ||
         actor_audit(db, a, "disbursement.create", "disbursement_run", id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     snprintf(id_out, 40, "%s", id);
     if (run_no_out) {
@@ -366,8 +331,8 @@ static json_t *run_json(struct db_stmt *s)
 {
     const char *cur = db_col_text(s, 3);
     char total[48], paid[48];
-    money_text(db_col_int64(s, 6), cur, total, sizeof(total));
-    money_text(db_col_int64(s, 15), cur, paid, sizeof(paid));
+    sp_money_text(db_col_int64(s, 6), cur, total, sizeof(total));
+    sp_money_text(db_col_int64(s, 15), cur, paid, sizeof(paid));
     return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:s, s:I, s:s, s:s?, s:s?, s:s?,"
                      " s:s?, s:I, s:I, s:I, s:s}",
                      "id", db_col_text(s, 0), "run_no", db_col_text(s, 1), "period",
@@ -487,7 +452,7 @@ json_t *disb_run_get_page(struct db *db, const struct actor *a, const char *run_
             }
         }
         char amount[48];
-        money_text(db_col_int64(s, 9), db_col_text(s, 10), amount, sizeof(amount));
+        sp_money_text(db_col_int64(s, 9), db_col_text(s, 10), amount, sizeof(amount));
         json_array_append_new(
             lines,
             json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I, s:s, s:s, s:s, s:s, s:s,"
@@ -565,7 +530,7 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
     }
     struct run_row run;
     if (load_run(db, a, run_id, &run, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (strcmp(run.status, "draft") != 0) {
         db_rollback(db);
@@ -579,7 +544,7 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
                                  " WHERE run_id = $1 AND org_id = $2 ORDER BY child_id, fund",
                                  "tt", run_id, a->org_id);
     if (!s) {
-        return fail(db);
+        return sp_fail(db);
     }
     size_t cap = run.n_lines > 0 ? (size_t)run.n_lines : 1, n = 0;
     struct new_line *rows = calloc(cap, sizeof(*rows));
@@ -650,13 +615,13 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
                          "UPDATE disbursement_runs SET status = 'confirmed',"
                          " entry_id = $1, entry_date = $2, confirmed_by = $3,"
                          " confirmed_at = $4 WHERE id = $5 AND status = 'draft'",
-                         "ttttt", first_id, day, who(a), at, run_id);
+                         "ttttt", first_id, day, sp_who(a), at, run_id);
         rc = changed < 0 ? -1 : 0;
     }
     free(rows);
     free(ll);
     if (rc < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (changed != 1) {
         db_rollback(db);
@@ -666,7 +631,7 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
     if (actor_audit(db, a, "disbursement.confirm", "disbursement_run", run_id, "ok", detail, e) <
             0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -681,7 +646,7 @@ int disb_run_cancel(struct db *db, const struct actor *a, const char *run_id, st
     }
     struct run_row run;
     if (load_run(db, a, run_id, &run, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (strcmp(run.status, "draft") != 0) {
         db_rollback(db);
@@ -705,14 +670,14 @@ int disb_run_cancel(struct db *db, const struct actor *a, const char *run_id, st
         db_run(db, e,
                "UPDATE disbursement_runs SET status = 'cancelled', cancelled_by = $1,"
                " cancelled_at = $2 WHERE id = $3 AND status = 'draft'",
-               "ttt", who(a), at, run_id) != 1 ||
+               "ttt", sp_who(a), at, run_id) != 1 ||
         actor_audit(db, a, "disbursement.cancel", "disbursement_run", run_id, "ok", detail, e) <
             0 ||
         db_commit(db, e) < 0) {
         if (!err_failed(e)) {
             err_set(e, ERR_CONFLICT, "run_not_draft", "id", "the payout list changed meanwhile");
         }
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -856,7 +821,7 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
     struct line_row l;
     if (load_line(db, a, line_id, &l, e) < 0 || line_payable(&l, e) < 0) {
         buf_release(&clean);
-        return fail(db);
+        return sp_fail(db);
     }
     if (strcmp(day, l.run_entry_date) < 0) {
         buf_release(&clean);
@@ -870,7 +835,7 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
     if (photo && doc_write_file(g_config.data_dir, (const unsigned char *)clean.buf, clean.len,
                                 stored, e) < 0) {
         buf_release(&clean);
-        return fail(db);
+        return sp_fail(db);
     }
     buf_release(&clean);
     struct ledger_line ll[2] = {
@@ -907,8 +872,8 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
                           " AND status IN ('pending', 'failed')",
                           "tttttttttttt", method, photo ? "signature" : "reference", ref,
                           photo ? stored : NULL, photo ? doc_media_type(t) : NULL,
-                          photo ? sha : NULL, day, entry_id, who(a), at, line_id, a->org_id)) < 0) {
-        fail(db);
+                          photo ? sha : NULL, day, entry_id, sp_who(a), at, line_id, a->org_id)) < 0) {
+        sp_fail(db);
         remove_photo(stored);
         return -1;
     }
@@ -919,7 +884,7 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
     }
     if (actor_audit(db, a, "disbursement.paid", "child", l.child_id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        fail(db);
+        sp_fail(db);
         remove_photo(stored);
         return -1;
     }
@@ -942,7 +907,7 @@ int disb_line_failed(struct db *db, const struct actor *a, const char *line_id, 
     }
     struct line_row l;
     if (load_line(db, a, line_id, &l, e) < 0 || line_payable(&l, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (strcmp(l.status, "failed") == 0) {
         db_rollback(db);
@@ -962,20 +927,9 @@ int disb_line_failed(struct db *db, const struct actor *a, const char *line_id, 
         if (!err_failed(e)) {
             err_set(e, ERR_CONFLICT, "payout_paid", "id", "this payout changed meanwhile");
         }
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
-}
-
-/* Appends one CSV cell and a separator (sep 0: end of row). */
-static void cell(struct buf *b, const char *v, char sep)
-{
-    export_csv_cell(b, v ? v : "");
-    if (sep) {
-        buf_addch(b, sep);
-    } else {
-        buf_adds(b, "\r\n");
-    }
 }
 
 int disb_run_csv(struct db *db, const struct actor *a, const char *run_id, const char *lang,
@@ -992,8 +946,8 @@ int disb_run_csv(struct db *db, const struct actor *a, const char *run_id, const
     for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
         char key[64];
         snprintf(key, sizeof(key), "ds.csv.%s", heads[i]);
-        cell(out, i18n_has(key) ? i18n_get(lang, key) : heads[i],
-             i + 1 < sizeof(heads) / sizeof(heads[0]) ? ',' : 0);
+        sp_csv_cell(out, i18n_has(key) ? i18n_get(lang, key) : heads[i],
+                    i + 1 == sizeof(heads) / sizeof(heads[0]), false);
     }
     size_t i;
     json_t *l;
@@ -1003,9 +957,9 @@ int disb_run_csv(struct db *db, const struct actor *a, const char *run_id, const
             "child_file_no", "child_name", "guardian_name", "guardian_phone", "fund",     "method",
             "amount_text",   "currency",   "status",        "paid_on",        "proof_ref"};
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-            cell(out, json_string_value(json_object_get(l, keys[k])), ',');
+            sp_csv_cell(out, json_string_value(json_object_get(l, keys[k])), false, false);
         }
-        cell(out, "", 0);
+        sp_csv_cell(out, "", true, false);
     }
     json_decref(run);
     return 0;
@@ -1043,7 +997,7 @@ int disb_proof_open(struct db *db, const struct actor *a, const char *line_id,
         actor_audit(db, a, "disbursement.proof_view", "child", child, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
         buf_release(&out->data);
-        return fail(db);
+        return sp_fail(db);
     }
     /* The stored type is what the bytes showed when they came in; check again. */
     const char *mt = doc_media_type(doc_sniff((const unsigned char *)out->data.buf, out->data.len));
@@ -1092,13 +1046,6 @@ int disb_trace_tx(struct db *db, const char *org_id, const char *line_id, struct
 
 /* ---- in-kind ---- */
 
-/* Adds one problem {field, code, message} to errors. */
-static void problem(json_t *errors, const char *field, const char *code, const char *msg)
-{
-    json_array_append_new(
-        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", msg));
-}
-
 /* Reads an optional text member of input (at most max characters); a
  * problem is added for a wrong type or length. */
 static const char *opt_text(json_t *input, const char *key, size_t max, json_t *errors)
@@ -1108,37 +1055,20 @@ static const char *opt_text(json_t *input, const char *key, size_t max, json_t *
         return NULL;
     }
     if (!json_is_string(v)) {
-        problem(errors, key, "invalid_type", "must be a string");
+        sp_problem_msg(errors, key, "invalid_type", "must be a string");
         return NULL;
     }
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (strlen(s) != n || !utf8_valid(s, n)) {
-        problem(errors, key, "invalid_utf8", "holds characters that are not allowed");
+        sp_problem_msg(errors, key, "invalid_utf8", "holds characters that are not allowed");
         return NULL;
     }
     if (utf8_length(s, n) > max) {
-        problem(errors, key, "too_long", "is too long");
+        sp_problem_msg(errors, key, "too_long", "is too long");
         return NULL;
     }
     return text_blank(s) ? NULL : s;
-}
-
-/* Makes the errors value for an invalid input and fills e. */
-static int invalid(json_t *errors, json_t **errors_out, struct err *e)
-{
-    json_t *first = json_array_get(errors, 0);
-    const char *field = json_string_value(json_object_get(first, "field"));
-    const char *code = json_string_value(json_object_get(first, "code"));
-    err_set(e, ERR_INVALID, "validation_failed", field,
-            "%zu field(s) are not valid; first: '%s' %s", json_array_size(errors),
-            field ? field : "", code ? code : "");
-    if (errors_out) {
-        *errors_out = errors;
-    } else {
-        json_decref(errors);
-    }
-    return -1;
 }
 
 int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_out[40],
@@ -1156,8 +1086,8 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
                                         "donor_id",       "proof_ref"};
     json_t *errors = json_array();
     if (!json_is_object(input)) {
-        problem(errors, "body", "not_an_object", "must be an object");
-        return invalid(errors, errors_out, e);
+        sp_problem_msg(errors, "body", "not_an_object", "must be an object");
+        return sp_invalid(errors, errors_out, e);
     }
     const char *key;
     json_t *val;
@@ -1168,7 +1098,7 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             ok = ok || strcmp(key, known[i]) == 0;
         }
         if (!ok) {
-            problem(errors, key, "unknown_field", "is not a field of an in-kind distribution");
+            sp_problem_msg(errors, key, "unknown_field", "is not a field of an in-kind distribution");
         }
     }
     const char *child_id = opt_text(input, "child_id", 40, errors);
@@ -1181,14 +1111,14 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
     const char *donor_id = opt_text(input, "donor_id", 40, errors);
     const char *proof = opt_text(input, "proof_ref", 200, errors);
     if (!child_id && !json_object_get(input, "child_id")) {
-        problem(errors, "child_id", "required", "is required");
+        sp_problem_msg(errors, "child_id", "required", "is required");
     }
     if (!kind) {
         if (!json_object_get(input, "kind") || json_is_string(json_object_get(input, "kind"))) {
-            problem(errors, "kind", "required", "is required");
+            sp_problem_msg(errors, "kind", "required", "is required");
         }
     } else if (!text_word_in(INKIND_KINDS, kind)) {
-        problem(errors, "kind", "invalid_choice", "is not a kind of in-kind item");
+        sp_problem_msg(errors, "kind", "invalid_choice", "is not a kind of in-kind item");
     }
     json_t *qv = json_object_get(input, "quantity");
     int64_t qty = 1;
@@ -1203,54 +1133,54 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             qty = -1;
         }
         if (qty < 1 || qty > INKIND_MAX_QTY) {
-            problem(errors, "quantity", "out_of_range", "must be a whole number from 1");
+            sp_problem_msg(errors, "quantity", "out_of_range", "must be a whole number from 1");
         }
     }
     char day[11] = "";
     if (!on) {
         if (!json_object_get(input, "distributed_on")) {
-            today(day);
+            sp_today(day);
         } else {
-            problem(errors, "distributed_on", "required", "is required");
+            sp_problem_msg(errors, "distributed_on", "required", "is required");
         }
     } else {
         struct err de;
         err_clear(&de);
         if (date_or_today(on, "distributed_on", day, &de) < 0) {
-            problem(errors, "distributed_on", de.code, de.msg);
+            sp_problem_msg(errors, "distributed_on", de.code, de.msg);
         }
     }
     struct money mv = {0};
     if (value) {
         if (!currency) {
-            problem(errors, "currency", "required", "is required with a value");
+            sp_problem_msg(errors, "currency", "required", "is required with a value");
         } else {
             struct err me;
             err_clear(&me);
             if (money_parse(value, currency, &mv, &me) < 0) {
-                problem(errors, strcmp(me.field, "currency") == 0 ? "currency" : "value", me.code,
+                sp_problem_msg(errors, strcmp(me.field, "currency") == 0 ? "currency" : "value", me.code,
                         me.msg);
             } else if (mv.minor <= 0) {
-                problem(errors, "value", "invalid_amount", "must be more than zero");
+                sp_problem_msg(errors, "value", "invalid_amount", "must be more than zero");
             }
         }
         if (fund && !text_word_in(FUNDS, fund)) {
-            problem(errors, "fund", "invalid_choice", "is not a fund");
+            sp_problem_msg(errors, "fund", "invalid_choice", "is not a fund");
         }
     } else {
         if (currency) {
-            problem(errors, "currency", "value_required", "is given without a value");
+            sp_problem_msg(errors, "currency", "value_required", "is given without a value");
         }
         if (fund) {
-            problem(errors, "fund", "value_required", "is given without a value");
+            sp_problem_msg(errors, "fund", "value_required", "is given without a value");
         }
     }
     if (donor_id && !uuid_valid(donor_id)) {
-        problem(errors, "donor_id", "invalid_field", "is not a donor");
+        sp_problem_msg(errors, "donor_id", "invalid_field", "is not a donor");
         donor_id = NULL;
     }
     if (json_array_size(errors) > 0) {
-        return invalid(errors, errors_out, e);
+        return sp_invalid(errors, errors_out, e);
     }
     if (!fund) {
         fund = FUND_UNRESTRICTED;
@@ -1267,14 +1197,14 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             : NULL;
     if (s) {
         if (strcmp(db_col_text(s, 0), "closed") == 0) {
-            problem(errors, "child_id", "child_closed", "the child's record is closed");
+            sp_problem_msg(errors, "child_id", "child_closed", "the child's record is closed");
         }
         db_done(s);
     } else if (found < 0) {
         json_decref(errors);
-        return fail(db);
+        return sp_fail(db);
     } else {
-        problem(errors, "child_id", "unknown_child", "no such child");
+        sp_problem_msg(errors, "child_id", "unknown_child", "no such child");
     }
     if (donor_id) {
         s = db_row(db, e, &found, "SELECT id FROM donors WHERE id = $1 AND org_id = $2", "tt",
@@ -1283,14 +1213,14 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             db_done(s);
         } else if (found < 0) {
             json_decref(errors);
-            return fail(db);
+            return sp_fail(db);
         } else {
-            problem(errors, "donor_id", "invalid_field", "no such donor");
+            sp_problem_msg(errors, "donor_id", "invalid_field", "no such donor");
         }
     }
     if (json_array_size(errors) > 0) {
         db_rollback(db);
-        return invalid(errors, errors_out, e);
+        return sp_invalid(errors, errors_out, e);
     }
     json_decref(errors);
     char id[UUID_STR_LEN], at[32], entry_id[40] = "", detail[160];
@@ -1321,7 +1251,7 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
                                      .n_lines = 2};
         if (ledger_ensure_chart(db, a->org_id, e) < 0 ||
             ledger_post_tx(db, a, &entry, entry_id, e) < 0) {
-            return fail(db);
+            return sp_fail(db);
         }
     }
     /* The value is bound as text so that "no value" can be NULL. */
@@ -1338,10 +1268,10 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
                "t",
                id, a->org_id, child_id, kind, desc, qty, value ? minor : NULL,
                value ? mv.currency : NULL, value ? fund : NULL, donor_id, day, proof,
-               value ? entry_id : NULL, who(a), at) < 0 ||
+               value ? entry_id : NULL, sp_who(a), at) < 0 ||
         actor_audit(db, a, "inkind.record", "child", child_id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     snprintf(id_out, 40, "%s", id);
     return 0;
@@ -1387,7 +1317,7 @@ json_t *inkind_list(struct db *db, const struct actor *a, const char *child_id, 
         bool has_value = !db_col_null(s, 4);
         char vt[48] = "";
         if (has_value) {
-            money_text(db_col_int64(s, 4), db_col_text(s, 5), vt, sizeof(vt));
+            sp_money_text(db_col_int64(s, 4), db_col_text(s, 5), vt, sizeof(vt));
         }
         struct buf name = BUF_INIT;
         for (int i = 15; i <= 17; i++) {

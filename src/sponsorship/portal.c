@@ -19,6 +19,7 @@
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "sponsorship/sponsors.h"
+#include "sponsorship/sponsors_int.h"
 #include "web/i18n.h"
 #include "core/banned.h"
 
@@ -53,54 +54,12 @@ bool portal_field_allowed(const char *name)
     return false;
 }
 
-/* Ends a failed write transaction and passes on -1. */
-static int fail(struct db *db)
-{
-    db_rollback(db);
-    return -1;
-}
-
 /* Ends a failed transaction and passes on NULL (decref'ing j). */
 static json_t *fail_null(struct db *db, json_t *j)
 {
     db_rollback(db);
     json_decref(j);
     return NULL;
-}
-
-/* The user id to record for a (the command line has none). */
-static const char *who(const struct actor *a)
-{
-    return a->user_id[0] ? a->user_id : "cli";
-}
-
-/* A JSON string of s, or null. */
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-/* Today minus days as YYYY-MM-DD. */
-static void date_before(int days, char out[11])
-{
-    int y, m, d;
-    time_today(&y, &m, &d);
-    time_civil_from_days(time_days_from_civil(y, m, d) - days, &y, &m, &d);
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
-    snprintf(out, 11, "%.10s", tmp);
-}
-
-/* Whole years from birth (YYYY-MM-DD) to today; -1 when unreadable. */
-static int age_years(const char *birth)
-{
-    int by, bm, bd, y, m, d;
-    if (!birth || time_date_parse(birth, &by, &bm, &bd) < 0) {
-        return -1;
-    }
-    time_today(&y, &m, &d);
-    int age = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
-    return age < 0 ? 0 : age;
 }
 
 int portal_donor_of(struct db *db, const struct actor *a, char donor_id[40], struct err *e)
@@ -180,27 +139,29 @@ static json_t *child_object(struct db *db, struct db_stmt *s)
             v = json_string(id);
             break;
         case PF_FIRST_NAME:
-            v = str_or_null(db_col_text(s, C_FIRST));
+            v = sp_str_or_null(db_col_text(s, C_FIRST));
             break;
         case PF_FIRST_NAME_LATIN:
-            v = str_or_null(db_col_text(s, C_LATIN));
+            v = sp_str_or_null(db_col_text(s, C_LATIN));
             break;
         case PF_AGE: {
-            int age = age_years(db_col_text(s, C_BIRTH));
+            char now[11];
+            sp_today(now);
+            int age = sp_age(db_col_text(s, C_BIRTH), now);
             v = age >= 0 ? json_integer(age) : json_null();
             break;
         }
         case PF_CITY: {
             /* The governorate only: a locality can be a camp or a quarter,
              * which is an exact location no donor may see. */
-            v = str_or_null(db_col_text(s, C_GOV));
+            v = sp_str_or_null(db_col_text(s, C_GOV));
             break;
         }
         case PF_SCHOOL_YEAR:
-            v = str_or_null(db_col_text(s, C_GRADE));
+            v = sp_str_or_null(db_col_text(s, C_GRADE));
             break;
         case PF_SINCE:
-            v = str_or_null(db_col_text(s, C_SINCE));
+            v = sp_str_or_null(db_col_text(s, C_SINCE));
             break;
         case PF_STATUS: {
             int64_t st = db_col_int64(s, C_STATUS);
@@ -254,7 +215,7 @@ json_t *portal_children(struct db *db, const struct actor *a, struct err *e)
     if (donor_check(db, a, donor, e) < 0) {
         return fail_null(db, NULL);
     }
-    date_before(PORTAL_ENDED_VISIBLE_DAYS, since);
+    sp_days_ago(PORTAL_ENDED_VISIBLE_DAYS, since);
     struct db_stmt *s = db_query(db, e, CHILD_SQL " GROUP BY c.id ORDER BY c.first_name, c.id",
                                  "ttt", a->org_id, donor, since);
     if (!s) {
@@ -280,7 +241,7 @@ static json_t *own_child(struct db *db, const struct actor *a, const char *donor
                          const char *child_id, struct err *e)
 {
     char since[11];
-    date_before(PORTAL_ENDED_VISIBLE_DAYS, since);
+    sp_days_ago(PORTAL_ENDED_VISIBLE_DAYS, since);
     int found;
     struct db_stmt *s = db_row(db, e, &found, CHILD_SQL " AND c.id = $4 GROUP BY c.id", "tttt",
                                a->org_id, donor, since, child_id ? child_id : "");
@@ -326,11 +287,11 @@ json_t *portal_child(struct db *db, const struct actor *a, const char *child_id,
     while ((rc = db_step(s, e)) == 1) {
         const char *rid = db_col_text(s, 0);
         json_t *r = json_pack("{s:s, s:s, s:o, s:o}", "id", rid, "period", db_col_text(s, 1),
-                              "school_results", str_or_null(db_col_text(s, 2)), "approved_at",
-                              str_or_null(db_col_text(s, 7)));
+                              "school_results", sp_str_or_null(db_col_text(s, 2)), "approved_at",
+                              sp_str_or_null(db_col_text(s, 7)));
         if (consent) {
-            json_object_set_new(r, "note", str_or_null(db_col_text(s, 3)));
-            json_object_set_new(r, "note_en", str_or_null(db_col_text(s, 4)));
+            json_object_set_new(r, "note", sp_str_or_null(db_col_text(s, 3)));
+            json_object_set_new(r, "note_en", sp_str_or_null(db_col_text(s, 4)));
             if (db_col_text(s, 5)) {
                 char url[120];
                 snprintf(url, sizeof(url), "/portal/reports/%s/photo", rid);
@@ -355,14 +316,6 @@ json_t *portal_child(struct db *db, const struct actor *a, const char *child_id,
     return o;
 }
 
-/* The text of an amount in minor units of currency ("12.50"), in a static-size out. */
-static void amount_text(int64_t minor, const char *currency, char out[48])
-{
-    struct money m = {.minor = minor};
-    snprintf(m.currency, sizeof(m.currency), "%s", currency ? currency : "");
-    money_format(&m, out, 48);
-}
-
 json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
 {
     if (db_begin(db, false, e) < 0) {
@@ -372,7 +325,7 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     if (donor_check(db, a, donor, e) < 0) {
         return fail_null(db, NULL);
     }
-    date_before(PORTAL_ENDED_VISIBLE_DAYS, since);
+    sp_days_ago(PORTAL_ENDED_VISIBLE_DAYS, since);
     int found;
     struct db_stmt *s =
         db_row(db, e, &found, "SELECT donor_no, name FROM donors WHERE id = $1", "t", donor);
@@ -395,7 +348,7 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     int rc;
     while ((rc = db_step(s, e)) == 1) {
         char txt[48];
-        amount_text(db_col_int64(s, 1), db_col_text(s, 0), txt);
+        sp_money_text(db_col_int64(s, 1), db_col_text(s, 0), txt, sizeof(txt));
         json_array_append_new(totals,
                               json_pack("{s:s, s:I, s:s, s:I}", "currency", db_col_text(s, 0),
                                         "amount", (json_int_t)db_col_int64(s, 1), "amount_text",
@@ -415,7 +368,7 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     }
     while ((rc = db_step(s, e)) == 1) {
         char txt[48];
-        amount_text(db_col_int64(s, 3), db_col_text(s, 4), txt);
+        sp_money_text(db_col_int64(s, 3), db_col_text(s, 4), txt, sizeof(txt));
         json_array_append_new(
             receipts, json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b}", "id", db_col_text(s, 0),
                                 "receipt_no", db_col_text(s, 1), "issued_on", db_col_text(s, 2),
@@ -436,7 +389,7 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
     }
     while ((rc = db_step(s, e)) == 1) {
         char txt[48];
-        amount_text(db_col_int64(s, 2), db_col_text(s, 3), txt);
+        sp_money_text(db_col_int64(s, 2), db_col_text(s, 3), txt, sizeof(txt));
         json_array_append_new(
             agreements, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "agreement_no",
                                   db_col_text(s, 0), "child_first_name", db_col_text(s, 1),
@@ -444,7 +397,7 @@ json_t *portal_giving(struct db *db, const struct actor *a, struct err *e)
                                   "currency", db_col_text(s, 3), "frequency", db_col_text(s, 4),
                                   "status", db_col_text(s, 5), "start_date", db_col_text(s, 6)));
         json_object_set_new(json_array_get(agreements, json_array_size(agreements) - 1),
-                            "child_first_name_latin", str_or_null(db_col_text(s, 7)));
+                            "child_first_name_latin", sp_str_or_null(db_col_text(s, 7)));
     }
     db_done(s);
     if (rc < 0 || actor_audit(db, a, "donor.portal.giving", "donor", donor, "ok", NULL, e) < 0 ||
@@ -490,7 +443,7 @@ int portal_media(struct db *db, const struct actor *a, enum portal_media_kind ki
     }
     char donor[40], child[40] = "", doc[40] = "";
     if (donor_check(db, a, donor, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     if (kind == PM_CHILD_PHOTO) {
         snprintf(child, sizeof(child), "%s", id ? id : "");
@@ -505,7 +458,7 @@ int portal_media(struct db *db, const struct actor *a, enum portal_media_kind ki
             if (found == 0) {
                 err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such file");
             }
-            return fail(db);
+            return sp_fail(db);
         }
         snprintf(child, sizeof(child), "%s", db_col_text(s, 0));
         const char *d = db_col_text(s, kind == PM_REPORT_PHOTO ? 1 : 2);
@@ -514,13 +467,13 @@ int portal_media(struct db *db, const struct actor *a, enum portal_media_kind ki
     }
     json_t *o = own_child(db, a, donor, child, e);
     if (!o) {
-        return fail(db);
+        return sp_fail(db);
     }
     json_decref(o);
     if (!consent_active(db, child, "sponsor_media", NULL) ||
         (kind == PM_CHILD_PHOTO && !has_photo(db, child, doc)) || !doc[0]) {
         err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such file");
-        return fail(db);
+        return sp_fail(db);
     }
     char detail[128];
     snprintf(detail, sizeof(detail), "child %s document %s", child, doc);
@@ -528,31 +481,7 @@ int portal_media(struct db *db, const struct actor *a, enum portal_media_kind ki
         actor_audit(db, a, "donor.portal.media", "donor", donor, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
         buf_release(&out->data);
-        return fail(db);
-    }
-    return 0;
-}
-
-/* Checks a text member: valid UTF-8, not blank when required, at most max
- * characters. Returns 0 or -1 naming field. */
-static int check_text(const char *v, const char *field, bool required, size_t max, struct err *e)
-{
-    if (!v || text_blank(v)) {
-        return required ? err_set(e, ERR_INVALID, "required", field, "'%s' is required", field) : 0;
-    }
-    size_t n = strlen(v);
-    if (!utf8_valid(v, n)) {
-        return err_set(e, ERR_INVALID, "invalid_utf8", field, "'%s' is not valid utf-8", field);
-    }
-    if (utf8_length(v, n) > max) {
-        return err_set(e, ERR_INVALID, "too_long", field, "'%s' is longer than %zu characters",
-                       field, max);
-    }
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if ((*p < ' ' && *p != '\n' && *p != '\r' && *p != '\t') || *p == 127) {
-            return err_set(e, ERR_INVALID, "invalid_text", field, "'%s' holds a control character",
-                           field);
-        }
+        return sp_fail(db);
     }
     return 0;
 }
@@ -563,7 +492,7 @@ int letter_create(struct db *db, const struct actor *a, const char *child_id, co
     if (!child_id || !*child_id) {
         return err_set(e, ERR_INVALID, "required", "child_id", "'child_id' is required");
     }
-    if (check_text(body, "body", true, PORTAL_LETTER_MAX, e) < 0) {
+    if (sp_check_text(body, "body", PORTAL_LETTER_MAX, true, true, e) < 0) {
         return -1;
     }
     if (db_begin(db, false, e) < 0) {
@@ -571,7 +500,7 @@ int letter_create(struct db *db, const struct actor *a, const char *child_id, co
     }
     char donor[40];
     if (donor_check(db, a, donor, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     json_t *o = own_child(db, a, donor, child_id, e);
     if (!o) {
@@ -579,7 +508,7 @@ int letter_create(struct db *db, const struct actor *a, const char *child_id, co
             err_set(e, ERR_INVALID, "invalid_choice", "child_id",
                     "'child_id' is not one of your children");
         }
-        return fail(db);
+        return sp_fail(db);
     }
     const char *status = json_string_value(json_object_get(o, "status"));
     bool ended = !status || strcmp(status, "ended") == 0;
@@ -587,7 +516,7 @@ int letter_create(struct db *db, const struct actor *a, const char *child_id, co
     if (ended) {
         err_set(e, ERR_INVALID, "sponsorship_ended", "child_id",
                 "the sponsorship of this child has ended");
-        return fail(db);
+        return sp_fail(db);
     }
     char at[32], detail[64];
     uuid_v7(id_out);
@@ -599,7 +528,7 @@ int letter_create(struct db *db, const struct actor *a, const char *child_id, co
                "tttttt", id_out, a->org_id, donor, child_id, body, at) < 0 ||
         actor_audit(db, a, "donor.letter.create", "donor", donor, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -631,10 +560,10 @@ json_t *letter_list_own(struct db *db, const struct actor *a, struct err *e)
             items, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "id", db_col_text(s, 0),
                              "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
                              "body", db_col_text(s, 3), "status", status, "review_note",
-                             strcmp(status, "rejected") == 0 ? str_or_null(db_col_text(s, 5))
+                             strcmp(status, "rejected") == 0 ? sp_str_or_null(db_col_text(s, 5))
                                                              : json_null(),
                              "created_at", db_col_text(s, 6), "reviewed_at",
-                             str_or_null(db_col_text(s, 7))));
+                             sp_str_or_null(db_col_text(s, 7))));
     }
     db_done(s);
     if (rc < 0 || actor_audit(db, a, "donor.portal.letters", "donor", donor, "ok", NULL, e) < 0 ||
@@ -677,8 +606,8 @@ json_t *letter_list(struct db *db, const struct actor *a, const char *status, st
                       db_col_text(s, 2), "donor_name", db_col_text(s, 3), "child_id",
                       db_col_text(s, 4), "child_first_name", db_col_text(s, 5), "file_no",
                       db_col_text(s, 6), "body", db_col_text(s, 7), "status", db_col_text(s, 8),
-                      "review_note", str_or_null(db_col_text(s, 9)), "reviewed_at",
-                      str_or_null(db_col_text(s, 10)), "created_at", db_col_text(s, 11)));
+                      "review_note", sp_str_or_null(db_col_text(s, 9)), "reviewed_at",
+                      sp_str_or_null(db_col_text(s, 10)), "created_at", db_col_text(s, 11)));
     }
     db_done(s);
     db_rollback(db);
@@ -702,7 +631,7 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
     } else if (action && strcmp(action, "reject") == 0) {
         from = "pending";
         to = "rejected";
-        if (check_text(note, "note", true, 500, e) < 0) {
+        if (sp_check_text(note, "note", 500, true, true, e) < 0) {
             return -1;
         }
     } else if (action && strcmp(action, "deliver") == 0) {
@@ -712,7 +641,7 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
         return err_set(e, ERR_INVALID, "invalid_choice", "action",
                        "'action' must be approve, reject or deliver");
     }
-    if (note && check_text(note, "note", false, 500, e) < 0) {
+    if (note && sp_check_text(note, "note", 500, false, true, e) < 0) {
         return -1;
     }
     if (db_begin(db, false, e) < 0) {
@@ -727,7 +656,7 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
         if (found == 0) {
             err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such letter");
         }
-        return fail(db);
+        return sp_fail(db);
     }
     bool ok = strcmp(db_col_text(s, 0), from) == 0;
     char child[40];
@@ -735,7 +664,7 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
     db_done(s);
     if (!ok) {
         err_set(e, ERR_CONFLICT, "invalid_transition", "action", "the letter is not %s", from);
-        return fail(db);
+        return sp_fail(db);
     }
     char at[32], action_name[32], detail[96];
     time_format_iso(time_now_ms(), at, sizeof(at));
@@ -749,14 +678,14 @@ int letter_review(struct db *db, const struct actor *a, const char *id, const ch
                        " review_note ELSE $3 END, reviewed_by = $4, reviewed_at = $5 WHERE id = $6"
                        " AND org_id = $7 AND status = $8",
                        "titttttt", to, (int64_t)keep_note, note && !text_blank(note) ? note : NULL,
-                       who(a), at, id, a->org_id, from);
+                       sp_who(a), at, id, a->org_id, from);
     if (n == 0) {
         err_set(e, ERR_CONFLICT, "invalid_transition", "action", "the letter is not %s", from);
-        return fail(db);
+        return sp_fail(db);
     }
     if (n < 0 || actor_audit(db, a, action_name, "letter", id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -783,13 +712,6 @@ bool report_period_valid(const char *p)
     }
     int m = (p[5] - '0') * 10 + (p[6] - '0');
     return m >= 1 && m <= 12;
-}
-
-/* Appends one problem to errors. */
-static void problem(json_t *errors, const struct err *e)
-{
-    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", e->field, "code", e->code,
-                                            "message", e->msg));
 }
 
 /* Checks a chosen document of child (caller's transaction): live, of the
@@ -859,7 +781,7 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
             struct err u;
             err_clear(&u);
             err_set(&u, ERR_INVALID, "unknown_field", key, "'%s' is not a field", key);
-            problem(errors, &u);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
         }
     }
     const char *v[7];
@@ -870,7 +792,7 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
             struct err u;
             err_clear(&u);
             err_set(&u, ERR_INVALID, "invalid_type", known[i], "'%s' must be a string", known[i]);
-            problem(errors, &u);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
         }
     }
     const char *child = v[0], *period = v[1], *note = v[2], *note_en = v[3], *results = v[4];
@@ -879,28 +801,28 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
     err_clear(&u);
     if (!child) {
         err_set(&u, ERR_INVALID, "required", "child_id", "'child_id' is required");
-        problem(errors, &u);
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     err_clear(&u);
     if (!period) {
         err_set(&u, ERR_INVALID, "required", "period", "'period' is required");
-        problem(errors, &u);
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     } else if (!report_period_valid(period)) {
         err_set(&u, ERR_INVALID, "invalid_period", "period",
                 "'period' must be YYYY-MM or YYYY-H1/H2");
-        problem(errors, &u);
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     err_clear(&u);
-    if (check_text(note, "note", true, 2000, &u) < 0) {
-        problem(errors, &u);
+    if (sp_check_text(note, "note", 2000, true, true, &u) < 0) {
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     err_clear(&u);
-    if (check_text(note_en, "note_en", false, 2000, &u) < 0) {
-        problem(errors, &u);
+    if (sp_check_text(note_en, "note_en", 2000, false, true, &u) < 0) {
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     err_clear(&u);
-    if (check_text(results, "school_results", false, 1000, &u) < 0) {
-        problem(errors, &u);
+    if (sp_check_text(results, "school_results", 1000, false, true, &u) < 0) {
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     if (db_begin(db, false, e) < 0) {
         json_decref(errors);
@@ -913,7 +835,7 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
                    child, a->org_id);
         if (!s && found < 0) {
             json_decref(errors);
-            return fail(db);
+            return sp_fail(db);
         }
         if (s) {
             db_done(s);
@@ -922,13 +844,13 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
                 err_clear(&u);
                 if (doc &&
                     check_doc(db, child, doc, i == 0 ? "photo_doc" : "drawing_doc", &u) < 0) {
-                    problem(errors, &u);
+                    sp_problem_msg(errors, u.field, u.code, u.msg);
                 }
             }
         } else {
             err_clear(&u);
             err_set(&u, ERR_INVALID, "invalid_choice", "child_id", "'child_id' is not a child");
-            problem(errors, &u);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
         }
     }
     if (json_array_size(errors) > 0) {
@@ -946,10 +868,10 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
         db_done(s);
         err_set(e, ERR_CONFLICT, "duplicate_period", "period",
                 "this child already has a report for '%s'", period);
-        return fail(db);
+        return sp_fail(db);
     }
     if (found < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     char at[32], detail[96];
     uuid_v7(id_out);
@@ -960,10 +882,10 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
                " school_results, photo_doc, drawing_doc, status, created_by, created_at) VALUES"
                " ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $11)",
                "ttttttttttt", id_out, a->org_id, child, period, note, note_en, results, photo,
-               drawing, who(a), at) < 0 ||
+               drawing, sp_who(a), at) < 0 ||
         actor_audit(db, a, "report.create", "progress_report", id_out, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -994,7 +916,7 @@ int report_update(struct db *db, const struct actor *a, const char *id, json_t *
             struct err u;
             err_clear(&u);
             err_set(&u, ERR_INVALID, "unknown_field", key, "'%s' cannot be changed", key);
-            problem(errors, &u);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
         }
     }
     if (db_begin(db, false, e) < 0) {
@@ -1012,7 +934,7 @@ int report_update(struct db *db, const struct actor *a, const char *id, json_t *
             err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such report");
         }
         json_decref(errors);
-        return fail(db);
+        return sp_fail(db);
     }
     char child[40];
     snprintf(child, sizeof(child), "%s", db_col_text(s, 0));
@@ -1027,7 +949,7 @@ int report_update(struct db *db, const struct actor *a, const char *id, json_t *
             struct err u;
             err_clear(&u);
             err_set(&u, ERR_INVALID, "invalid_type", known[i], "'%s' must be a string", known[i]);
-            problem(errors, &u);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
         }
     }
     db_done(s);
@@ -1038,21 +960,21 @@ int report_update(struct db *db, const struct actor *a, const char *id, json_t *
         goto out;
     }
     err_clear(&u);
-    if (check_text(v[0], "note", true, 2000, &u) < 0) {
-        problem(errors, &u);
+    if (sp_check_text(v[0], "note", 2000, true, true, &u) < 0) {
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     err_clear(&u);
-    if (check_text(v[1], "note_en", false, 2000, &u) < 0) {
-        problem(errors, &u);
+    if (sp_check_text(v[1], "note_en", 2000, false, true, &u) < 0) {
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     err_clear(&u);
-    if (check_text(v[2], "school_results", false, 1000, &u) < 0) {
-        problem(errors, &u);
+    if (sp_check_text(v[2], "school_results", 1000, false, true, &u) < 0) {
+        sp_problem_msg(errors, u.field, u.code, u.msg);
     }
     for (int i = 3; i < 5; i++) {
         err_clear(&u);
         if (v[i] && check_doc(db, child, v[i], known[i], &u) < 0) {
-            problem(errors, &u);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
         }
     }
     if (json_array_size(errors) > 0) {
@@ -1139,10 +1061,10 @@ json_t *report_get(struct db *db, const struct actor *a, const char *id, struct 
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "id",
         db_col_text(s, 0), "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
         "child_file_no", db_col_text(s, 3), "period", db_col_text(s, 4), "note", db_col_text(s, 5),
-        "note_en", str_or_null(db_col_text(s, 6)), "school_results", str_or_null(db_col_text(s, 7)),
-        "photo_doc", str_or_null(db_col_text(s, 8)), "drawing_doc", str_or_null(db_col_text(s, 9)),
+        "note_en", sp_str_or_null(db_col_text(s, 6)), "school_results", sp_str_or_null(db_col_text(s, 7)),
+        "photo_doc", sp_str_or_null(db_col_text(s, 8)), "drawing_doc", sp_str_or_null(db_col_text(s, 9)),
         "status", db_col_text(s, 10), "created_at", db_col_text(s, 11), "approved_at",
-        str_or_null(db_col_text(s, 12)), "child_first_name_latin", str_or_null(db_col_text(s, 13)));
+        sp_str_or_null(db_col_text(s, 12)), "child_first_name_latin", sp_str_or_null(db_col_text(s, 13)));
     db_done(s);
     s = db_query(db, e,
                  "SELECT d.donor_no, d.name, p.sent_at FROM progress_report_sends p JOIN donors d"
@@ -1230,7 +1152,7 @@ json_t *report_due(struct db *db, const struct actor *a, struct err *e)
         every = 6;
     }
     char cutoff[11];
-    date_before(every * 365 / 12, cutoff);
+    sp_days_ago(every * 365 / 12, cutoff);
     s = db_query(db, e,
                  "SELECT c.id, c.first_name, c.file_no, (SELECT r.period FROM progress_reports r"
                  " WHERE r.child_id = c.id ORDER BY r.created_at DESC, r.id DESC LIMIT 1),"
@@ -1249,8 +1171,8 @@ json_t *report_due(struct db *db, const struct actor *a, struct err *e)
         json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:o, s:o}", "child_id",
                                                db_col_text(s, 0), "child_first_name",
                                                db_col_text(s, 1), "file_no", db_col_text(s, 2),
-                                               "last_period", str_or_null(db_col_text(s, 3)),
-                                               "last_at", str_or_null(db_col_text(s, 4))));
+                                               "last_period", sp_str_or_null(db_col_text(s, 3)),
+                                               "last_at", sp_str_or_null(db_col_text(s, 4))));
     }
     db_done(s);
     db_rollback(db);
@@ -1278,23 +1200,23 @@ int report_approve(struct db *db, const struct actor *a, const char *id, struct 
         if (found == 0) {
             err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such report");
         }
-        return fail(db);
+        return sp_fail(db);
     }
     bool draft = strcmp(db_col_text(s, 0), "draft") == 0;
     db_done(s);
     if (!draft) {
         err_set(e, ERR_CONFLICT, "invalid_transition", "status", "the report is not a draft");
-        return fail(db);
+        return sp_fail(db);
     }
     char at[32];
     time_format_iso(time_now_ms(), at, sizeof(at));
     if (db_run(db, e,
                "UPDATE progress_reports SET status = 'approved', approved_by = $1, approved_at ="
                " $2 WHERE id = $3 AND org_id = $4",
-               "tttt", who(a), at, id, a->org_id) < 0 ||
+               "tttt", sp_who(a), at, id, a->org_id) < 0 ||
         actor_audit(db, a, "report.approve", "progress_report", id, "ok", NULL, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -1318,7 +1240,7 @@ static int record_send(struct db *db, const struct actor *a, const char *id, con
                "tt", id, a->org_id) < 0 ||
         actor_audit(db, a, "report.send", "progress_report", id, "ok", detail, e) < 0 ||
         db_commit(db, e) < 0) {
-        return fail(db);
+        return sp_fail(db);
     }
     return 0;
 }
@@ -1348,7 +1270,7 @@ int report_send(struct db *db, const struct actor *a, const char *id, report_ren
         if (found == 0) {
             err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such report");
         }
-        return fail(db);
+        return sp_fail(db);
     }
     bool draft = strcmp(db_col_text(s, 0), "draft") == 0;
     char child[40], period[16], first[256], org_name[256], from[256];
@@ -1365,11 +1287,11 @@ int report_send(struct db *db, const struct actor *a, const char *id, report_ren
     if (draft) {
         err_set(e, ERR_CONFLICT, "invalid_transition", "status",
                 "the report must be approved before it is sent");
-        return fail(db);
+        return sp_fail(db);
     }
     json_t *rcpt = recipients(db, a->org_id, child, e);
     if (!rcpt) {
-        return fail(db);
+        return sp_fail(db);
     }
     /* Leave out whoever already has it. */
     json_t *todo = json_array();
@@ -1386,7 +1308,7 @@ int report_send(struct db *db, const struct actor *a, const char *id, report_ren
         } else if (found < 0) {
             json_decref(rcpt);
             json_decref(todo);
-            return fail(db);
+            return sp_fail(db);
         } else {
             json_array_append(todo, r);
         }

@@ -1,13 +1,15 @@
 /*
- * schedule.c: the periods an agreement bills (see billing.h). Pure date
- * arithmetic on YYYY-MM-DD text: no database, no clock. Dates compare as
- * text because the format is fixed-width.
+ * schedule.c: the periods an agreement bills (see billing.h) and the date
+ * helpers every file of the module shares (sponsors_int.h). Date arithmetic
+ * on YYYY-MM-DD text, no database; only sp_today reads the clock. Dates
+ * compare as text because the format is fixed-width.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/time.h"
 #include "sponsorship/billing.h"
+#include "sponsorship/sponsors_int.h"
 #include "core/banned.h"
 
 /* Days in month m of year y. */
@@ -26,6 +28,79 @@ static void put_date(int y, int m, int d, char out[11])
     char tmp[40];
     snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
     snprintf(out, 11, "%.10s", tmp);
+}
+
+/* y-m-d plus months (day clamped to the month's end) into out. Returns 0,
+ * or -1 when the year would leave 0..9999. */
+static int add_months(int y, int m, int d, int64_t months, char out[11])
+{
+    int64_t total = (int64_t)y * 12 + (m - 1) + months;
+    if (total < 0 || total / 12 > 9999) {
+        return -1;
+    }
+    int ny = (int)(total / 12), nm = (int)(total % 12) + 1;
+    int dim = month_days(ny, nm);
+    put_date(ny, nm, d < dim ? d : dim, out);
+    return 0;
+}
+
+void sp_today(char out[11])
+{
+    int y, m, d;
+    time_today(&y, &m, &d);
+    put_date(y, m, d, out);
+}
+
+void sp_days_ago(int days, char out[11])
+{
+    int y, m, d;
+    time_today(&y, &m, &d);
+    time_civil_from_days(time_days_from_civil(y, m, d) - days, &y, &m, &d);
+    put_date(y, m, d, out);
+}
+
+bool sp_date_ok(const char *s)
+{
+    int y, m, d;
+    return s && strlen(s) == 10 && time_date_parse(s, &y, &m, &d) == 0 && y >= 1900 && y <= 2200;
+}
+
+void sp_add_months(const char *date, int months, char out[11])
+{
+    int y = 1970, m = 1, d = 1;
+    time_date_parse(date, &y, &m, &d);
+    add_months(y, m, d, months, out);
+}
+
+void sp_add_days(const char *date, int days, char out[11])
+{
+    int y = 1970, m = 1, d = 1;
+    time_date_parse(date, &y, &m, &d);
+    time_civil_from_days(time_days_from_civil(y, m, d) + days, &y, &m, &d);
+    put_date(y, m, d, out);
+}
+
+void sp_birthday(const char *birth, int years, char out[11])
+{
+    int y = 1970, m = 1, d = 1;
+    time_date_parse(birth, &y, &m, &d);
+    y += years;
+    if (m == 2 && d == 29 && month_days(y, 2) == 28) {
+        m = 3;
+        d = 1;
+    }
+    put_date(y, m, d, out);
+}
+
+int sp_age(const char *birth, const char *today)
+{
+    int by, bm, bd, y, m, d;
+    if (!birth || !today || time_date_parse(birth, &by, &bm, &bd) < 0 ||
+        time_date_parse(today, &y, &m, &d) < 0) {
+        return -1;
+    }
+    int age = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
+    return age < 0 ? 0 : age;
 }
 
 int sched_step_months(const char *frequency)
@@ -49,15 +124,7 @@ int sched_period_start(const char *start_date, int step, int64_t k, char out[11]
         k > 12 * 10000) {
         return -1;
     }
-    int64_t months = (int64_t)(m - 1) + k * step;
-    int64_t ny = y + months / 12;
-    int nm = (int)(months % 12) + 1;
-    if (ny > 9999) {
-        return -1;
-    }
-    int dim = month_days((int)ny, nm);
-    put_date((int)ny, nm, d < dim ? d : dim, out);
-    return 0;
+    return add_months(y, m, d, k * step, out);
 }
 
 int sched_index_at_or_after(const char *start_date, int step, const char *day, int64_t *k_out)

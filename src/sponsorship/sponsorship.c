@@ -10,6 +10,7 @@
 #include "auth/authz.h"
 #include "cases/mail.h"
 #include "children/children.h"
+#include "children/export.h"
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -19,6 +20,7 @@
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "sponsorship/sponsors.h"
+#include "sponsorship/billing.h"
 #include "sponsorship/sponsors_int.h"
 #include "sponsorship/sponsorship.h"
 #include "web/i18n.h"
@@ -26,10 +28,15 @@
 
 /* ---- shared helpers ---- */
 
-void sp_problem(json_t *errors, const char *field, const char *code)
+void sp_problem_msg(json_t *errors, const char *field, const char *code, const char *message)
 {
     json_array_append_new(
-        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", code));
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
+}
+
+void sp_problem(json_t *errors, const char *field, const char *code)
+{
+    sp_problem_msg(errors, field, code, code);
 }
 
 int sp_invalid(json_t *errors, json_t **errors_out, struct err *e)
@@ -109,84 +116,6 @@ const char *sp_who(const struct actor *a)
     return a->user_id[0] ? a->user_id : "cli";
 }
 
-/* Writes y-m-d as YYYY-MM-DD into out (11 bytes). */
-static void ymd(int y, int m, int d, char out[11])
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
-    snprintf(out, 11, "%.10s", tmp);
-}
-
-void sp_today(char out[11])
-{
-    int y, m, d;
-    time_today(&y, &m, &d);
-    ymd(y, m, d, out);
-}
-
-bool sp_date_ok(const char *s)
-{
-    int y, m, d;
-    return s && strlen(s) == 10 && time_date_parse(s, &y, &m, &d) == 0 && y >= 1900 && y <= 2200;
-}
-
-/* Days in month m of year y. */
-static int month_days(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
-void sp_add_months(const char *date, int months, char out[11])
-{
-    int y = 1970, m = 1, d = 1;
-    time_date_parse(date, &y, &m, &d);
-    int total = y * 12 + (m - 1) + months;
-    y = total / 12;
-    m = total % 12 + 1;
-    if (d > month_days(y, m)) {
-        d = month_days(y, m);
-    }
-    ymd(y, m, d, out);
-}
-
-void sp_add_days(const char *date, int days, char out[11])
-{
-    int y = 1970, m = 1, d = 1;
-    time_date_parse(date, &y, &m, &d);
-    time_civil_from_days(time_days_from_civil(y, m, d) + days, &y, &m, &d);
-    ymd(y, m, d, out);
-}
-
-void sp_birthday(const char *birth, int years, char out[11])
-{
-    int y = 1970, m = 1, d = 1;
-    time_date_parse(birth, &y, &m, &d);
-    y += years;
-    if (m == 2 && d == 29 && month_days(y, 2) == 28) {
-        m = 3;
-        d = 1;
-    }
-    ymd(y, m, d, out);
-}
-
-int sp_months_between(const char *a, const char *b)
-{
-    int ya, ma, da, yb, mb, db_;
-    if (time_date_parse(a, &ya, &ma, &da) < 0 || time_date_parse(b, &yb, &mb, &db_) < 0) {
-        return 0;
-    }
-    int n = (yb - ya) * 12 + (mb - ma) - (db_ < da ? 1 : 0);
-    return n > 0 ? n : 0;
-}
-
-/* Whole years from birth to today. */
-static int age_on(const char *birth, const char *today)
-{
-    return birth ? sp_months_between(birth, today) / 12 : 0;
-}
-
 int sp_event_tx(struct db *db, const struct actor *a, const char *sp_id, const char *kind,
                 const char *detail, struct err *e)
 {
@@ -211,6 +140,60 @@ const char *sp_money_text(int64_t minor, const char *currency, char *out, size_t
     }
     snprintf(out, n, "%lld", (long long)minor);
     return out;
+}
+
+void sp_set_money(json_t *o, const char *key, int64_t minor, const char *currency)
+{
+    char text[48], name[64];
+    sp_money_text(minor, currency, text, sizeof(text));
+    json_object_set_new(o, key, json_integer(minor));
+    snprintf(name, sizeof(name), "%s_text", key);
+    json_object_set_new(o, name, json_string(text));
+}
+
+json_t *sp_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+int sp_check_text(const char *v, const char *field, size_t max, bool required, bool plain,
+                  struct err *e)
+{
+    if (!v || (required && text_blank(v))) {
+        return required ? err_set(e, ERR_INVALID, "required", field, "'%s' is required", field) : 0;
+    }
+    size_t n = strlen(v);
+    if (!utf8_valid(v, n)) {
+        return err_set(e, ERR_INVALID, "invalid_utf8", field, "'%s' is not valid UTF-8", field);
+    }
+    if (utf8_length(v, n) > max) {
+        return err_set(e, ERR_INVALID, "too_long", field, "'%s' is longer than %zu characters",
+                       field, max);
+    }
+    for (const unsigned char *p = (const unsigned char *)v; plain && *p; p++) {
+        if ((*p < ' ' && *p != '\n' && *p != '\r' && *p != '\t') || *p == 127) {
+            return err_set(e, ERR_INVALID, "invalid_text", field, "'%s' holds a control character",
+                           field);
+        }
+    }
+    return 0;
+}
+
+void sp_csv_cell(struct buf *out, const char *v, bool last, bool quoted)
+{
+    if (quoted) {
+        /* export_csv_cell quotes only where needed: add the quotes it left out. */
+        struct buf cell = BUF_INIT;
+        export_csv_cell(&cell, v);
+        bool has = cell.len > 0 && cell.buf[0] == '"';
+        buf_adds(out, has ? "" : "\"");
+        buf_add(out, cell.buf ? cell.buf : "", cell.len);
+        buf_adds(out, has ? "" : "\"");
+        buf_release(&cell);
+    } else {
+        export_csv_cell(out, v);
+    }
+    buf_adds(out, last ? "\r\n" : ",");
 }
 
 /* ---- settings ---- */
@@ -350,11 +333,12 @@ json_t *sponsorship_waiting(struct db *db, const struct actor *a, const char *to
             days = time_days_from_civil(y2, m2, d2) - time_days_from_civil(y1, m1, d1);
         }
         waited = days > 0 ? days : 0;
+        int age = sp_age(db_col_text(s, 4), today);
         json_array_append_new(
             items, json_pack("{s:s, s:s, s:s, s:s?, s:i, s:s, s:I, s:o, s:I, s:s?, s:I, s:b}",
                              "child_id", db_col_text(s, 0), "file_no", db_col_text(s, 1),
                              "first_name", db_col_text(s, 2), "family_name", db_col_text(s, 3),
-                             "age", age_on(db_col_text(s, 4), today), "orphan_status",
+                             "age", age < 0 ? 0 : age, "orphan_status",
                              db_col_text(s, 5), "need", (json_int_t)need, "need_reasons", reasons,
                              "siblings", (json_int_t)sib, "waiting_since", since, "days_waiting",
                              (json_int_t)waited, "pending", db_col_int64(s, 11) != 0));
@@ -698,7 +682,7 @@ json_t *sponsorship_home(struct db *db, const struct actor *a, const char *today
     {
         const char *oldest = json_string_value(json_object_get(it, "oldest_due"));
         json_object_set_new(it, "months_late",
-                            json_integer(oldest ? sp_months_between(oldest, today) : 0));
+                            json_integer(oldest ? sched_months_between(oldest, today) : 0));
     }
     /* Children waiting. */
     json_t *waiting = rc < 0 ? NULL : sponsorship_waiting(db, a, today, 5, e);

@@ -21,6 +21,7 @@
 #include "core/time.h"
 #include "core/xalloc.h"
 #include "db/db_util.h"
+#include "sponsorship/sponsors_int.h"
 #include "web/hijri.h"
 #include "web/i18n.h"
 #include "web/pdf.h"
@@ -37,37 +38,6 @@
 
 /* ---- small helpers ---- */
 
-/* A JSON string, or null for NULL. */
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-/* Sets key (minor units) and key_text (decimal) of o for currency. */
-static void set_money(json_t *o, const char *key, int64_t minor, const char *currency)
-{
-    struct money m = {minor, ""};
-    snprintf(m.currency, sizeof m.currency, "%s", currency ? currency : "");
-    char text[48];
-    money_format(&m, text, sizeof text);
-    char k[64];
-    snprintf(k, sizeof k, "%s_text", key);
-    json_object_set_new(o, key, json_integer(minor));
-    json_object_set_new(o, k, json_string(text));
-}
-
-/* Whole years from birth (YYYY-MM-DD) to today; -1 when unreadable. */
-static int age_years(const char *birth)
-{
-    int by, bm, bd, y, m, d;
-    if (!birth || time_date_parse(birth, &by, &bm, &bd) < 0) {
-        return -1;
-    }
-    time_today(&y, &m, &d);
-    int age = y - by - ((m < bm || (m == bm && d < bd)) ? 1 : 0);
-    return age < 0 ? 0 : age;
-}
-
 /* The donor-facing child: first names, age and city, nothing else.
  * City is the governorate only (as the portal shows it): a locality can be
  * a camp or a quarter, an exact location. */
@@ -75,10 +45,12 @@ static json_t *child_public(const char *id, const char *first, const char *latin
                             const char *gov, const char *locality)
 {
     (void)locality;
-    int age = age_years(birth);
-    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "id", str_or_null(id), "first_name",
-                     str_or_null(first), "first_name_latin", str_or_null(latin), "age",
-                     age >= 0 ? json_integer(age) : json_null(), "city", str_or_null(gov));
+    char now[11];
+    sp_today(now);
+    int age = sp_age(birth, now);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "id", sp_str_or_null(id), "first_name",
+                     sp_str_or_null(first), "first_name_latin", sp_str_or_null(latin), "age",
+                     age >= 0 ? json_integer(age) : json_null(), "city", sp_str_or_null(gov));
 }
 
 /* A small string-keyed map (ids to an index), open addressing. */
@@ -214,10 +186,10 @@ static json_t *donor_header(struct db *db, const char *id, struct err *e)
         return NULL;
     }
     json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", id, "donor_no",
-                          str_or_null(db_col_text(s, 0)), "name", str_or_null(db_col_text(s, 1)),
-                          "name_latin", str_or_null(db_col_text(s, 2)), "tax_name",
-                          str_or_null(db_col_text(s, 3)), "tax_id", str_or_null(db_col_text(s, 4)),
-                          "preferred_lang", str_or_null(db_col_text(s, 5)));
+                          sp_str_or_null(db_col_text(s, 0)), "name", sp_str_or_null(db_col_text(s, 1)),
+                          "name_latin", sp_str_or_null(db_col_text(s, 2)), "tax_name",
+                          sp_str_or_null(db_col_text(s, 3)), "tax_id", sp_str_or_null(db_col_text(s, 4)),
+                          "preferred_lang", sp_str_or_null(db_col_text(s, 5)));
     db_done(s);
     return j;
 }
@@ -231,7 +203,7 @@ static json_t *org_header(struct db *db, const struct actor *a, struct err *e)
     if (!s) {
         return found < 0 ? NULL : json_pack("{s:s}", "name", "");
     }
-    json_t *j = json_pack("{s:o}", "name", str_or_null(db_col_text(s, 0)));
+    json_t *j = json_pack("{s:o}", "name", sp_str_or_null(db_col_text(s, 0)));
     db_done(s);
     return j;
 }
@@ -293,19 +265,19 @@ json_t *statement_receipt(struct db *db, const struct actor *a, const char *rece
     hijri_format_iso(&h_en, issued, "en");
     json_t *j =
         json_pack("{s:s, s:o, s:I, s:o, s:{s:s, s:s}, s:o, s:b, s:o, s:o}", "id", id, "receipt_no",
-                  str_or_null(db_col_text(s, 1)), "year", (json_int_t)db_col_int64(s, 2),
-                  "issued_on", str_or_null(issued), "issued_on_hijri", "ar", h_ar.buf, "en",
-                  h_en.buf, "currency", str_or_null(cur), "voided", !db_col_null(s, 6), "voided_at",
-                  str_or_null(db_col_text(s, 6)), "void_reason", str_or_null(db_col_text(s, 7)));
+                  sp_str_or_null(db_col_text(s, 1)), "year", (json_int_t)db_col_int64(s, 2),
+                  "issued_on", sp_str_or_null(issued), "issued_on_hijri", "ar", h_ar.buf, "en",
+                  h_en.buf, "currency", sp_str_or_null(cur), "voided", !db_col_null(s, 6), "voided_at",
+                  sp_str_or_null(db_col_text(s, 6)), "void_reason", sp_str_or_null(db_col_text(s, 7)));
     buf_release(&h_ar);
     buf_release(&h_en);
-    set_money(j, "amount", db_col_int64(s, 4), cur);
+    sp_set_money(j, "amount", db_col_int64(s, 4), cur);
     json_t *pay =
         json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", payment_id, "payment_no",
-                  str_or_null(db_col_text(s, 10)), "received_on", str_or_null(db_col_text(s, 11)),
-                  "method", str_or_null(db_col_text(s, 12)), "reference",
-                  str_or_null(db_col_text(s, 13)), "status", str_or_null(db_col_text(s, 15)));
-    set_money(pay, "fee", db_col_int64(s, 14), cur);
+                  sp_str_or_null(db_col_text(s, 10)), "received_on", sp_str_or_null(db_col_text(s, 11)),
+                  "method", sp_str_or_null(db_col_text(s, 12)), "reference",
+                  sp_str_or_null(db_col_text(s, 13)), "status", sp_str_or_null(db_col_text(s, 15)));
+    sp_set_money(pay, "fee", db_col_int64(s, 14), cur);
     json_object_set_new(j, "payment", pay);
     db_done(s);
     char seen[40];
@@ -398,10 +370,10 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
         const char *cur = db_col_text(s, 4);
         bool voided = !db_col_null(s, 5);
         json_t *it = json_pack(
-            "{s:o, s:o, s:o, s:o, s:o, s:b}", "id", str_or_null(db_col_text(s, 0)), "receipt_no",
-            str_or_null(db_col_text(s, 1)), "issued_on", str_or_null(db_col_text(s, 2)), "currency",
-            str_or_null(cur), "method", str_or_null(db_col_text(s, 6)), "voided", voided);
-        set_money(it, "amount", db_col_int64(s, 3), cur);
+            "{s:o, s:o, s:o, s:o, s:o, s:b}", "id", sp_str_or_null(db_col_text(s, 0)), "receipt_no",
+            sp_str_or_null(db_col_text(s, 1)), "issued_on", sp_str_or_null(db_col_text(s, 2)), "currency",
+            sp_str_or_null(cur), "method", sp_str_or_null(db_col_text(s, 6)), "voided", voided);
+        sp_set_money(it, "amount", db_col_int64(s, 3), cur);
         json_array_append_new(items, it);
         if (voided) {
             n_voided++;
@@ -436,7 +408,7 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
     json_t *totals = json_array();
     for (int k = 0; k < n_tot; k++) {
         json_t *t = json_pack("{s:s, s:i}", "currency", tot[k].currency, "count", tot[k].count);
-        set_money(t, "amount", tot[k].amount, tot[k].currency);
+        sp_set_money(t, "amount", tot[k].amount, tot[k].currency);
         json_array_append_new(totals, t);
     }
     json_t *j = json_pack("{s:o, s:o, s:i, s:o, s:o, s:i}", "organization", oj, "donor", dj, "year",
@@ -536,16 +508,16 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
         int64_t fee = db_col_int64(s, 4);
         json_t *p = json_pack(
             "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:[]}", "id",
-            str_or_null(db_col_text(s, 0)), "payment_no", str_or_null(db_col_text(s, 1)),
-            "received_on", str_or_null(db_col_text(s, 2)), "currency", str_or_null(cur), "method",
-            str_or_null(db_col_text(s, 6)), "reference", str_or_null(db_col_text(s, 7)), "status",
-            str_or_null(status), "voided", reversed || !db_col_null(s, 12), "receipt_id",
-            str_or_null(db_col_text(s, 10)), "receipt_no", str_or_null(db_col_text(s, 11)),
+            sp_str_or_null(db_col_text(s, 0)), "payment_no", sp_str_or_null(db_col_text(s, 1)),
+            "received_on", sp_str_or_null(db_col_text(s, 2)), "currency", sp_str_or_null(cur), "method",
+            sp_str_or_null(db_col_text(s, 6)), "reference", sp_str_or_null(db_col_text(s, 7)), "status",
+            sp_str_or_null(status), "voided", reversed || !db_col_null(s, 12), "receipt_id",
+            sp_str_or_null(db_col_text(s, 10)), "receipt_no", sp_str_or_null(db_col_text(s, 11)),
             "allocations");
-        set_money(p, "amount", amount, cur);
-        set_money(p, "fee", fee, cur);
-        set_money(p, "net", amount - fee, cur);
-        set_money(p, "unallocated", reversed ? 0 : db_col_int64(s, 9), cur);
+        sp_set_money(p, "amount", amount, cur);
+        sp_set_money(p, "fee", fee, cur);
+        sp_set_money(p, "net", amount - fee, cur);
+        sp_set_money(p, "unallocated", reversed ? 0 : db_col_int64(s, 9), cur);
         struct cur_sums *c = sums_of(t, cur);
         if (reversed) {
             c->reversed += amount;
@@ -600,20 +572,20 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
                     : strcmp(line_status, "failed") == 0 ? "failed"
                                                          : "in_payout";
             payout = json_pack(
-                "{s:o, s:o, s:o, s:o, s:o, s:o}", "run_no", str_or_null(db_col_text(s, 20)),
-                "period", str_or_null(db_col_text(s, 21)), "status", str_or_null(line_status),
-                "paid_on", str_or_null(db_col_text(s, 17)), "method",
-                str_or_null(db_col_text(s, 18)), "proof_kind", str_or_null(db_col_text(s, 19)));
+                "{s:o, s:o, s:o, s:o, s:o, s:o}", "run_no", sp_str_or_null(db_col_text(s, 20)),
+                "period", sp_str_or_null(db_col_text(s, 21)), "status", sp_str_or_null(line_status),
+                "paid_on", sp_str_or_null(db_col_text(s, 17)), "method",
+                sp_str_or_null(db_col_text(s, 18)), "proof_kind", sp_str_or_null(db_col_text(s, 19)));
         }
         json_t *al = json_pack(
-            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "id", str_or_null(db_col_text(s, 0)),
-            "agreement_no", str_or_null(db_col_text(s, 8)), "purpose",
-            str_or_null(db_col_text(s, 9)), "fund", str_or_null(db_col_text(s, 7)), "period_start",
-            str_or_null(db_col_text(s, 5)), "period_end", str_or_null(db_col_text(s, 6)), "child",
+            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "id", sp_str_or_null(db_col_text(s, 0)),
+            "agreement_no", sp_str_or_null(db_col_text(s, 8)), "purpose",
+            sp_str_or_null(db_col_text(s, 9)), "fund", sp_str_or_null(db_col_text(s, 7)), "period_start",
+            sp_str_or_null(db_col_text(s, 5)), "period_end", sp_str_or_null(db_col_text(s, 6)), "child",
             child_public(db_col_text(s, 10), db_col_text(s, 11), db_col_text(s, 12),
                          db_col_text(s, 13), db_col_text(s, 14), db_col_text(s, 15)),
             "state", state, "payout", payout);
-        set_money(al, "amount", amount, cur);
+        sp_set_money(al, "amount", amount, cur);
         json_array_append_new(json_object_get(json_array_get(payments, (size_t)idx), "allocations"),
                               al);
         if (reversed) {
@@ -662,16 +634,16 @@ static int where_dues(struct db *db, const struct actor *a, const char *donor, c
         }
         sums_of(t, cur)->shortfall += amount - paid;
         json_t *o = json_pack(
-            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "due_id", str_or_null(db_col_text(s, 0)),
-            "agreement_no", str_or_null(db_col_text(s, 7)), "child",
+            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "due_id", sp_str_or_null(db_col_text(s, 0)),
+            "agreement_no", sp_str_or_null(db_col_text(s, 7)), "child",
             child_public(db_col_text(s, 8), db_col_text(s, 9), db_col_text(s, 10),
                          db_col_text(s, 11), db_col_text(s, 12), db_col_text(s, 13)),
-            "period_start", str_or_null(db_col_text(s, 4)), "period_end",
-            str_or_null(db_col_text(s, 5)), "due_date", str_or_null(db_col_text(s, 6)), "currency",
-            str_or_null(cur));
-        set_money(o, "amount", amount, cur);
-        set_money(o, "paid", paid, cur);
-        set_money(o, "outstanding", amount - paid, cur);
+            "period_start", sp_str_or_null(db_col_text(s, 4)), "period_end",
+            sp_str_or_null(db_col_text(s, 5)), "due_date", sp_str_or_null(db_col_text(s, 6)), "currency",
+            sp_str_or_null(cur));
+        sp_set_money(o, "amount", amount, cur);
+        sp_set_money(o, "paid", paid, cur);
+        sp_set_money(o, "outstanding", amount - paid, cur);
         json_array_append_new(shortfall, o);
     }
     db_done(s);
@@ -746,8 +718,8 @@ static int where_ledger(struct db *db, const struct actor *a, const char *donor,
 static int add_check(json_t *checks, const char *cur, const char *item, int64_t st, int64_t led)
 {
     json_t *c = json_pack("{s:s, s:s, s:b}", "currency", cur, "item", item, "ok", st == led);
-    set_money(c, "statement", st, cur);
-    set_money(c, "ledger", led, cur);
+    sp_set_money(c, "statement", st, cur);
+    sp_set_money(c, "ledger", led, cur);
     json_array_append_new(checks, c);
     return st == led;
 }
@@ -833,23 +805,23 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
         const struct cur_sums *c = &t.v[i];
         const char *cur = c->currency;
         json_t *o = json_pack("{s:s}", "currency", cur);
-        set_money(o, "given", c->given, cur);
-        set_money(o, "fees", c->fees, cur);
-        set_money(o, "net", c->given - c->fees, cur);
-        set_money(o, "allocated", c->allocated, cur);
-        set_money(o, "passed_on", c->passed_on, cur);
-        set_money(o, "in_payout", c->in_payout, cur);
-        set_money(o, "waiting", c->waiting, cur);
-        set_money(o, "advance", c->advance, cur);
-        set_money(o, "shortfall", c->shortfall, cur);
-        set_money(o, "reversed", c->reversed, cur);
+        sp_set_money(o, "given", c->given, cur);
+        sp_set_money(o, "fees", c->fees, cur);
+        sp_set_money(o, "net", c->given - c->fees, cur);
+        sp_set_money(o, "allocated", c->allocated, cur);
+        sp_set_money(o, "passed_on", c->passed_on, cur);
+        sp_set_money(o, "in_payout", c->in_payout, cur);
+        sp_set_money(o, "waiting", c->waiting, cur);
+        sp_set_money(o, "advance", c->advance, cur);
+        sp_set_money(o, "shortfall", c->shortfall, cur);
+        sp_set_money(o, "reversed", c->reversed, cur);
         json_array_append_new(totals, o);
         json_t *l = json_pack("{s:s}", "currency", cur);
-        set_money(l, "given", c->l_given, cur);
-        set_money(l, "fees", c->l_fees, cur);
-        set_money(l, "allocated", c->l_allocated, cur);
-        set_money(l, "advance", c->l_given - c->l_allocated, cur);
-        set_money(l, "shortfall", c->l_shortfall, cur);
+        sp_set_money(l, "given", c->l_given, cur);
+        sp_set_money(l, "fees", c->l_fees, cur);
+        sp_set_money(l, "allocated", c->l_allocated, cur);
+        sp_set_money(l, "advance", c->l_given - c->l_allocated, cur);
+        sp_set_money(l, "shortfall", c->l_shortfall, cur);
         json_array_append_new(ledger, l);
         ok &= add_check(checks, cur, "given", c->given, c->l_given);
         ok &= add_check(checks, cur, "fees", c->fees, c->l_fees);

@@ -16,6 +16,7 @@
 #include "core/time.h"
 #include "core/uuid.h"
 #include "db/db_util.h"
+#include "sponsorship/billing.h"
 #include "sponsorship/sponsors.h"
 #include "sponsorship/sponsors_int.h"
 #include "testlib.h"
@@ -564,8 +565,8 @@ static void test_age_limit(void **state)
     assert_string_equal(out, "2026-02-28");
     sp_add_months("2026-03-31", -13, out);
     assert_string_equal(out, "2025-02-28");
-    assert_int_equal(sp_months_between("2026-01-31", "2026-03-30"), 1);
-    assert_int_equal(sp_months_between("2026-01-15", "2026-03-15"), 2);
+    assert_int_equal(sched_months_between("2026-01-31", "2026-03-30"), 1);
+    assert_int_equal(sched_months_between("2026-01-15", "2026-03-15"), 2);
 }
 
 int main(void)
