@@ -765,14 +765,14 @@ int bank_import(struct db *db, const struct actor *a, const char *filename, cons
     int counts[4] = {0, 0, 0, 0};
     rc = db_begin(db, false, e);
     if (rc == 0) {
-        rc =
-            db_run(db, e,
-                   "INSERT INTO bank_imports (id, org_id, filename, account, n_lines, created_by,"
-                   " created_at, currency) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
-                   "ttttttt", id, a->org_id, filename, account && *account ? account : "bank",
-                   sp_who(a), now, default_currency && *default_currency ? default_currency : NULL) < 0
-                ? -1
-                : 0;
+        rc = db_run(db, e,
+                    "INSERT INTO bank_imports (id, org_id, filename, account, n_lines, created_by,"
+                    " created_at, currency) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
+                    "ttttttt", id, a->org_id, filename, account && *account ? account : "bank",
+                    sp_who(a), now,
+                    default_currency && *default_currency ? default_currency : NULL) < 0
+                 ? -1
+                 : 0;
     }
     if (rc == 0) {
         rc = store_lines(db, a, id, &st, props, &m, dups, counts, e);

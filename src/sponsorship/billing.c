@@ -1768,8 +1768,8 @@ json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter
         return NULL;
     }
     if ((f->from && !sp_date_ok(f->from)) || (f->to && !sp_date_ok(f->to))) {
-        return err_set(e, ERR_INVALID, "invalid_date", f->from && !sp_date_ok(f->from) ? "from" : "to",
-                       "not a date"),
+        return err_set(e, ERR_INVALID, "invalid_date",
+                       f->from && !sp_date_ok(f->from) ? "from" : "to", "not a date"),
                NULL;
     }
     if (f->status && strcmp(f->status, "unpaid") != 0 &&
@@ -1948,8 +1948,8 @@ json_t *payment_list(struct db *db, const struct actor *a, const struct payment_
         return NULL;
     }
     if ((f->from && !sp_date_ok(f->from)) || (f->to && !sp_date_ok(f->to))) {
-        return err_set(e, ERR_INVALID, "invalid_date", f->from && !sp_date_ok(f->from) ? "from" : "to",
-                       "not a date"),
+        return err_set(e, ERR_INVALID, "invalid_date",
+                       f->from && !sp_date_ok(f->from) ? "from" : "to", "not a date"),
                NULL;
     }
     if (f->status && !text_word_in(" recorded reversed ", f->status)) {

@@ -872,7 +872,8 @@ int disb_line_paid(struct db *db, const struct actor *a, const char *line_id,
                           " AND status IN ('pending', 'failed')",
                           "tttttttttttt", method, photo ? "signature" : "reference", ref,
                           photo ? stored : NULL, photo ? doc_media_type(t) : NULL,
-                          photo ? sha : NULL, day, entry_id, sp_who(a), at, line_id, a->org_id)) < 0) {
+                          photo ? sha : NULL, day, entry_id, sp_who(a), at, line_id, a->org_id)) <
+            0) {
         sp_fail(db);
         remove_photo(stored);
         return -1;
@@ -1098,7 +1099,8 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             ok = ok || strcmp(key, known[i]) == 0;
         }
         if (!ok) {
-            sp_problem_msg(errors, key, "unknown_field", "is not a field of an in-kind distribution");
+            sp_problem_msg(errors, key, "unknown_field",
+                           "is not a field of an in-kind distribution");
         }
     }
     const char *child_id = opt_text(input, "child_id", 40, errors);
@@ -1158,8 +1160,8 @@ int inkind_record(struct db *db, const struct actor *a, json_t *input, char id_o
             struct err me;
             err_clear(&me);
             if (money_parse(value, currency, &mv, &me) < 0) {
-                sp_problem_msg(errors, strcmp(me.field, "currency") == 0 ? "currency" : "value", me.code,
-                        me.msg);
+                sp_problem_msg(errors, strcmp(me.field, "currency") == 0 ? "currency" : "value",
+                               me.code, me.msg);
             } else if (mv.minor <= 0) {
                 sp_problem_msg(errors, "value", "invalid_amount", "must be more than zero");
             }

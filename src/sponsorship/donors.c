@@ -533,6 +533,14 @@ json_t *donor_list(struct db *db, const struct actor *a, const char *q, const ch
     }
     int per = per_page > 0 && per_page <= 200 ? per_page : 25;
     int pg = page > 0 && page <= 1000000 ? page : 1;
+    /* The search reads e-mails and names: audited, so it needs a write
+     * transaction; the read-only one a caller may hold is ended first. */
+    if (db_in_transaction(db)) {
+        db_rollback(db);
+    }
+    if (db_begin(db, false, e) < 0) {
+        return NULL;
+    }
     struct buf like = BUF_INIT;
     sp_like(q ? q : "", &like);
     struct db_stmt *s = db_query(
@@ -548,13 +556,20 @@ json_t *donor_list(struct db *db, const struct actor *a, const char *q, const ch
         "tttii", a->org_id, status ? status : "", like.buf, (int64_t)per, (int64_t)(pg - 1) * per);
     buf_release(&like);
     if (!s) {
+        db_rollback(db);
         return NULL;
     }
     static const char *const cols[] = {"id",   "donor_no", "kind",     "name", "name_latin",
                                        "city", "status",   "n_active", "total"};
     json_t *items = json_array();
-    if (sp_rows_into(s, cols, 9, " n_active total ", "", items, e) < 0) {
+    char detail[320];
+    snprintf(detail, sizeof(detail), "q=%s status=%s page=%d", q ? q : "",
+             status && *status ? status : "all", pg);
+    if (sp_rows_into(s, cols, 9, " n_active total ", "", items, e) < 0 ||
+        actor_audit(db, a, "donor.list", "donor", NULL, "ok", detail, e) < 0 ||
+        db_commit(db, e) < 0) {
         json_decref(items);
+        db_rollback(db);
         return NULL;
     }
     json_int_t total = json_integer_value(json_object_get(json_array_get(items, 0), "total"));

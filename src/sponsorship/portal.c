@@ -582,7 +582,7 @@ json_t *letter_list(struct db *db, const struct actor *a, const char *status, st
         return err_set(e, ERR_INVALID, "invalid_choice", "status", "'status' is not a status"),
                NULL;
     }
-    if (db_begin(db, true, e) < 0) {
+    if (db_begin(db, false, e) < 0) {
         return NULL;
     }
     struct db_stmt *s = db_query(
@@ -610,10 +610,11 @@ json_t *letter_list(struct db *db, const struct actor *a, const char *status, st
                       sp_str_or_null(db_col_text(s, 10)), "created_at", db_col_text(s, 11)));
     }
     db_done(s);
-    db_rollback(db);
-    if (rc < 0) {
-        json_decref(items);
-        return NULL;
+    char detail[64];
+    snprintf(detail, sizeof(detail), "status=%s", status && *status ? status : "all");
+    if (rc < 0 || actor_audit(db, a, "letter.list", "letter", NULL, "ok", detail, e) < 0 ||
+        db_commit(db, e) < 0) {
+        return fail_null(db, items);
     }
     return items;
 }
@@ -1061,10 +1062,11 @@ json_t *report_get(struct db *db, const struct actor *a, const char *id, struct 
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "id",
         db_col_text(s, 0), "child_id", db_col_text(s, 1), "child_first_name", db_col_text(s, 2),
         "child_file_no", db_col_text(s, 3), "period", db_col_text(s, 4), "note", db_col_text(s, 5),
-        "note_en", sp_str_or_null(db_col_text(s, 6)), "school_results", sp_str_or_null(db_col_text(s, 7)),
-        "photo_doc", sp_str_or_null(db_col_text(s, 8)), "drawing_doc", sp_str_or_null(db_col_text(s, 9)),
-        "status", db_col_text(s, 10), "created_at", db_col_text(s, 11), "approved_at",
-        sp_str_or_null(db_col_text(s, 12)), "child_first_name_latin", sp_str_or_null(db_col_text(s, 13)));
+        "note_en", sp_str_or_null(db_col_text(s, 6)), "school_results",
+        sp_str_or_null(db_col_text(s, 7)), "photo_doc", sp_str_or_null(db_col_text(s, 8)),
+        "drawing_doc", sp_str_or_null(db_col_text(s, 9)), "status", db_col_text(s, 10),
+        "created_at", db_col_text(s, 11), "approved_at", sp_str_or_null(db_col_text(s, 12)),
+        "child_first_name_latin", sp_str_or_null(db_col_text(s, 13)));
     db_done(s);
     s = db_query(db, e,
                  "SELECT d.donor_no, d.name, p.sent_at FROM progress_report_sends p JOIN donors d"

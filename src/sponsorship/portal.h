@@ -113,7 +113,8 @@ json_t *letter_list_own(struct db *db, const struct actor *a, struct err *e);
 /* The organization's letters for staff (sponsorship.read), pending first,
  * filtered by status when not NULL: [{id, donor_id, donor_no, donor_name,
  * child_id, child_first_name, file_no, body, status, review_note,
- * reviewed_at, created_at}]. */
+ * reviewed_at, created_at}]. Audited (letter.list, the filter in the
+ * detail) in a write transaction of its own. */
 json_t *letter_list(struct db *db, const struct actor *a, const char *status, struct err *e);
 /* A review step by staff (sponsorship.write): action "approve" (pending →
  * approved), "reject" (pending → rejected; note required, 1..500

@@ -56,8 +56,10 @@ json_t *donor_get(struct db *db, const struct actor *a, const char *id, struct e
  * name, the e-mail or the donor number; NULL or "" for all) and status
  * (NULL for all), by name, page (from 1) of per_page (1..200):
  * {"items": [{id, donor_no, kind, name, name_latin, city, status,
- * n_active}], "total", "page", "per_page"}. Needs sponsorship.read; runs
- * inside the caller's (read) transaction. */
+ * n_active}], "total", "page", "per_page"}. Needs sponsorship.read. Every
+ * search is audited (donor.list, the query in the detail) in a write
+ * transaction of its own: call it outside a transaction or inside a
+ * read-only one, which it ends (the caller's db_rollback then does nothing). */
 json_t *donor_list(struct db *db, const struct actor *a, const char *q, const char *status,
                    int page, int per_page, struct err *e);
 /* Links donor_id to the portal account user_id (a user of the organization

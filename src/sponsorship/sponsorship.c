@@ -335,13 +335,13 @@ json_t *sponsorship_waiting(struct db *db, const struct actor *a, const char *to
         waited = days > 0 ? days : 0;
         int age = sp_age(db_col_text(s, 4), today);
         json_array_append_new(
-            items, json_pack("{s:s, s:s, s:s, s:s?, s:i, s:s, s:I, s:o, s:I, s:s?, s:I, s:b}",
-                             "child_id", db_col_text(s, 0), "file_no", db_col_text(s, 1),
-                             "first_name", db_col_text(s, 2), "family_name", db_col_text(s, 3),
-                             "age", age < 0 ? 0 : age, "orphan_status",
-                             db_col_text(s, 5), "need", (json_int_t)need, "need_reasons", reasons,
-                             "siblings", (json_int_t)sib, "waiting_since", since, "days_waiting",
-                             (json_int_t)waited, "pending", db_col_int64(s, 11) != 0));
+            items,
+            json_pack("{s:s, s:s, s:s, s:s?, s:i, s:s, s:I, s:o, s:I, s:s?, s:I, s:b}", "child_id",
+                      db_col_text(s, 0), "file_no", db_col_text(s, 1), "first_name",
+                      db_col_text(s, 2), "family_name", db_col_text(s, 3), "age", age < 0 ? 0 : age,
+                      "orphan_status", db_col_text(s, 5), "need", (json_int_t)need, "need_reasons",
+                      reasons, "siblings", (json_int_t)sib, "waiting_since", since, "days_waiting",
+                      (json_int_t)waited, "pending", db_col_int64(s, 11) != 0));
         total = db_col_int64(s, 12);
     }
     db_done(s);

@@ -185,11 +185,11 @@ static json_t *donor_header(struct db *db, const char *id, struct err *e)
         }
         return NULL;
     }
-    json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", id, "donor_no",
-                          sp_str_or_null(db_col_text(s, 0)), "name", sp_str_or_null(db_col_text(s, 1)),
-                          "name_latin", sp_str_or_null(db_col_text(s, 2)), "tax_name",
-                          sp_str_or_null(db_col_text(s, 3)), "tax_id", sp_str_or_null(db_col_text(s, 4)),
-                          "preferred_lang", sp_str_or_null(db_col_text(s, 5)));
+    json_t *j = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", id, "donor_no",
+        sp_str_or_null(db_col_text(s, 0)), "name", sp_str_or_null(db_col_text(s, 1)), "name_latin",
+        sp_str_or_null(db_col_text(s, 2)), "tax_name", sp_str_or_null(db_col_text(s, 3)), "tax_id",
+        sp_str_or_null(db_col_text(s, 4)), "preferred_lang", sp_str_or_null(db_col_text(s, 5)));
     db_done(s);
     return j;
 }
@@ -263,20 +263,20 @@ json_t *statement_receipt(struct db *db, const struct actor *a, const char *rece
     struct buf h_en = BUF_INIT;
     hijri_format_iso(&h_ar, issued, "ar");
     hijri_format_iso(&h_en, issued, "en");
-    json_t *j =
-        json_pack("{s:s, s:o, s:I, s:o, s:{s:s, s:s}, s:o, s:b, s:o, s:o}", "id", id, "receipt_no",
-                  sp_str_or_null(db_col_text(s, 1)), "year", (json_int_t)db_col_int64(s, 2),
-                  "issued_on", sp_str_or_null(issued), "issued_on_hijri", "ar", h_ar.buf, "en",
-                  h_en.buf, "currency", sp_str_or_null(cur), "voided", !db_col_null(s, 6), "voided_at",
-                  sp_str_or_null(db_col_text(s, 6)), "void_reason", sp_str_or_null(db_col_text(s, 7)));
+    json_t *j = json_pack(
+        "{s:s, s:o, s:I, s:o, s:{s:s, s:s}, s:o, s:b, s:o, s:o}", "id", id, "receipt_no",
+        sp_str_or_null(db_col_text(s, 1)), "year", (json_int_t)db_col_int64(s, 2), "issued_on",
+        sp_str_or_null(issued), "issued_on_hijri", "ar", h_ar.buf, "en", h_en.buf, "currency",
+        sp_str_or_null(cur), "voided", !db_col_null(s, 6), "voided_at",
+        sp_str_or_null(db_col_text(s, 6)), "void_reason", sp_str_or_null(db_col_text(s, 7)));
     buf_release(&h_ar);
     buf_release(&h_en);
     sp_set_money(j, "amount", db_col_int64(s, 4), cur);
-    json_t *pay =
-        json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "id", payment_id, "payment_no",
-                  sp_str_or_null(db_col_text(s, 10)), "received_on", sp_str_or_null(db_col_text(s, 11)),
-                  "method", sp_str_or_null(db_col_text(s, 12)), "reference",
-                  sp_str_or_null(db_col_text(s, 13)), "status", sp_str_or_null(db_col_text(s, 15)));
+    json_t *pay = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o}", "id", payment_id, "payment_no",
+        sp_str_or_null(db_col_text(s, 10)), "received_on", sp_str_or_null(db_col_text(s, 11)),
+        "method", sp_str_or_null(db_col_text(s, 12)), "reference",
+        sp_str_or_null(db_col_text(s, 13)), "status", sp_str_or_null(db_col_text(s, 15)));
     sp_set_money(pay, "fee", db_col_int64(s, 14), cur);
     json_object_set_new(j, "payment", pay);
     db_done(s);
@@ -369,10 +369,11 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
     while (s && (rc = db_step(s, e)) == 1) {
         const char *cur = db_col_text(s, 4);
         bool voided = !db_col_null(s, 5);
-        json_t *it = json_pack(
-            "{s:o, s:o, s:o, s:o, s:o, s:b}", "id", sp_str_or_null(db_col_text(s, 0)), "receipt_no",
-            sp_str_or_null(db_col_text(s, 1)), "issued_on", sp_str_or_null(db_col_text(s, 2)), "currency",
-            sp_str_or_null(cur), "method", sp_str_or_null(db_col_text(s, 6)), "voided", voided);
+        json_t *it =
+            json_pack("{s:o, s:o, s:o, s:o, s:o, s:b}", "id", sp_str_or_null(db_col_text(s, 0)),
+                      "receipt_no", sp_str_or_null(db_col_text(s, 1)), "issued_on",
+                      sp_str_or_null(db_col_text(s, 2)), "currency", sp_str_or_null(cur), "method",
+                      sp_str_or_null(db_col_text(s, 6)), "voided", voided);
         sp_set_money(it, "amount", db_col_int64(s, 3), cur);
         json_array_append_new(items, it);
         if (voided) {
@@ -509,11 +510,11 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
         json_t *p = json_pack(
             "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:[]}", "id",
             sp_str_or_null(db_col_text(s, 0)), "payment_no", sp_str_or_null(db_col_text(s, 1)),
-            "received_on", sp_str_or_null(db_col_text(s, 2)), "currency", sp_str_or_null(cur), "method",
-            sp_str_or_null(db_col_text(s, 6)), "reference", sp_str_or_null(db_col_text(s, 7)), "status",
-            sp_str_or_null(status), "voided", reversed || !db_col_null(s, 12), "receipt_id",
-            sp_str_or_null(db_col_text(s, 10)), "receipt_no", sp_str_or_null(db_col_text(s, 11)),
-            "allocations");
+            "received_on", sp_str_or_null(db_col_text(s, 2)), "currency", sp_str_or_null(cur),
+            "method", sp_str_or_null(db_col_text(s, 6)), "reference",
+            sp_str_or_null(db_col_text(s, 7)), "status", sp_str_or_null(status), "voided",
+            reversed || !db_col_null(s, 12), "receipt_id", sp_str_or_null(db_col_text(s, 10)),
+            "receipt_no", sp_str_or_null(db_col_text(s, 11)), "allocations");
         sp_set_money(p, "amount", amount, cur);
         sp_set_money(p, "fee", fee, cur);
         sp_set_money(p, "net", amount - fee, cur);
@@ -575,13 +576,15 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
                 "{s:o, s:o, s:o, s:o, s:o, s:o}", "run_no", sp_str_or_null(db_col_text(s, 20)),
                 "period", sp_str_or_null(db_col_text(s, 21)), "status", sp_str_or_null(line_status),
                 "paid_on", sp_str_or_null(db_col_text(s, 17)), "method",
-                sp_str_or_null(db_col_text(s, 18)), "proof_kind", sp_str_or_null(db_col_text(s, 19)));
+                sp_str_or_null(db_col_text(s, 18)), "proof_kind",
+                sp_str_or_null(db_col_text(s, 19)));
         }
         json_t *al = json_pack(
-            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "id", sp_str_or_null(db_col_text(s, 0)),
-            "agreement_no", sp_str_or_null(db_col_text(s, 8)), "purpose",
-            sp_str_or_null(db_col_text(s, 9)), "fund", sp_str_or_null(db_col_text(s, 7)), "period_start",
-            sp_str_or_null(db_col_text(s, 5)), "period_end", sp_str_or_null(db_col_text(s, 6)), "child",
+            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "id",
+            sp_str_or_null(db_col_text(s, 0)), "agreement_no", sp_str_or_null(db_col_text(s, 8)),
+            "purpose", sp_str_or_null(db_col_text(s, 9)), "fund", sp_str_or_null(db_col_text(s, 7)),
+            "period_start", sp_str_or_null(db_col_text(s, 5)), "period_end",
+            sp_str_or_null(db_col_text(s, 6)), "child",
             child_public(db_col_text(s, 10), db_col_text(s, 11), db_col_text(s, 12),
                          db_col_text(s, 13), db_col_text(s, 14), db_col_text(s, 15)),
             "state", state, "payout", payout);
@@ -639,8 +642,8 @@ static int where_dues(struct db *db, const struct actor *a, const char *donor, c
             child_public(db_col_text(s, 8), db_col_text(s, 9), db_col_text(s, 10),
                          db_col_text(s, 11), db_col_text(s, 12), db_col_text(s, 13)),
             "period_start", sp_str_or_null(db_col_text(s, 4)), "period_end",
-            sp_str_or_null(db_col_text(s, 5)), "due_date", sp_str_or_null(db_col_text(s, 6)), "currency",
-            sp_str_or_null(cur));
+            sp_str_or_null(db_col_text(s, 5)), "due_date", sp_str_or_null(db_col_text(s, 6)),
+            "currency", sp_str_or_null(cur));
         sp_set_money(o, "amount", amount, cur);
         sp_set_money(o, "paid", paid, cur);
         sp_set_money(o, "outstanding", amount - paid, cur);
