@@ -886,11 +886,8 @@ static json_t *reason_array(const char *text)
 /* The amount in minor units as a decimal string. */
 static json_t *amount_json(int64_t minor, const char *currency)
 {
-    struct money mo = {.minor = minor};
-    snprintf(mo.currency, sizeof(mo.currency), "%s", currency);
     char out[40];
-    money_format(&mo, out, sizeof(out));
-    return json_string(out);
+    return json_string(sp_money_text(minor, currency, out, sizeof(out)));
 }
 
 json_t *bank_import_get(struct db *db, const struct actor *a, const char *id, struct err *e)

@@ -467,8 +467,7 @@ static struct cur_sums *sums_of(struct sums *t, const char *cur)
 /* Checks a YYYY-MM-DD parameter. */
 static int check_date(const char *v, const char *field, struct err *e)
 {
-    int y, m, d;
-    if (!v || strlen(v) != 10 || time_date_parse(v, &y, &m, &d) < 0) {
+    if (!sp_date_ok(v)) {
         return err_set(e, ERR_INVALID, "invalid_date", field, "'%s' must be a date (YYYY-MM-DD)",
                        field);
     }
@@ -732,15 +731,13 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
 {
     char dfrom[16];
     char dto[16];
-    int y, m, d;
-    time_today(&y, &m, &d);
     if (to && *to) {
         if (check_date(to, "to", e) < 0) {
             return NULL;
         }
         snprintf(dto, sizeof dto, "%s", to);
     } else {
-        snprintf(dto, sizeof dto, "%04d-%02d-%02d", y, m, d);
+        sp_today(dto);
     }
     if (from && *from) {
         if (check_date(from, "from", e) < 0) {
@@ -748,11 +745,10 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
         }
         snprintf(dfrom, sizeof dfrom, "%s", from);
     } else {
-        int ty, tm, td;
-        time_date_parse(dto, &ty, &tm, &td);
-        int64_t days = time_days_from_civil(ty - 1, tm, td == 29 && tm == 2 ? 28 : td) + 1;
-        time_civil_from_days(days, &ty, &tm, &td);
-        snprintf(dfrom, sizeof dfrom, "%04d-%02d-%02d", ty, tm, td);
+        /* The year up to dto: the day after dto a year back. */
+        char back[11];
+        sp_add_months(dto, -12, back);
+        sp_add_days(back, 1, dfrom);
     }
     int fy, fm, fd, ty, tm, td;
     time_date_parse(dfrom, &fy, &fm, &fd);
