@@ -757,6 +757,46 @@ static const char *member(json_t *input, const char *key, bool *bad)
     return text_blank(s) ? NULL : s;
 }
 
+/* Adds an "unknown_field" problem ("'key' why") to errors for every member
+ * of input not named in known (NULL-ended). */
+static void report_unknown(json_t *input, const char *const *known, const char *why, json_t *errors)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(input, key, val)
+    {
+        bool ok = false;
+        for (int i = 0; known[i]; i++) {
+            ok = ok || strcmp(known[i], key) == 0;
+        }
+        if (!ok) {
+            struct err u;
+            err_clear(&u);
+            err_set(&u, ERR_INVALID, "unknown_field", key, "'%s' %s", key, why);
+            sp_problem_msg(errors, u.field, u.code, u.msg);
+        }
+    }
+}
+
+/* Checks a report's texts (the note is required), adding a problem to
+ * errors for each that is not fine. */
+static void report_texts(const char *note, const char *note_en, const char *results, json_t *errors)
+{
+    static const struct {
+        const char *field; /* the member */
+        size_t max;        /* most characters */
+        bool required;     /* refused when absent or blank */
+    } spec[] = {{"note", 2000, true}, {"note_en", 2000, false}, {"school_results", 1000, false}};
+    const char *v[] = {note, note_en, results};
+    for (int i = 0; i < 3; i++) {
+        struct err u;
+        err_clear(&u);
+        if (sp_check_text(v[i], spec[i].field, spec[i].max, spec[i].required, true, &u) < 0) {
+            sp_problem_msg(errors, u.field, u.code, u.msg);
+        }
+    }
+}
+
 int report_create(struct db *db, const struct actor *a, json_t *input, char id_out[40],
                   json_t **errors_out, struct err *e)
 {
@@ -770,21 +810,7 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
     static const char *const known[] = {"child_id",       "period",    "note",        "note_en",
                                         "school_results", "photo_doc", "drawing_doc", NULL};
     json_t *errors = json_array();
-    const char *key;
-    json_t *val;
-    json_object_foreach(input, key, val)
-    {
-        bool ok = false;
-        for (int i = 0; known[i]; i++) {
-            ok = ok || strcmp(known[i], key) == 0;
-        }
-        if (!ok) {
-            struct err u;
-            err_clear(&u);
-            err_set(&u, ERR_INVALID, "unknown_field", key, "'%s' is not a field", key);
-            sp_problem_msg(errors, u.field, u.code, u.msg);
-        }
-    }
+    report_unknown(input, known, "is not a field", errors);
     const char *v[7];
     for (int i = 0; known[i]; i++) {
         bool bad = false;
@@ -813,18 +839,7 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
                 "'period' must be YYYY-MM or YYYY-H1/H2");
         sp_problem_msg(errors, u.field, u.code, u.msg);
     }
-    err_clear(&u);
-    if (sp_check_text(note, "note", 2000, true, true, &u) < 0) {
-        sp_problem_msg(errors, u.field, u.code, u.msg);
-    }
-    err_clear(&u);
-    if (sp_check_text(note_en, "note_en", 2000, false, true, &u) < 0) {
-        sp_problem_msg(errors, u.field, u.code, u.msg);
-    }
-    err_clear(&u);
-    if (sp_check_text(results, "school_results", 1000, false, true, &u) < 0) {
-        sp_problem_msg(errors, u.field, u.code, u.msg);
-    }
+    report_texts(note, note_en, results, errors);
     if (db_begin(db, false, e) < 0) {
         json_decref(errors);
         return -1;
@@ -905,21 +920,7 @@ int report_update(struct db *db, const struct actor *a, const char *id, json_t *
     static const char *const known[] = {"note",      "note_en",     "school_results",
                                         "photo_doc", "drawing_doc", NULL};
     json_t *errors = json_array();
-    const char *key;
-    json_t *val;
-    json_object_foreach(input, key, val)
-    {
-        bool ok = false;
-        for (int i = 0; known[i]; i++) {
-            ok = ok || strcmp(known[i], key) == 0;
-        }
-        if (!ok) {
-            struct err u;
-            err_clear(&u);
-            err_set(&u, ERR_INVALID, "unknown_field", key, "'%s' cannot be changed", key);
-            sp_problem_msg(errors, u.field, u.code, u.msg);
-        }
-    }
+    report_unknown(input, known, "cannot be changed", errors);
     if (db_begin(db, false, e) < 0) {
         json_decref(errors);
         return -1;
@@ -960,18 +961,7 @@ int report_update(struct db *db, const struct actor *a, const char *id, json_t *
         err_set(e, ERR_CONFLICT, "invalid_transition", "status", "only a draft can be changed");
         goto out;
     }
-    err_clear(&u);
-    if (sp_check_text(v[0], "note", 2000, true, true, &u) < 0) {
-        sp_problem_msg(errors, u.field, u.code, u.msg);
-    }
-    err_clear(&u);
-    if (sp_check_text(v[1], "note_en", 2000, false, true, &u) < 0) {
-        sp_problem_msg(errors, u.field, u.code, u.msg);
-    }
-    err_clear(&u);
-    if (sp_check_text(v[2], "school_results", 1000, false, true, &u) < 0) {
-        sp_problem_msg(errors, u.field, u.code, u.msg);
-    }
+    report_texts(v[0], v[1], v[2], errors);
     for (int i = 3; i < 5; i++) {
         err_clear(&u);
         if (v[i] && check_doc(db, child, v[i], known[i], &u) < 0) {

@@ -208,6 +208,25 @@ static json_t *org_header(struct db *db, const struct actor *a, struct err *e)
     return j;
 }
 
+/* Begins the write transaction of a statement of donor_id (the view is
+ * audited), checks a may see it and reads the donor's and the
+ * organization's headers (*dj, *oj, new). Returns 0, or -1 rolled back. */
+static int open_statement(struct db *db, const struct actor *a, const char *donor_id,
+                          char donor[40], json_t **dj, json_t **oj, struct err *e)
+{
+    if (db_begin(db, false, e) < 0) {
+        return -1;
+    }
+    if (statement_donor_access(db, a, donor_id, donor, e) < 0 ||
+        !(*dj = donor_header(db, donor, e)) || !(*oj = org_header(db, a, e))) {
+        json_decref(*dj);
+        *dj = NULL;
+        db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
 /* Audits the view and commits; on failure decrefs j and rolls back.
  * Returns j or NULL. */
 static json_t *audit_and_commit(struct db *db, const struct actor *a, const char *action,
@@ -338,16 +357,10 @@ json_t *statement_annual(struct db *db, const struct actor *a, const char *donor
                 "'year' must be between 2000 and 2100");
         return NULL;
     }
-    if (db_begin(db, false, e) < 0) {
-        return NULL;
-    }
     char donor[40];
     json_t *dj = NULL;
     json_t *oj = NULL;
-    if (statement_donor_access(db, a, donor_id, donor, e) < 0 ||
-        !(dj = donor_header(db, donor, e)) || !(oj = org_header(db, a, e))) {
-        json_decref(dj);
-        db_rollback(db);
+    if (open_statement(db, a, donor_id, donor, &dj, &oj, e) < 0) {
         return NULL;
     }
     char from[16];
@@ -759,16 +772,10 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
                 "'from' must be on or before 'to', at most ten years apart");
         return NULL;
     }
-    if (db_begin(db, false, e) < 0) {
-        return NULL;
-    }
     char donor[40];
     json_t *dj = NULL;
     json_t *oj = NULL;
-    if (statement_donor_access(db, a, donor_id, donor, e) < 0 ||
-        !(dj = donor_header(db, donor, e)) || !(oj = org_header(db, a, e))) {
-        json_decref(dj);
-        db_rollback(db);
+    if (open_statement(db, a, donor_id, donor, &dj, &oj, e) < 0) {
         return NULL;
     }
     json_t *payments = json_array();
