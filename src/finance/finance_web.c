@@ -378,14 +378,7 @@ static void add_param(struct buf *b, const char *name, const char *value)
         return;
     }
     buf_addf(b, "%s%s=", b->len ? "&" : "", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.') {
-            buf_addch(b, *p);
-        } else {
-            buf_addf(b, "%%%02X", *p);
-        }
-    }
+    page_add_pct(b, value);
 }
 
 /* The current query's filters (names, NULL-terminated) as "a=1&b=2", plus

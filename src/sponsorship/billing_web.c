@@ -516,14 +516,7 @@ static const char *filter_base(struct http_req *r, const char *path, const char 
             continue;
         }
         buf_addf(&b, "%s=", keys[i]);
-        for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
-            if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-                *c == '-' || *c == '_' || *c == '.') {
-                buf_addch(&b, (char)*c);
-            } else {
-                buf_addf(&b, "%%%02X", *c);
-            }
-        }
+        page_add_pct(&b, v);
         buf_addch(&b, '&');
     }
     const char *out = arena_strdup(&r->arena, b.buf);

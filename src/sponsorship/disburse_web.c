@@ -57,18 +57,8 @@ static bool ends_with(const char *s, const char *suffix)
 /* s percent-encoded for a query string, in r's arena ("" for NULL). */
 static const char *pct(struct http_req *r, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     struct buf b = BUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p)) {
-            buf_addch(&b, *p);
-        } else {
-            buf_addch(&b, '%');
-            buf_addch(&b, hex[*p >> 4]);
-            buf_addch(&b, hex[*p & 15]);
-        }
-    }
+    page_add_pct(&b, s);
     const char *out = arena_strdup(&r->arena, b.buf);
     buf_release(&b);
     return out;

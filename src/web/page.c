@@ -413,6 +413,21 @@ json_t *page_read(struct http_req *r, struct db *db, page_read_fn fn, const char
     return v;
 }
 
+void page_add_pct(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p)) {
+            buf_addch(b, (char)*p);
+        } else {
+            buf_addch(b, '%');
+            buf_addch(b, hex[*p >> 4]);
+            buf_addch(b, hex[*p & 15]);
+        }
+    }
+}
+
 void page_reply_csv(struct http_req *r, const char *filename, struct buf *b)
 {
     http_add_header(r, "Content-Disposition",

@@ -104,6 +104,9 @@ void page_label_all(struct http_req *r, json_t *arr, const char *member, const c
 /* Runs fn(db, actor, arg) in a read-only transaction. Returns its new value,
  * or NULL after replying with the failure. */
 json_t *page_read(struct http_req *r, struct db *db, page_read_fn fn, const char *arg);
+/* Appends s percent-encoded (every byte but A-Z a-z 0-9 - . _ ~, RFC 3986)
+ * to b, for a query string or a filename* (RFC 8187); nothing for NULL. */
+void page_add_pct(struct buf *b, const char *s);
 /* Replies 200 with b as a CSV download named filename (attachment), and
  * releases b. */
 void page_reply_csv(struct http_req *r, const char *filename, struct buf *b);
