@@ -313,19 +313,17 @@ static void media_report_drawing(struct http_req *r)
 
 /* ---- The donor's API -------------------------------------------------- */
 
+/* portal_children as a page_read_fn. */
+static json_t *children_call(struct db *db, const struct actor *a, const char *arg, struct err *e)
+{
+    (void)arg;
+    return portal_children(db, a, e);
+}
+
 /* GET /api/v1/portal/children */
 static void api_children(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = portal_children(db, r->actor, &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, children_call, NULL, "items");
 }
 
 /* GET /api/v1/portal/children/{id} */
@@ -347,19 +345,18 @@ static void api_giving(struct http_req *r)
     reply_call(r, giving_call, NULL);
 }
 
+/* letter_list_own as a page_read_fn. */
+static json_t *letters_own_call(struct db *db, const struct actor *a, const char *arg,
+                                struct err *e)
+{
+    (void)arg;
+    return letter_list_own(db, a, e);
+}
+
 /* GET /api/v1/portal/letters */
 static void api_letters_own(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = letter_list_own(db, r->actor, &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, letters_own_call, NULL, "items");
 }
 
 /* POST /api/v1/portal/letters {child_id, body} */
@@ -390,19 +387,16 @@ static void api_letter_create(struct http_req *r)
 
 /* ---- Letters for staff ------------------------------------------------ */
 
+/* letter_list as a page_read_fn (arg: the status). */
+static json_t *letters_call(struct db *db, const struct actor *a, const char *status, struct err *e)
+{
+    return letter_list(db, a, status, e);
+}
+
 /* GET /api/v1/sponsor-letters?status= */
 static void api_letters(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = letter_list(db, r->actor, http_query(r, "status"), &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, letters_call, http_query(r, "status"), "items");
 }
 
 /* POST /api/v1/sponsor-letters/{id}/{action} {note?}: approve, reject, deliver. */
@@ -577,34 +571,31 @@ static int render_pdf(struct db *db, const struct actor *a, const char *id, stru
     json_decref(rep);
     return rc;
 }
+
+/* report_list as a page_read_fn (arg: the child). */
+static json_t *reports_call(struct db *db, const struct actor *a, const char *child, struct err *e)
+{
+    return report_list(db, a, child, e);
+}
+
 /* GET /api/v1/progress-reports?child= */
 static void api_reports(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = report_list(db, r->actor, http_query(r, "child"), &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, reports_call, http_query(r, "child"), "items");
+}
+
+/* report_due as a page_read_fn. */
+static json_t *reports_due_call(struct db *db, const struct actor *a, const char *arg,
+                                struct err *e)
+{
+    (void)arg;
+    return report_due(db, a, e);
 }
 
 /* GET /api/v1/progress-reports/due */
 static void api_reports_due(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = report_due(db, r->actor, &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, reports_due_call, NULL, "items");
 }
 
 /* POST /api/v1/progress-reports {child_id, period, note, ...} */

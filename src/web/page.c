@@ -177,7 +177,7 @@ void reply_read(struct http_req *r, page_read_fn fn, const char *arg, const char
     }
 }
 
-void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
+void reply_call_wrap(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap)
 {
     struct db *db = db_or_reply(r);
     if (!db) {
@@ -190,7 +190,12 @@ void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
         http_reply_err(r, &e);
         return;
     }
-    http_reply_json(r, 200, v);
+    http_reply_json(r, 200, wrap ? json_pack("{s:o}", wrap, v) : v);
+}
+
+void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
+{
+    reply_call_wrap(r, fn, arg, NULL);
 }
 
 json_t *page_localize_errors(struct http_req *r, json_t *errors)

@@ -55,6 +55,9 @@ void page_reply_problems(struct http_req *r, const struct err *e, json_t *errors
 /* Calls fn(db, actor, arg, e) (which opens its own transaction, e.g. to audit
  * a view) and replies 200 with its value, or with the failure. */
 void reply_call(struct http_req *r, page_read_fn fn, const char *arg);
+/* reply_call with the value wrapped as {"<wrap>": value} when wrap is not
+ * NULL. */
+void reply_call_wrap(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap);
 /* Reads a JSON object's string member key. Absent or null gives *out = NULL
  * (an error when required); another type, invalid UTF-8 or more than
  * max_chars characters is an error naming key. Returns 0 or -1. */
