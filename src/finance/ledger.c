@@ -273,6 +273,19 @@ static int settings_for_post(struct db *db, const char *org_id, const char *peri
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         int found;
+        if (db_backend_of(db) == DB_POSTGRES) {
+            /* Wait for a closing of a period in progress (it holds the row),
+             * then read the periods in a statement of its own, which sees
+             * what that closing committed. SQLite has one writer at a time. */
+            struct db_stmt *lock =
+                db_row(db, e, &found, "SELECT 1 FROM fin_settings WHERE org_id = $1 FOR SHARE", "t",
+                       org_id);
+            if (lock) {
+                db_done(lock);
+            } else if (found < 0) {
+                return -1;
+            }
+        }
         struct db_stmt *s =
             db_row(db, e, &found,
                    "SELECT base_currency, (SELECT COUNT(*) FROM fin_periods p"
@@ -899,7 +912,13 @@ int ledger_close_period(struct db *db, const struct actor *a, const char *period
     if (db_begin(db, false, e) < 0) {
         return -1;
     }
-    if (ledger_ensure_chart(db, a->org_id, e) < 0) {
+    /* The settings row is the organization's books lock: closing holds it
+     * until commit, and a posting on PostgreSQL takes it shared before it
+     * reads the closed periods (see settings_for_post), so no entry can
+     * commit into a month while that month is being closed. */
+    if (ledger_ensure_chart(db, a->org_id, e) < 0 ||
+        db_run(db, e, "UPDATE fin_settings SET updated_at = $1 WHERE org_id = $2", "tt", at,
+               a->org_id) < 0) {
         return fail(db);
     }
     if (db_run(db, e,
@@ -947,9 +966,11 @@ static int invalid(json_t *errors, json_t **errors_out, struct err *e)
  * adding its problems to errors. */
 static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors)
 {
-    static const char *const allowed[] = {"account",        "fund", "currency", "debit",
-                                          "credit",         "memo", "donor_id", "child_id",
-                                          "sponsorship_id", NULL};
+    /* No donor, child or agreement dimensions by hand: those lines are the
+     * sponsorship services' sub-ledger, and the sponsor statements are
+     * checked against them. */
+    static const char *const allowed[] = {"account", "fund", "currency", "debit",
+                                          "credit",  "memo", NULL};
     char field[96];
     struct err le;
     err_clear(&le);
@@ -964,11 +985,9 @@ static void manual_line(json_t *jl, int i, struct ledger_line *l, json_t *errors
         add_problem(errors, f, le.code, le.msg);
         err_clear(&le);
     }
-    const char *names[] = {"account",  "fund",     "currency",      "memo",
-                           "donor_id", "child_id", "sponsorship_id"};
-    const char **slots[] = {&l->account,  &l->fund,     &l->currency,      &l->memo,
-                            &l->donor_id, &l->child_id, &l->sponsorship_id};
-    for (int k = 0; k < 7; k++) {
+    const char *names[] = {"account", "fund", "currency", "memo"};
+    const char **slots[] = {&l->account, &l->fund, &l->currency, &l->memo};
+    for (int k = 0; k < 4; k++) {
         if (json_str_member(jl, names[k], k == 0 || k == 2, k == 3 ? 300 : 40, slots[k], &le) < 0) {
             add_problem(errors, line_field(field, sizeof(field), i, names[k]), le.code, le.msg);
             err_clear(&le);

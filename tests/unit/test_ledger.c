@@ -665,6 +665,10 @@ static void test_manual(void **state)
          "{\"account\":\"3000\",\"currency\":\"SAR\",\"credit\":\"1\"}]}",
          NULL, "rate_missing"},
         {"{\"memo\":\"x\",\"extra\":1,\"lines\":[]}", NULL, "unknown_field"},
+        /* A sponsor's dimension by hand would skew the sponsor statements. */
+        {"{\"memo\":\"x\",\"lines\":[{\"account\":\"1100\",\"currency\":\"USD\",\"debit\":\"1\","
+         "\"donor_id\":\"d\"},{\"account\":\"4000\",\"currency\":\"USD\",\"credit\":\"1\"}]}",
+         "lines[0].donor_id", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_error_t je;
