@@ -70,32 +70,6 @@ static void api_list(struct http_req *r)
     http_reply_json(r, 200, res);
 }
 
-/* Reads the listed string members of the JSON body (refusing others). The
- * body is returned for the caller to decref; NULL after replying. */
-static json_t *body_fields(struct http_req *r, const char *const *names, const size_t *max,
-                           const bool *required, const char **out)
-{
-    json_t *body = http_json_body_or_reply(r);
-    if (!body) {
-        return NULL;
-    }
-    struct err e;
-    err_clear(&e);
-    if (json_known_members(body, names, &e) < 0) {
-        json_decref(body);
-        http_reply_err(r, &e);
-        return NULL;
-    }
-    for (int i = 0; names[i]; i++) {
-        if (json_str_member(body, names[i], required[i], max[i], &out[i], &e) < 0) {
-            json_decref(body);
-            http_reply_err(r, &e);
-            return NULL;
-        }
-    }
-    return body;
-}
-
 /* POST /api/v1/cases: {"child_id", "worker_id", "specialist_id"} */
 static void api_open(struct http_req *r)
 {
@@ -103,7 +77,7 @@ static void api_open(struct http_req *r)
     static const size_t max[] = {40, 40, 40};
     static const bool req[] = {true, false, false};
     const char *v[3];
-    json_t *body = body_fields(r, names, max, req, v);
+    json_t *body = page_body_fields(r, names, max, req, v, NULL);
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -138,7 +112,7 @@ static void api_get(struct http_req *r)
         static const size_t max[] = LIST maxes;                                                    \
         static const bool req[] = LIST reqs;                                                       \
         const char *v[sizeof(max) / sizeof(max[0])];                                               \
-        json_t *body = body_fields(r, names, max, req, v);                                         \
+        json_t *body = page_body_fields(r, names, max, req, v, NULL);                              \
         struct db *db = body ? db_or_reply(r) : NULL;                                              \
         if (!db) {                                                                                 \
             json_decref(body);                                                                     \

@@ -42,19 +42,6 @@ static const char *const digital_keys[] = {"device", "connection", "electricity"
 #define MAX_GOALS 50
 #define MAX_ACTIONS 30
 
-/* The string member key of obj, or NULL. */
-static const char *jstr(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-/* A form field with surrounding blanks meaning absent: NULL when missing or blank. */
-static const char *form_text(struct http_req *r, const char *name)
-{
-    const char *v = http_form(r, name);
-    return v && !text_blank(v) ? v : NULL;
-}
-
 /* The label of an error's field: an area by its name, else the last part of a path such as
  * "goals[0].actions[1].due_date" by case.f.<part>, then field.<part>, else the part. */
 static const char *field_label(struct http_req *r, const char *field)
@@ -97,10 +84,10 @@ static json_t *errors_by_field(struct http_req *r, json_t *problems)
     json_t *p;
     json_array_foreach(problems, i, p)
     {
-        const char *field = jstr(p, "field");
+        const char *field = json_str_or(p, "field", NULL);
         if (field && *field && !json_object_get(by, field)) {
-            json_object_set_new(by, field,
-                                json_string(problem_text(r, jstr(p, "code"), field, NULL)));
+            json_object_set_new(
+                by, field, json_string(problem_text(r, json_str_or(p, "code", NULL), field, NULL)));
         }
     }
     return by;
@@ -112,7 +99,7 @@ static const char *child_name(struct http_req *r, json_t *o, const char *prefix)
     static const char *const parts[] = {"first_name", "father_name", "family_name"};
     struct buf b = BUF_INIT;
     for (size_t i = 0; i < 3; i++) {
-        const char *s = jstr(o, arena_printf(&r->arena, "%s%s", prefix, parts[i]));
+        const char *s = json_str_or(o, arena_printf(&r->arena, "%s%s", prefix, parts[i]), NULL);
         if (s && *s) {
             buf_addf(&b, "%s%s", b.len ? " " : "", s);
         }
@@ -138,11 +125,11 @@ static const char *risk_badge(const char *risk)
  * risk_class, pending_label (null when nothing waits). */
 static void label_case(struct http_req *r, json_t *c, const char *name_prefix)
 {
-    const char *risk = jstr(c, "risk_level");
-    const char *pending = jstr(c, "pending");
+    const char *risk = json_str_or(c, "risk_level", NULL);
+    const char *pending = json_str_or(c, "pending", NULL);
     json_object_set_new(c, "child_name", json_string(child_name(r, c, name_prefix)));
     json_object_set_new(c, "stage_label",
-                        json_string(page_label(r, "choice.stage", jstr(c, "stage"))));
+                        json_string(page_label(r, "choice.stage", json_str_or(c, "stage", NULL))));
     json_object_set_new(c, "risk_label", json_string(page_label(r, "choice.risk", risk)));
     json_object_set_new(c, "risk_class", json_string(risk_badge(risk)));
     json_object_set_new(c, "pending_label",
@@ -203,8 +190,8 @@ static json_t *provider_options(struct db *db, struct http_req *r, struct err *e
     json_t *p;
     json_array_foreach(list, i, p)
     {
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", jstr(p, "id"), "label",
-                                             jstr(p, "name"), "selected", 0));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", json_str_or(p, "id", NULL),
+                                             "label", json_str_or(p, "name", NULL), "selected", 0));
     }
     json_decref(list);
     return arr;
@@ -218,8 +205,9 @@ static json_t *select_in(json_t *opts, const char *v)
     json_t *o;
     json_array_foreach(copy, i, o)
     {
-        json_object_set_new(o, "selected",
-                            json_boolean(v && *v ? strcmp(jstr(o, "value"), v) == 0 : i == 0));
+        json_object_set_new(
+            o, "selected",
+            json_boolean(v && *v ? strcmp(json_str_or(o, "value", NULL), v) == 0 : i == 0));
     }
     return copy;
 }
@@ -288,8 +276,9 @@ static void page_list(struct http_req *r)
     json_array_foreach(items, i, c)
     {
         label_case(r, c, "");
-        json_object_set_new(c, "urgent", json_boolean(jstr(c, "urgent_text") != NULL));
-        json_object_set_new(c, "closed", json_boolean(!strcmp(jstr(c, "status"), "closed")));
+        json_object_set_new(c, "urgent", json_boolean(json_str_or(c, "urgent_text", NULL) != NULL));
+        json_object_set_new(c, "closed",
+                            json_boolean(!strcmp(json_str_or(c, "status", NULL), "closed")));
     }
     json_int_t total = res ? json_integer_value(json_object_get(res, "total")) : 0;
     int per = f.per_page > 0 ? f.per_page : 25;
@@ -360,7 +349,7 @@ static void new_page(struct http_req *r, int status, json_t *form, json_t *error
         http_reply_err(r, &e);
         return;
     }
-    const char *child_id = jstr(form, "child_id");
+    const char *child_id = json_str_or(form, "child_id", NULL);
     json_t *child = json_null();
     if (child_id && *child_id) {
         int found;
@@ -385,12 +374,12 @@ static void new_page(struct http_req *r, int status, json_t *form, json_t *error
             return;
         }
     }
-    const char *worker = jstr(form, "worker_id");
+    const char *worker = json_str_or(form, "worker_id", NULL);
     json_t *workers = worker_options(db, r, worker && *worker ? worker : r->actor->user_id, NULL,
                                      &e);
-    json_t *specialists = workers ? worker_options(db, r, jstr(form, "specialist_id"),
-                                                   "case.none", &e)
-                                  : NULL;
+    json_t *specialists =
+        workers ? worker_options(db, r, json_str_or(form, "specialist_id", NULL), "case.none", &e)
+                : NULL;
     db_rollback(db);
     if (!specialists) {
         json_decref(workers);
@@ -433,8 +422,8 @@ static void page_open(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    const char *child_id = form_text(r, "child_id");
-    const char *file_no = form_text(r, "file_no");
+    const char *child_id = page_form(r, "child_id");
+    const char *file_no = page_form(r, "file_no");
     char found_id[40] = "";
     if (!child_id) {
         if (!file_no) {
@@ -471,12 +460,11 @@ static void page_open(struct http_req *r)
         child_id = found_id;
     }
     char id[40], no[32];
-    if (case_open(db, r->actor, child_id, form_text(r, "worker_id"),
-                  form_text(r, "specialist_id"), id, no, &e) < 0) {
+    if (case_open(db, r->actor, child_id, page_form(r, "worker_id"), page_form(r, "specialist_id"),
+                  id, no, &e) < 0) {
         const char *msg = err_text(r, &e);
-        const char *field = !strcmp(e.field, "child_id") && !form_text(r, "child_id")
-                                ? "file_no"
-                                : e.field;
+        const char *field =
+            !strcmp(e.field, "child_id") && !page_form(r, "child_id") ? "file_no" : e.field;
         json_t *errors = json_object();
         if (*field) {
             json_object_set_new(errors, field, json_string(msg));
@@ -552,11 +540,13 @@ static void label_assessment(struct http_req *r, json_t *a)
                                             yes));
     }
     json_object_set_new(a, "digital_list", dl);
-    json_object_set_new(a, "overall_label",
-                        json_string(page_label(r, "choice.risk", jstr(a, "overall_risk"))));
-    json_object_set_new(a, "overall_class", json_string(risk_badge(jstr(a, "overall_risk"))));
+    json_object_set_new(
+        a, "overall_label",
+        json_string(page_label(r, "choice.risk", json_str_or(a, "overall_risk", NULL))));
+    json_object_set_new(a, "overall_class",
+                        json_string(risk_badge(json_str_or(a, "overall_risk", NULL))));
     json_object_set_new(a, "status_label",
-                        json_string(page_label(r, "case.doc", jstr(a, "status"))));
+                        json_string(page_label(r, "case.doc", json_str_or(a, "status", NULL))));
     if (!json_object_get(a, "comment")) {
         json_object_set_new(a, "comment", json_null());
     }
@@ -567,8 +557,9 @@ static void label_assessment(struct http_req *r, json_t *a)
 static void label_plan(struct http_req *r, json_t *p)
 {
     json_object_set_new(p, "status_label",
-                        json_string(page_label(r, "case.doc", jstr(p, "status"))));
-    json_object_set_new(p, "approved", json_boolean(!strcmp(jstr(p, "status"), "approved")));
+                        json_string(page_label(r, "case.doc", json_str_or(p, "status", NULL))));
+    json_object_set_new(p, "approved",
+                        json_boolean(!strcmp(json_str_or(p, "status", NULL), "approved")));
     if (!json_object_get(p, "comment")) {
         json_object_set_new(p, "comment", json_null());
     }
@@ -579,7 +570,7 @@ static void label_plan(struct http_req *r, json_t *p)
         json_object_set_new(g, "n", json_integer((json_int_t)i + 1));
         json_array_foreach(json_object_get(g, "actions"), k, a)
         {
-            const char *st = jstr(a, "status");
+            const char *st = json_str_or(a, "status", NULL);
             json_object_set_new(a, "status_label",
                                 json_string(page_label(r, "choice.action_status", st)));
             json_object_set_new(a, "statuses",
@@ -604,8 +595,8 @@ static void label_events(struct http_req *r, json_t *events)
     json_t *ev;
     json_array_foreach(events, i, ev)
     {
-        const char *kind = jstr(ev, "kind");
-        const char *detail = jstr(ev, "detail");
+        const char *kind = json_str_or(ev, "kind", NULL);
+        const char *detail = json_str_or(ev, "detail", NULL);
         json_object_set_new(ev, "kind_label", json_string(page_label(r, "case.event", kind)));
         const char *dl = NULL;
         if (detail && kind) {
@@ -646,21 +637,22 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
         return;
     }
     char enabled[128];
-    const char *stage = jstr(c, "stage");
-    const char *cstatus = jstr(c, "status");
-    const char *pending = jstr(c, "pending");
+    const char *stage = json_str_or(c, "stage", NULL);
+    const char *cstatus = json_str_or(c, "status", NULL);
+    const char *pending = json_str_or(c, "pending", NULL);
     bool is_open = !strcmp(cstatus, "open");
     const char *me = r->actor->user_id;
-    bool own = !strcmp(jstr(c, "worker_id"), me) ||
-               (jstr(c, "specialist_id") && !strcmp(jstr(c, "specialist_id"), me));
+    bool own = !strcmp(json_str_or(c, "worker_id", NULL), me) ||
+               (json_str_or(c, "specialist_id", NULL) &&
+                !strcmp(json_str_or(c, "specialist_id", NULL), me));
     bool can_write = actor_can(r->actor, PERM_CASES_WRITE);
     json_t *workers = NULL, *specialists = NULL;
     if (db_begin(db, true, &e) == 0) {
         case_stages_enabled(db, r->actor->org_id, enabled, sizeof(enabled));
         if (can_write) {
-            workers = worker_options(db, r, jstr(c, "worker_id"), NULL, &e);
-            specialists = workers ? worker_options(db, r, jstr(c, "specialist_id"), "case.none",
-                                                   &e)
+            workers = worker_options(db, r, json_str_or(c, "worker_id", NULL), NULL, &e);
+            specialists = workers ? worker_options(db, r, json_str_or(c, "specialist_id", NULL),
+                                                   "case.none", &e)
                                   : NULL;
         }
         db_rollback(db);
@@ -673,15 +665,16 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
         return;
     }
     label_case(r, c, "child_");
-    json_object_set_new(c, "close_reason_label",
-                        json_string(page_label(r, "choice.close_reason", jstr(c, "close_reason"))));
+    json_object_set_new(
+        c, "close_reason_label",
+        json_string(page_label(r, "choice.close_reason", json_str_or(c, "close_reason", NULL))));
     json_t *a = json_object_get(c, "assessment");
-    const char *a_status = a ? jstr(a, "status") : NULL;
+    const char *a_status = a ? json_str_or(a, "status", NULL) : NULL;
     if (a) {
         label_assessment(r, a);
     }
     json_t *p = json_object_get(c, "plan");
-    const char *p_status = p ? jstr(p, "status") : NULL;
+    const char *p_status = p ? json_str_or(p, "status", NULL) : NULL;
     if (p) {
         label_plan(r, p);
     }
@@ -690,7 +683,7 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
     json_t *t;
     json_array_foreach(json_object_get(c, "tasks"), i, t)
     {
-        json_object_set_new(t, "urgent", json_boolean(jstr(t, "urgent_text") != NULL));
+        json_object_set_new(t, "urgent", json_boolean(json_str_or(t, "urgent_text", NULL) != NULL));
     }
     bool editable_stage = is_open && !pending;
     bool at_a = editable_stage && !strcmp(stage, "assessment");
@@ -733,7 +726,7 @@ static void case_page(struct http_req *r, int status, const char *id, json_t *ex
                         json_boolean(can_write && json_is_true(json_object_get(c, "urgent"))));
     json_object_set_new(ctx, "workers", workers ? workers : json_array());
     json_object_set_new(ctx, "specialists", specialists ? specialists : json_array());
-    const char *sel_reason = extra ? jstr(extra, "sel_reason") : NULL;
+    const char *sel_reason = extra ? json_str_or(extra, "sel_reason", NULL) : NULL;
     json_object_set_new(ctx, "close_reasons",
                         page_options(r, "choice.close_reason", CASE_CLOSE_REASONS, sel_reason,
                                 "case.choose"));
@@ -786,7 +779,7 @@ static void step_after(struct http_req *r, int rc, const struct err *e, const ch
         json_object_set_new(extra, "errors", json_pack("{s:s}", e->field, msg));
     }
     if (form) {
-        const char *reason = jstr(form, "reason");
+        const char *reason = json_str_or(form, "reason", NULL);
         if (reason) {
             json_object_set_new(extra, "sel_reason", json_string(reason));
         }
@@ -816,8 +809,8 @@ static void page_assign(struct http_req *r)
     struct err e;
     err_clear(&e);
     const char *sp = http_form(r, "specialist_id");
-    int rc = case_assign(db, r->actor, r->params[0], form_text(r, "worker_id"), sp ? sp : NULL,
-                         form_text(r, "reason"), &e);
+    int rc = case_assign(db, r->actor, r->params[0], page_form(r, "worker_id"), sp ? sp : NULL,
+                         page_form(r, "reason"), &e);
     static const char *const names[] = {"reason"};
     step_after(r, rc, &e, "assign", rc ? typed(r, names, 1) : NULL);
 }
@@ -832,8 +825,8 @@ static void page_submit(struct http_req *r)
     struct err e;
     err_clear(&e);
     const char *what = http_form(r, "what");
-    int rc = case_submit(db, r->actor, r->params[0], what ? what : "", form_text(r, "reason"),
-                         form_text(r, "note"), &e);
+    int rc = case_submit(db, r->actor, r->params[0], what ? what : "", page_form(r, "reason"),
+                         page_form(r, "note"), &e);
     static const char *const names[] = {"reason", "note"};
     bool closure = what && !strcmp(what, "closure");
     step_after(r, rc, &e, closure ? "close" : "submit", rc ? typed(r, names, 2) : NULL);
@@ -853,8 +846,8 @@ static void page_decide(struct http_req *r)
     if (!d || (strcmp(d, "approve") && strcmp(d, "send_back"))) {
         rc = err_set(&e, ERR_INVALID, "invalid_choice", "decision", "'decision' is not known");
     } else {
-        rc = case_decide(db, r->actor, r->params[0], !strcmp(d, "approve"),
-                         form_text(r, "comment"), &e);
+        rc = case_decide(db, r->actor, r->params[0], !strcmp(d, "approve"), page_form(r, "comment"),
+                         &e);
     }
     static const char *const names[] = {"comment"};
     step_after(r, rc, &e, "decide", rc ? typed(r, names, 1) : NULL);
@@ -883,7 +876,7 @@ static void page_reopen(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    int rc = case_reopen(db, r->actor, r->params[0], form_text(r, "reason"), &e);
+    int rc = case_reopen(db, r->actor, r->params[0], page_form(r, "reason"), &e);
     static const char *const names[] = {"reason"};
     step_after(r, rc, &e, "reopen", rc ? typed(r, names, 1) : NULL);
 }
@@ -897,7 +890,7 @@ static void page_urgent(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    int rc = case_resolve_urgent(db, r->actor, r->params[0], form_text(r, "action"), &e);
+    int rc = case_resolve_urgent(db, r->actor, r->params[0], page_form(r, "action"), &e);
     static const char *const names[] = {"action"};
     step_after(r, rc, &e, "urgent", rc ? typed(r, names, 1) : NULL);
 }
@@ -913,7 +906,7 @@ static void page_action(struct http_req *r)
     err_clear(&e);
     const char *status = http_form(r, "status");
     int rc = plan_action_update(db, r->actor, r->params[1], status ? status : "",
-                                form_text(r, "outcome"), &e);
+                                page_form(r, "outcome"), &e);
     step_after(r, rc, &e, "action", NULL);
 }
 
@@ -929,7 +922,7 @@ static void page_task_done(struct http_req *r)
     err_clear(&e);
     const char *case_id = http_form(r, "case_id");
     bool to_case = case_id && uuid_valid(case_id);
-    int rc = task_done(db, r->actor, r->params[0], form_text(r, "outcome"), &e);
+    int rc = task_done(db, r->actor, r->params[0], page_form(r, "outcome"), &e);
     if (rc == 0) {
         http_redirect(r, to_case ? arena_printf(&r->arena, "/cases/%s?ok=flash.task_done", case_id)
                                  : "/tasks?ok=flash.task_done");
@@ -962,9 +955,10 @@ static void page_task_done(struct http_req *r)
     json_t *t;
     json_array_foreach(list, i, t)
     {
-        json_object_set_new(t, "urgent", json_boolean(jstr(t, "urgent_text") != NULL));
-        json_object_set_new(t, "failed", json_boolean(!strcmp(jstr(t, "id"), jstr(extra,
-                                                                                 "task_failed"))));
+        json_object_set_new(t, "urgent", json_boolean(json_str_or(t, "urgent_text", NULL) != NULL));
+        json_object_set_new(t, "failed",
+                            json_boolean(!strcmp(json_str_or(t, "id", NULL),
+                                                 json_str_or(extra, "task_failed", NULL))));
     }
     page_reply(r, http_status_of(e.kind), "case_tasks", "case.tasks", extra);
 }
@@ -991,7 +985,7 @@ static void page_tasks(struct http_req *r)
     json_t *t;
     json_array_foreach(list, i, t)
     {
-        json_object_set_new(t, "urgent", json_boolean(jstr(t, "urgent_text") != NULL));
+        json_object_set_new(t, "urgent", json_boolean(json_str_or(t, "urgent_text", NULL) != NULL));
         json_object_set_new(t, "failed", json_false());
     }
     json_t *ctx = json_pack("{s:o, s:b, s:n}", "tasks", list, "none", json_array_size(list) == 0,
@@ -1021,7 +1015,7 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
                                                    page_label(r, "case.score", sv), "checked",
                                                    score == s));
         }
-        const char *er = jstr(errors, arena_printf(&r->arena, "ratings.%s", areas[i]));
+        const char *er = json_str_or(errors, arena_printf(&r->arena, "ratings.%s", areas[i]), NULL);
         json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "name", areas[i], "label",
                               page_label(r, "choice.area", areas[i]), "hint",
                               page_label(r, "case.area_hint", areas[i]), "scale", scale);
@@ -1039,7 +1033,7 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
         json_t *v;
         json_array_foreach(risks, k, v)
         {
-            on |= json_is_string(v) && !strcmp(json_string_value(v), jstr(o, "value"));
+            on |= json_is_string(v) && !strcmp(json_string_value(v), json_str_or(o, "value", NULL));
         }
         json_object_set_new(o, "selected", json_boolean(on));
     }
@@ -1051,7 +1045,7 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
                                         page_label(r, "case.digital", digital_keys[k]), "selected",
                                         json_is_true(json_object_get(digital, digital_keys[k]))));
     }
-    const char *overall = jstr(input, "overall_risk");
+    const char *overall = json_str_or(input, "overall_risk", NULL);
     json_t *ctx = json_object();
     label_case(r, c, "child_");
     json_object_set_new(ctx, "c", c);
@@ -1060,15 +1054,16 @@ static void assessment_page(struct http_req *r, int status, json_t *c, json_t *i
     json_object_set_new(ctx, "digital", dig_opts);
     json_object_set_new(ctx, "risks", page_options(r, "choice.risk", CASE_RISKS, overall,
                                               "case.choose"));
-    const char *notes = jstr(input, "notes");
+    const char *notes = json_str_or(input, "notes", NULL);
     json_object_set_new(ctx, "notes", json_string(notes ? notes : ""));
     json_object_set_new(ctx, "show_notes", json_boolean(actor_can(r->actor, PERM_PSYCH_NOTES) ||
                                                         actor_can(r->actor, PERM_CASES_WRITE)));
     json_t *a = json_object_get(c, "assessment");
-    const char *ast = a ? jstr(a, "status") : NULL;
+    const char *ast = a ? json_str_or(a, "status", NULL) : NULL;
     json_object_set_new(ctx, "sent_back", json_boolean(ast && !strcmp(ast, "sent_back")));
-    json_object_set_new(ctx, "comment", json_string(a && jstr(a, "comment") ? jstr(a, "comment")
-                                                                           : ""));
+    json_object_set_new(
+        ctx, "comment",
+        json_string(a && json_str_or(a, "comment", NULL) ? json_str_or(a, "comment", NULL) : ""));
     json_object_set_new(ctx, "has_draft", json_boolean(a != NULL));
     json_object_set_new(ctx, "errors", errors);
     json_object_set_new(ctx, "error", error ? json_string(error) : json_null());
@@ -1087,8 +1082,8 @@ static json_t *case_at_stage_or_reply(struct http_req *r, struct db *db, const c
         http_reply_err(r, &e);
         return NULL;
     }
-    if (strcmp(jstr(c, "status"), "open") || strcmp(jstr(c, "stage"), stage) ||
-        jstr(c, "pending")) {
+    if (strcmp(json_str_or(c, "status", NULL), "open") ||
+        strcmp(json_str_or(c, "stage", NULL), stage) || json_str_or(c, "pending", NULL)) {
         json_decref(c);
         err_set(&e, ERR_CONFLICT, "wrong_stage", NULL, "the case is not at the '%s' stage", stage);
         http_reply_err(r, &e);
@@ -1107,7 +1102,8 @@ static void page_assessment(struct http_req *r)
     }
     json_t *a = json_object_get(c, "assessment");
     json_t *input = json_object();
-    if (a && (!strcmp(jstr(a, "status"), "draft") || !strcmp(jstr(a, "status"), "sent_back"))) {
+    if (a && (!strcmp(json_str_or(a, "status", NULL), "draft") ||
+              !strcmp(json_str_or(a, "status", NULL), "sent_back"))) {
         json_object_set(input, "ratings", json_object_get(a, "ratings"));
         json_object_set(input, "risks", json_object_get(a, "risks"));
         json_object_set(input, "digital", json_object_get(a, "digital"));
@@ -1145,7 +1141,7 @@ static json_t *assessment_input(struct http_req *r)
     if (risk && *risk) {
         json_object_set_new(in, "overall_risk", json_string(risk));
     }
-    const char *notes = form_text(r, "notes");
+    const char *notes = page_form(r, "notes");
     if (notes) {
         json_object_set_new(in, "notes", json_string(notes));
     }
@@ -1259,9 +1255,10 @@ static json_t *plan_rows(struct http_req *r, json_t *input, json_t *errors, json
         json_t *g = json_array_get(goals, i);
         json_t *actions = json_object_get(g, "actions");
         size_t na = json_array_size(actions);
-        const char *ge = jstr(errors, arena_printf(&r->arena, "goals[%zu].goal", i));
-        json_t *row = json_pack("{s:i, s:i, s:s}", "i", (int)i, "n", (int)i + 1, "goal",
-                                g && jstr(g, "goal") ? jstr(g, "goal") : "");
+        const char *ge = json_str_or(errors, arena_printf(&r->arena, "goals[%zu].goal", i), NULL);
+        json_t *row =
+            json_pack("{s:i, s:i, s:s}", "i", (int)i, "n", (int)i + 1, "goal",
+                      g && json_str_or(g, "goal", NULL) ? json_str_or(g, "goal", NULL) : "");
         json_object_set_new(row, "error", ge ? json_string(ge) : json_null());
         json_t *arows = json_array();
         for (size_t k = 0; k < na + BLANK_ACTIONS && k < MAX_ACTIONS; k++) {
@@ -1269,15 +1266,17 @@ static json_t *plan_rows(struct http_req *r, json_t *input, json_t *errors, json
             json_t *ar = json_pack("{s:i, s:i, s:i}", "i", (int)i, "k", (int)k, "m", (int)k + 1);
             static const char *const cols[] = {"action", "responsible", "due_date"};
             for (size_t m = 0; m < 3; m++) {
-                const char *v = a ? jstr(a, cols[m]) : NULL;
+                const char *v = a ? json_str_or(a, cols[m], NULL) : NULL;
                 json_object_set_new(ar, cols[m], json_string(v ? v : ""));
-                const char *er = jstr(errors, arena_printf(&r->arena, "goals[%zu].actions[%zu].%s",
-                                                           i, k, cols[m]));
+                const char *er = json_str_or(
+                    errors, arena_printf(&r->arena, "goals[%zu].actions[%zu].%s", i, k, cols[m]),
+                    NULL);
                 json_object_set_new(ar, arena_printf(&r->arena, "%s_error", cols[m]),
                                     er ? json_string(er) : json_null());
             }
-            json_object_set_new(ar, "providers", select_in(providers, a ? jstr(a, "provider_id")
-                                                                        : NULL));
+            json_object_set_new(
+                ar, "providers",
+                select_in(providers, a ? json_str_or(a, "provider_id", NULL) : NULL));
             json_array_append_new(arows, ar);
         }
         json_object_set_new(row, "actions", arows);
@@ -1311,12 +1310,13 @@ static void plan_page(struct http_req *r, struct db *db, int status, json_t *c, 
     json_t *ctx = json_object();
     label_case(r, c, "child_");
     json_t *p = json_object_get(c, "plan");
-    const char *pst = p ? jstr(p, "status") : NULL;
+    const char *pst = p ? json_str_or(p, "status", NULL) : NULL;
     json_object_set_new(ctx, "sent_back", json_boolean(pst && !strcmp(pst, "sent_back")));
-    json_object_set_new(ctx, "comment",
-                        json_string(p && jstr(p, "comment") ? jstr(p, "comment") : ""));
+    json_object_set_new(
+        ctx, "comment",
+        json_string(p && json_str_or(p, "comment", NULL) ? json_str_or(p, "comment", NULL) : ""));
     json_object_set_new(ctx, "goals", plan_rows(r, input, errors, providers));
-    const char *ge = jstr(errors, "goals");
+    const char *ge = json_str_or(errors, "goals", NULL);
     json_object_set_new(ctx, "goals_error", ge ? json_string(ge) : json_null());
     json_object_set_new(ctx, "c", c);
     json_object_set_new(ctx, "error", error ? json_string(error) : json_null());
@@ -1337,8 +1337,8 @@ static void page_plan(struct http_req *r)
     }
     json_t *input = json_pack("{s:[]}", "goals");
     json_t *p = json_object_get(c, "plan");
-    bool editable = p && (!strcmp(jstr(p, "status"), "draft") ||
-                          !strcmp(jstr(p, "status"), "sent_back"));
+    bool editable = p && (!strcmp(json_str_or(p, "status", NULL), "draft") ||
+                          !strcmp(json_str_or(p, "status", NULL), "sent_back"));
     if (editable) {
         /* case_get names the provider; the form needs its id, read here. */
         struct err e;
@@ -1355,19 +1355,20 @@ static void page_plan(struct http_req *r)
                 struct db_stmt *s = db_row(db, &e, &found,
                                            "SELECT provider_id FROM plan_actions WHERE id = $1"
                                            " AND org_id = $2",
-                                           "tt", jstr(a, "id"), r->actor->org_id);
+                                           "tt", json_str_or(a, "id", NULL), r->actor->org_id);
                 if (s) {
                     prov = db_col_text(s, 0) ? arena_strdup(&r->arena, db_col_text(s, 0)) : NULL;
                     db_done(s);
                 }
                 json_array_append_new(acts, json_pack("{s:s?, s:s?, s:s?, s:s?}", "action",
-                                                      jstr(a, "action"), "responsible",
-                                                      jstr(a, "responsible"), "due_date",
-                                                      jstr(a, "due_date"), "provider_id", prov));
+                                                      json_str_or(a, "action", NULL), "responsible",
+                                                      json_str_or(a, "responsible", NULL),
+                                                      "due_date", json_str_or(a, "due_date", NULL),
+                                                      "provider_id", prov));
             }
-            json_array_append_new(json_object_get(input, "goals"),
-                                  json_pack("{s:s?, s:o}", "goal", jstr(g, "goal"), "actions",
-                                            acts));
+            json_array_append_new(
+                json_object_get(input, "goals"),
+                json_pack("{s:s?, s:o}", "goal", json_str_or(g, "goal", NULL), "actions", acts));
         }
     }
     plan_page(r, db, 200, c, input, NULL, NULL);
@@ -1390,7 +1391,7 @@ static json_t *plan_input(struct http_req *r)
             bool any = false;
             for (size_t m = 0; m < 4; m++) {
                 const char *v =
-                    form_text(r, arena_printf(&r->arena, "g%d_a%d_%s", i, k, suffix[m]));
+                    page_form(r, arena_printf(&r->arena, "g%d_a%d_%s", i, k, suffix[m]));
                 if (v) {
                     json_object_set_new(a, member[m], json_string(v));
                     any = true;
@@ -1489,8 +1490,9 @@ static void providers_page(struct http_req *r, int status, json_t *form, const s
     json_t *p;
     json_array_foreach(list, i, p)
     {
-        json_object_set_new(p, "kind_label", json_string(page_label(r, "choice.provider_kind",
-                                                               jstr(p, "kind"))));
+        json_object_set_new(
+            p, "kind_label",
+            json_string(page_label(r, "choice.provider_kind", json_str_or(p, "kind", NULL))));
         static const char *const keep[] = {"phone", "email", "address", "services"};
         for (size_t k = 0; k < 4; k++) {
             if (!json_object_get(p, keep[k])) {
@@ -1512,8 +1514,9 @@ static void providers_page(struct http_req *r, int status, json_t *form, const s
     json_t *ctx = json_object();
     json_object_set_new(ctx, "providers", list);
     json_object_set_new(ctx, "none", json_boolean(json_array_size(list) == 0));
-    json_object_set_new(ctx, "kinds", page_options(r, "choice.provider_kind", PROVIDER_KINDS,
-                                              jstr(form, "kind"), NULL));
+    json_object_set_new(ctx, "kinds",
+                        page_options(r, "choice.provider_kind", PROVIDER_KINDS,
+                                     json_str_or(form, "kind", NULL), NULL));
     json_object_set_new(ctx, "form", form);
     json_object_set_new(ctx, "errors", errors);
     json_object_set_new(ctx, "error", error ? json_string(error) : json_null());

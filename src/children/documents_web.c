@@ -196,22 +196,6 @@ static void page_delete(struct http_req *r)
     http_redirect(r, arena_printf(&r->arena, "/children/%s/documents", r->params[0]));
 }
 
-/* Appends s percent-encoded for a Content-Disposition filename* (RFC 8187). */
-static void add_pct(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p)) {
-            buf_addch(b, *p);
-        } else {
-            buf_addch(b, '%');
-            buf_addch(b, hex[*p >> 4]);
-            buf_addch(b, hex[*p & 15]);
-        }
-    }
-}
-
 /* GET /children/{id}/documents/{doc}: the file itself, audited. */
 static void page_download(struct http_req *r)
 {
@@ -235,7 +219,7 @@ static void page_download(struct http_req *r)
     /* An ASCII fallback name for old clients, the real one encoded beside it. */
     buf_addf(&cd, "%s; filename=\"document.%s\"; filename*=UTF-8''",
              pdf ? "attachment" : "inline", ext);
-    add_pct(&cd, f.filename);
+    page_add_pct(&cd, f.filename);
     http_add_header(r, "Content-Disposition", cd.buf);
     buf_release(&cd);
     http_reply(r, 200, f.content_type, f.data.buf, f.data.len);

@@ -194,15 +194,21 @@ int cli_init(int argc, char **argv)
     return 0;
 }
 
+/* Seconds after start before the first sponsorship round: at a national
+ * network's size the round writes for seconds, and a server that was just
+ * (re)started should first answer its users. */
+#define DAILY_ROUND_DELAY_S 600
+
 /* Once an hour, in the background: children who reached their organization's
  * age limit become "graduated" (with the history and the audit entry); and
- * once a UTC day (the first hour of each day the server runs), the
- * sponsorship round: dues that fell due, arrears alerts, age-limit notices
- * and endings. */
+ * once a UTC day (the first hourly check at least DAILY_ROUND_DELAY_S after
+ * start, then the first of each new day), the sponsorship round: dues that
+ * fell due, arrears alerts, age-limit notices and endings. */
 static void *graduation_loop(void *arg)
 {
     (void)arg;
     char last_day[11] = "";
+    int64_t started_ms = time_now_ms();
     for (;;) {
         struct err e;
         err_clear(&e);
@@ -222,7 +228,8 @@ static void *graduation_loop(void *arg)
             snprintf(today, sizeof(today), "%04d-%02d-%02d", y, m, d);
             struct sponsorship_daily_stats st;
             err_clear(&e);
-            if (strcmp(today, last_day) != 0) {
+            bool settled = time_now_ms() - started_ms >= (int64_t)DAILY_ROUND_DELAY_S * 1000;
+            if (settled && strcmp(today, last_day) != 0) {
                 if (sponsorship_daily(db, NULL, today, &st, &e) < 0) {
                     log_warn("sponsorship round failed", "error=\"%s\"", e.msg);
                 } else {

@@ -24,20 +24,6 @@
 /* A read of the books for request r: returns a new value or NULL with e. */
 typedef json_t *(*fin_reader)(struct db *db, struct http_req *r, struct err *e);
 
-/* The query parameter name, or NULL when absent or empty. */
-static const char *q(struct http_req *r, const char *name)
-{
-    const char *v = http_query(r, name);
-    return v && *v ? v : NULL;
-}
-
-/* A string member of o, or "" (never NULL). */
-static const char *jstr(json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
-}
-
 /* Runs fn in a read-only transaction. Returns its value, or NULL after
  * replying with the failure. */
 static json_t *read_or_reply(struct http_req *r, fin_reader fn)
@@ -64,7 +50,7 @@ static json_t *read_or_reply(struct http_req *r, fin_reader fn)
 /* The page number and size from the query (defaults 1 and 50). */
 static void paging(struct http_req *r, int *page, int *per_page)
 {
-    const char *p = q(r, "page"), *pp = q(r, "per_page");
+    const char *p = page_query(r, "page"), *pp = page_query(r, "per_page");
     *page = p ? atoi(p) : 1;
     *per_page = pp ? atoi(pp) : 50;
     if (*page < 1 || *page > 1000000) {
@@ -80,8 +66,8 @@ static json_t *rd_entries(struct db *db, struct http_req *r, struct err *e)
 {
     int page, per_page;
     paging(r, &page, &per_page);
-    return ledger_entries(db, r->actor, q(r, "account"), q(r, "fund"), q(r, "from"), q(r, "to"),
-                          page, per_page, e);
+    return ledger_entries(db, r->actor, page_query(r, "account"), page_query(r, "fund"),
+                          page_query(r, "from"), page_query(r, "to"), page, per_page, e);
 }
 
 static json_t *rd_entry(struct db *db, struct http_req *r, struct err *e)
@@ -91,17 +77,17 @@ static json_t *rd_entry(struct db *db, struct http_req *r, struct err *e)
 
 static json_t *rd_trial(struct db *db, struct http_req *r, struct err *e)
 {
-    return ledger_trial_balance(db, r->actor, q(r, "as_of"), q(r, "fund"), e);
+    return ledger_trial_balance(db, r->actor, page_query(r, "as_of"), page_query(r, "fund"), e);
 }
 
 static json_t *rd_balance(struct db *db, struct http_req *r, struct err *e)
 {
-    return ledger_balance_sheet(db, r->actor, q(r, "as_of"), e);
+    return ledger_balance_sheet(db, r->actor, page_query(r, "as_of"), e);
 }
 
 static json_t *rd_income(struct db *db, struct http_req *r, struct err *e)
 {
-    return ledger_income_statement(db, r->actor, q(r, "from"), q(r, "to"), e);
+    return ledger_income_statement(db, r->actor, page_query(r, "from"), page_query(r, "to"), e);
 }
 
 static json_t *rd_rates(struct db *db, struct http_req *r, struct err *e)
@@ -216,39 +202,14 @@ static void api_post(struct http_req *r)
     http_reply_json(r, 201, json_pack("{s:s}", "id", id));
 }
 
-/* Reads the listed string members of the JSON body (others refused) into
- * out. Returns the body to decref, or NULL after replying. */
-static json_t *body_fields(struct http_req *r, const char *const *names, const bool *required,
-                           const char **out)
-{
-    json_t *body = http_json_body_or_reply(r);
-    if (!body) {
-        return NULL;
-    }
-    struct err e;
-    err_clear(&e);
-    if (json_known_members(body, names, &e) < 0) {
-        json_decref(body);
-        http_reply_err(r, &e);
-        return NULL;
-    }
-    for (int i = 0; names[i]; i++) {
-        if (json_str_member(body, names[i], required[i], 300, &out[i], &e) < 0) {
-            json_decref(body);
-            http_reply_err(r, &e);
-            return NULL;
-        }
-    }
-    return body;
-}
-
 /* POST /api/v1/finance/entries/{id}/reverse: {"memo"}; 201 {"id"}. */
 static void api_reverse(struct http_req *r)
 {
     static const char *const names[] = {"memo", NULL};
     static const bool req[] = {false};
     const char *v[1];
-    json_t *body = body_fields(r, names, req, v);
+    static const size_t max[] = {300};
+    json_t *body = page_body_fields(r, names, max, req, v, NULL);
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -273,7 +234,8 @@ static void api_rate(struct http_req *r)
     static const char *const names[] = {"currency", "day", "rate", NULL};
     static const bool req[] = {true, true, true};
     const char *v[3];
-    json_t *body = body_fields(r, names, req, v);
+    static const size_t max[] = {300, 300, 300};
+    json_t *body = page_body_fields(r, names, max, req, v, NULL);
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -298,7 +260,8 @@ static void api_close(struct http_req *r)
     static const char *const names[] = {"period", NULL};
     static const bool req[] = {true};
     const char *v[1];
-    json_t *body = body_fields(r, names, req, v);
+    static const size_t max[] = {300};
+    json_t *body = page_body_fields(r, names, max, req, v, NULL);
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -322,7 +285,8 @@ static void api_settings_set(struct http_req *r)
     static const char *const names[] = {"base_currency", NULL};
     static const bool req[] = {true};
     const char *v[1];
-    json_t *body = body_fields(r, names, req, v);
+    static const size_t max[] = {300};
+    json_t *body = page_body_fields(r, names, max, req, v, NULL);
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -360,19 +324,20 @@ static void label_rows(struct http_req *r, json_t *arr)
     {
         if (json_is_string(json_object_get(o, "account"))) {
             json_object_set_new(o, "account_label",
-                                json_string(account_text(r, jstr(o, "account"))));
+                                json_string(account_text(r, json_str_or(o, "account", ""))));
         }
         if (json_is_string(json_object_get(o, "fund"))) {
             json_object_set_new(o, "fund_label",
-                                json_string(page_label(r, "fin.fund", jstr(o, "fund"))));
+                                json_string(page_label(r, "fin.fund", json_str_or(o, "fund", ""))));
         }
         if (json_is_string(json_object_get(o, "kind"))) {
             json_object_set_new(o, "kind_label",
-                                json_string(page_label(r, "fin.kind", jstr(o, "kind"))));
+                                json_string(page_label(r, "fin.kind", json_str_or(o, "kind", ""))));
         }
         if (json_is_string(json_object_get(o, "source_kind"))) {
-            json_object_set_new(o, "source_label",
-                                json_string(page_label(r, "fin.source", jstr(o, "source_kind"))));
+            json_object_set_new(
+                o, "source_label",
+                json_string(page_label(r, "fin.source", json_str_or(o, "source_kind", ""))));
         }
         json_t *lines = json_object_get(o, "lines");
         if (json_is_array(lines)) {
@@ -413,14 +378,7 @@ static void add_param(struct buf *b, const char *name, const char *value)
         return;
     }
     buf_addf(b, "%s%s=", b->len ? "&" : "", name);
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.') {
-            buf_addch(b, *p);
-        } else {
-            buf_addf(b, "%%%02X", *p);
-        }
-    }
+    page_add_pct(b, value);
 }
 
 /* The current query's filters (names, NULL-terminated) as "a=1&b=2", plus
@@ -430,7 +388,7 @@ static const char *query_with(struct http_req *r, const char *const *names, cons
 {
     struct buf b = BUF_INIT;
     for (int i = 0; names[i]; i++) {
-        add_param(&b, names[i], q(r, names[i]));
+        add_param(&b, names[i], page_query(r, names[i]));
     }
     if (extra) {
         add_param(&b, extra, value);
@@ -443,17 +401,8 @@ static const char *query_with(struct http_req *r, const char *const *names, cons
 /* Whether the request asks for CSV (?format=csv). */
 static bool wants_csv(struct http_req *r)
 {
-    const char *f = q(r, "format");
+    const char *f = page_query(r, "format");
     return f && strcmp(f, "csv") == 0;
-}
-
-/* Sends b as a CSV download named name. */
-static void reply_csv(struct http_req *r, const char *name, struct buf *b)
-{
-    http_add_header(r, "Content-Disposition",
-                    arena_printf(&r->arena, "attachment; filename=\"%s.csv\"", name));
-    http_reply(r, 200, "text/csv; charset=utf-8", b->buf, b->len);
-    buf_release(b);
 }
 
 /* Appends a CSV row of n cells. */
@@ -556,9 +505,10 @@ static void page_journal(struct http_req *r)
     json_t *ctx =
         json_pack("{s:O, s:b, s:I, s:i, s:o, s:o, s:s, s:s, s:s?, s:s?}", "items", items, "none",
                   json_array_size(items) == 0, "total", total, "page", page, "accounts",
-                  account_options(r, q(r, "account"), "fin.all_accounts"), "funds",
-                  fund_options(r, q(r, "fund"), "fin.all_funds"), "from",
-                  q(r, "from") ? q(r, "from") : "", "to", q(r, "to") ? q(r, "to") : "", "next",
+                  account_options(r, page_query(r, "account"), "fin.all_accounts"), "funds",
+                  fund_options(r, page_query(r, "fund"), "fin.all_funds"), "from",
+                  page_query(r, "from") ? page_query(r, "from") : "", "to",
+                  page_query(r, "to") ? page_query(r, "to") : "", "next",
                   (json_int_t)page * per_page < total ? query_with(r, filters, "page", np) : NULL,
                   "prev", page > 1 ? query_with(r, filters, "page", pp) : NULL);
     json_decref(list);
@@ -636,8 +586,9 @@ static void form_page(struct http_req *r, int status, const char *date, const ch
     }
     json_t *jrows = json_array();
     for (int i = 0; i < n; i++) {
-        const char *cur = rows[i].currency && *rows[i].currency ? rows[i].currency
-                                                                : jstr(settings, "base_currency");
+        const char *cur = rows[i].currency && *rows[i].currency
+                              ? rows[i].currency
+                              : json_str_or(settings, "base_currency", "");
         json_array_append_new(
             jrows,
             json_pack("{s:i, s:i, s:o, s:o, s:s, s:s, s:s, s:s, s:s?}", "i", i, "n", i + 1,
@@ -661,7 +612,7 @@ static void form_page(struct http_req *r, int status, const char *date, const ch
 /* GET /finance/entries/new?rows=N */
 static void page_new(struct http_req *r)
 {
-    const char *rv = q(r, "rows");
+    const char *rv = page_query(r, "rows");
     int n = rv ? atoi(rv) : 4;
     n = n < 2 ? 2 : n > FORM_MAX_ROWS ? FORM_MAX_ROWS : n;
     struct form_row rows[FORM_MAX_ROWS];
@@ -769,7 +720,7 @@ static void page_post(struct http_req *r)
     json_t *p;
     json_array_foreach(errors, i, p)
     {
-        const char *field = jstr(p, "field"), *msg = jstr(p, "message");
+        const char *field = json_str_or(p, "field", ""), *msg = json_str_or(p, "message", "");
         int li = line_index(field);
         if (li >= 0 && li < k) {
             row_error(r, &rows[map[li]], msg);
@@ -804,11 +755,14 @@ static void page_trial(struct http_req *r)
         json_t *row;
         json_array_foreach(json_object_get(tb, "rows"), i, row)
         {
-            const char *cells[] = {
-                jstr(row, "account"),     page_label(r, "fin.account", jstr(row, "account")),
-                jstr(row, "kind"),        jstr(row, "fund"),
-                jstr(row, "currency"),    jstr(row, "debit_text"),
-                jstr(row, "credit_text"), jstr(row, "balance_text")};
+            const char *cells[] = {json_str_or(row, "account", ""),
+                                   page_label(r, "fin.account", json_str_or(row, "account", "")),
+                                   json_str_or(row, "kind", ""),
+                                   json_str_or(row, "fund", ""),
+                                   json_str_or(row, "currency", ""),
+                                   json_str_or(row, "debit_text", ""),
+                                   json_str_or(row, "credit_text", ""),
+                                   json_str_or(row, "balance_text", "")};
             csv_row(&b, cells, 8);
         }
         json_array_foreach(json_object_get(tb, "totals"), i, row)
@@ -817,18 +771,19 @@ static void page_trial(struct http_req *r)
                                    "",
                                    "",
                                    "",
-                                   jstr(row, "currency"),
-                                   jstr(row, "debit_text"),
-                                   jstr(row, "credit_text"),
-                                   jstr(row, "balance_text")};
+                                   json_str_or(row, "currency", ""),
+                                   json_str_or(row, "debit_text", ""),
+                                   json_str_or(row, "credit_text", ""),
+                                   json_str_or(row, "balance_text", "")};
             csv_row(&b, cells, 8);
         }
-        reply_csv(r, arena_printf(&r->arena, "trial-balance-%s", jstr(tb, "as_of")), &b);
+        page_reply_csv(
+            r, arena_printf(&r->arena, "trial-balance-%s.csv", json_str_or(tb, "as_of", "")), &b);
         json_decref(tb);
         return;
     }
     static const char *const filters[] = {"as_of", "fund", NULL};
-    json_object_set_new(tb, "funds", fund_options(r, q(r, "fund"), "fin.all_funds"));
+    json_object_set_new(tb, "funds", fund_options(r, page_query(r, "fund"), "fin.all_funds"));
     json_object_set_new(tb, "csv", json_string(query_with(r, filters, "format", "csv")));
     json_object_set_new(tb, "none",
                         json_boolean(json_array_size(json_object_get(tb, "rows")) == 0));
@@ -864,16 +819,16 @@ static void funds_csv(struct http_req *r, json_t *report, const char *const *sec
         for (int s = 0; s < n; s++) {
             json_array_foreach(json_object_get(f, sections[s]), j, it)
             {
-                const char *acct = jstr(it, "account");
-                const char *cells[] = {jstr(f, "fund"),
+                const char *acct = json_str_or(it, "account", "");
+                const char *cells[] = {json_str_or(f, "fund", ""),
                                        sections[s],
                                        acct,
                                        strcmp(acct, "surplus") == 0
                                            ? page_label(r, "fin", "surplus")
                                            : page_label(r, "fin.account", acct),
-                                       jstr(it, "currency"),
-                                       jstr(it, "amount_text"),
-                                       jstr(it, "base_amount_text")};
+                                       json_str_or(it, "currency", ""),
+                                       json_str_or(it, "amount_text", ""),
+                                       json_str_or(it, "base_amount_text", "")};
                 csv_row(b, cells, 7);
             }
         }
@@ -892,7 +847,8 @@ static void page_balance(struct http_req *r)
     if (wants_csv(r)) {
         struct buf b = BUF_INIT;
         funds_csv(r, bs, sections, 3, &b);
-        reply_csv(r, arena_printf(&r->arena, "balance-sheet-%s", jstr(bs, "as_of")), &b);
+        page_reply_csv(
+            r, arena_printf(&r->arena, "balance-sheet-%s.csv", json_str_or(bs, "as_of", "")), &b);
         json_decref(bs);
         return;
     }
@@ -915,9 +871,10 @@ static void page_income(struct http_req *r)
     if (wants_csv(r)) {
         struct buf b = BUF_INIT;
         funds_csv(r, is, sections, 2, &b);
-        reply_csv(
-            r, arena_printf(&r->arena, "income-statement-%s-%s", jstr(is, "from"), jstr(is, "to")),
-            &b);
+        page_reply_csv(r,
+                       arena_printf(&r->arena, "income-statement-%s-%s.csv",
+                                    json_str_or(is, "from", ""), json_str_or(is, "to", "")),
+                       &b);
         json_decref(is);
         return;
     }

@@ -19,36 +19,12 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* The string member key of obj, or NULL. */
-static const char *jstr(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-/* A query or form value with blanks meaning absent. */
-static const char *nonblank(const char *v)
-{
-    return v && !text_blank(v) ? v : NULL;
-}
-
-/* Query parameter name, NULL when absent or blank. */
-static const char *q(struct http_req *r, const char *name)
-{
-    return nonblank(http_query(r, name));
-}
-
-/* Form field name, NULL when absent or blank. */
-static const char *form(struct http_req *r, const char *name)
-{
-    return nonblank(http_form(r, name));
-}
-
 /* Reads integer query parameter name into *out (def when absent) within
  * [lo, hi]; fills e otherwise. */
 static int q_int(struct http_req *r, const char *name, int def, int lo, int hi, int *out,
                  struct err *e)
 {
-    const char *v = q(r, name);
+    const char *v = page_query(r, name);
     *out = def;
     if (!v) {
         return 0;
@@ -60,14 +36,6 @@ static int q_int(struct http_req *r, const char *name, int def, int lo, int hi, 
     }
     *out = (int)n;
     return 0;
-}
-
-/* Today as YYYY-MM-DD in the arena. */
-static const char *today_text(struct http_req *r)
-{
-    int y, m, d;
-    time_today(&y, &m, &d);
-    return arena_printf(&r->arena, "%04d-%02d-%02d", y, m, d);
 }
 
 /* Finds a donor of the actor's organization by number (D-000001) or id.
@@ -112,12 +80,12 @@ static const char *donor_lookup(struct db *db, struct http_req *r, const char *v
 static int dues_filter_from(struct http_req *r, struct dues_filter *f, struct err *e)
 {
     memset(f, 0, sizeof(*f));
-    f->payer_id = q(r, "payer_id");
-    f->sponsorship_id = q(r, "sponsorship_id");
-    f->child_id = q(r, "child_id");
-    f->status = q(r, "status");
-    f->from = q(r, "from");
-    f->to = q(r, "to");
+    f->payer_id = page_query(r, "payer_id");
+    f->sponsorship_id = page_query(r, "sponsorship_id");
+    f->child_id = page_query(r, "child_id");
+    f->status = page_query(r, "status");
+    f->from = page_query(r, "from");
+    f->to = page_query(r, "to");
     if (q_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
         q_int(r, "per_page", 50, 1, 500, &f->per_page, e) < 0) {
         return -1;
@@ -170,7 +138,7 @@ static void api_dues_generate(struct http_req *r)
         return;
     }
     if (!through) {
-        through = today_text(r);
+        through = page_today(r);
     }
     through = arena_strdup(&r->arena, through);
     json_decref(body);
@@ -191,13 +159,13 @@ static void api_dues_generate(struct http_req *r)
 static int payment_filter_from(struct http_req *r, struct payment_filter *f, struct err *e)
 {
     memset(f, 0, sizeof(*f));
-    f->donor_id = q(r, "donor_id");
-    f->status = q(r, "status");
-    f->method = q(r, "method");
-    f->from = q(r, "from");
-    f->to = q(r, "to");
-    f->q = q(r, "q");
-    const char *v = q(r, "unallocated");
+    f->donor_id = page_query(r, "donor_id");
+    f->status = page_query(r, "status");
+    f->method = page_query(r, "method");
+    f->from = page_query(r, "from");
+    f->to = page_query(r, "to");
+    f->q = page_query(r, "q");
+    const char *v = page_query(r, "unallocated");
     f->unallocated = v && strcmp(v, "1") == 0;
     if (f->q && utf8_length(f->q, strlen(f->q)) > 100) {
         return err_set(e, ERR_INVALID, "too_long", "q", "'q' is too long");
@@ -420,10 +388,10 @@ static void api_allocate_advances(struct http_req *r)
 static int recon_filter_from(struct http_req *r, struct recon_filter *f, bool all, struct err *e)
 {
     memset(f, 0, sizeof(*f));
-    f->from = q(r, "from");
-    f->to = q(r, "to");
-    f->donor_id = q(r, "donor_id");
-    f->as_of = q(r, "as_of");
+    f->from = page_query(r, "from");
+    f->to = page_query(r, "to");
+    f->donor_id = page_query(r, "donor_id");
+    f->as_of = page_query(r, "as_of");
     if (all) {
         f->page = 1;
         return 0;
@@ -441,7 +409,7 @@ static void api_reconciliation(struct http_req *r)
     struct err e;
     err_clear(&e);
     struct recon_filter f;
-    const char *format = q(r, "format");
+    const char *format = page_query(r, "format");
     bool csv = format && strcmp(format, "csv") == 0;
     if (recon_filter_from(r, &f, csv, &e) < 0) {
         http_reply_err(r, &e);
@@ -463,9 +431,7 @@ static void api_reconciliation(struct http_req *r)
             http_reply_err(r, &e);
             return;
         }
-        http_add_header(r, "Content-Disposition", "attachment; filename=\"reconciliation.csv\"");
-        http_reply(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
-        buf_release(&out);
+        page_reply_csv(r, "reconciliation.csv", &out);
         return;
     }
     READ_REPLY(r, db, e, billing_reconciliation(db, r->actor, &f, &e));
@@ -485,7 +451,7 @@ static void api_arrears(struct http_req *r)
     if (!db) {
         return;
     }
-    json_t *res = billing_arrears_view(db, r->actor, q(r, "as_of"), limit, &e);
+    json_t *res = billing_arrears_view(db, r->actor, page_query(r, "as_of"), limit, &e);
     if (!res) {
         http_reply_err(r, &e);
         return;
@@ -498,18 +464,13 @@ static void api_arrears(struct http_req *r)
 /* Labels a list's status members ("status" → "status_label") and methods. */
 static void label_rows(struct http_req *r, json_t *items)
 {
+    page_label_all(r, items, "status", "bl.status");
+    page_label_all(r, items, "method", "bl.method");
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it)
     {
-        const char *st = jstr(it, "status");
-        if (st) {
-            json_object_set_new(it, "status_label", json_string(page_label(r, "bl.status", st)));
-        }
-        const char *m = jstr(it, "method");
-        if (m) {
-            json_object_set_new(it, "method_label", json_string(page_label(r, "bl.method", m)));
-        }
+        const char *st = json_str_or(it, "status", NULL);
         if (st && strcmp(st, "reversed") == 0) {
             json_object_set_new(it, "reversed", json_true());
         }
@@ -550,19 +511,12 @@ static const char *filter_base(struct http_req *r, const char *path, const char 
     struct buf b = BUF_INIT;
     buf_addf(&b, "%s?", path);
     for (int i = 0; keys[i]; i++) {
-        const char *v = q(r, keys[i]);
+        const char *v = page_query(r, keys[i]);
         if (!v) {
             continue;
         }
         buf_addf(&b, "%s=", keys[i]);
-        for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
-            if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-                *c == '-' || *c == '_' || *c == '.') {
-                buf_addch(&b, (char)*c);
-            } else {
-                buf_addf(&b, "%%%02X", *c);
-            }
-        }
+        page_add_pct(&b, v);
         buf_addch(&b, '&');
     }
     const char *out = arena_strdup(&r->arena, b.buf);
@@ -582,7 +536,7 @@ static void page_payments(struct http_req *r)
         json_decref(ctx);
         return;
     }
-    const char *donor_text = q(r, "donor");
+    const char *donor_text = page_query(r, "donor");
     json_t *list = NULL;
     if (payment_filter_from(r, &f, &e) == 0 && db_begin(db, true, &e) == 0) {
         if (donor_text) {
@@ -626,11 +580,12 @@ static void new_payment_page(struct http_req *r, int status, json_t *v, const st
     if (!v) {
         v = json_object();
     }
-    if (!jstr(v, "received_on")) {
-        json_object_set_new(v, "received_on", json_string(today_text(r)));
+    if (!json_str_or(v, "received_on", NULL)) {
+        json_object_set_new(v, "received_on", json_string(page_today(r)));
     }
-    json_object_set_new(ctx, "methods",
-                        page_options(r, "bl.method", PAY_METHODS, jstr(v, "method"), NULL));
+    json_object_set_new(
+        ctx, "methods",
+        page_options(r, "bl.method", PAY_METHODS, json_str_or(v, "method", NULL), NULL));
     json_object_set_new(ctx, "v", v);
     if (e) {
         page_ctx_error(r, ctx, e);
@@ -641,8 +596,8 @@ static void new_payment_page(struct http_req *r, int status, json_t *v, const st
 /* GET /sponsorship/payments/new?donor=D-000001 */
 static void page_payment_new(struct http_req *r)
 {
-    json_t *v = json_pack("{s:s?, s:s?, s:b}", "donor", q(r, "donor"), "currency", q(r, "currency"),
-                          "allocate", 1);
+    json_t *v = json_pack("{s:s?, s:s?, s:b}", "donor", page_query(r, "donor"), "currency",
+                          page_query(r, "currency"), "allocate", 1);
     new_payment_page(r, 200, v, NULL);
 }
 
@@ -653,12 +608,12 @@ static void page_payment_create(struct http_req *r)
                                         "method", "received_on", "reference", "external_ref"};
     json_t *v = json_object();
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const char *x = form(r, names[i]);
+        const char *x = page_form(r, names[i]);
         if (x) {
             json_object_set_new(v, names[i], json_string(x));
         }
     }
-    bool allocate = form(r, "allocate") != NULL;
+    bool allocate = page_form(r, "allocate") != NULL;
     json_object_set_new(v, "allocate", json_boolean(allocate));
     struct db *db = db_or_reply(r);
     if (!db) {
@@ -667,7 +622,7 @@ static void page_payment_create(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    const char *donor = jstr(v, "donor");
+    const char *donor = json_str_or(v, "donor", NULL);
     const char *donor_id = NULL;
     if (!donor) {
         err_set(&e, ERR_INVALID, "required", "donor", "who paid?");
@@ -675,7 +630,7 @@ static void page_payment_create(struct http_req *r)
         donor_id = donor_lookup(db, r, donor, "donor", &e);
         db_rollback(db);
     }
-    const char *currency = jstr(v, "currency");
+    const char *currency = json_str_or(v, "currency", NULL);
     char upper[4] = "";
     if (currency && strlen(currency) == 3) {
         for (int i = 0; i < 3; i++) {
@@ -687,13 +642,13 @@ static void page_payment_create(struct http_req *r)
     char id[40], receipt[32];
     if (donor_id) {
         struct payment_new p = {.donor_id = donor_id,
-                                .amount = jstr(v, "amount"),
-                                .fee = jstr(v, "fee"),
+                                .amount = json_str_or(v, "amount", NULL),
+                                .fee = json_str_or(v, "fee", NULL),
                                 .currency = currency,
-                                .method = jstr(v, "method"),
-                                .received_on = jstr(v, "received_on"),
-                                .reference = jstr(v, "reference"),
-                                .external_ref = jstr(v, "external_ref"),
+                                .method = json_str_or(v, "method", NULL),
+                                .received_on = json_str_or(v, "received_on", NULL),
+                                .reference = json_str_or(v, "reference", NULL),
+                                .external_ref = json_str_or(v, "external_ref", NULL),
                                 .no_allocate = !allocate};
         if (!p.amount) {
             err_set(&e, ERR_INVALID, "required", "amount", "'amount' is required");
@@ -719,10 +674,12 @@ static void payment_page(struct http_req *r, int status, const char *id, const s
     json_t *p = NULL, *dues = NULL;
     if (db_begin(db, true, &e) == 0) {
         p = payment_get(db, r->actor, id, &e);
-        if (p && strcmp(jstr(p, "status"), "recorded") == 0 &&
+        if (p && strcmp(json_str_or(p, "status", NULL), "recorded") == 0 &&
             json_integer_value(json_object_get(p, "unallocated")) > 0) {
-            struct dues_filter f = {
-                .payer_id = jstr(p, "donor_id"), .status = "unpaid", .page = 1, .per_page = 100};
+            struct dues_filter f = {.payer_id = json_str_or(p, "donor_id", NULL),
+                                    .status = "unpaid",
+                                    .page = 1,
+                                    .per_page = 100};
             dues = dues_list(db, r->actor, &f, &e);
         }
         db_rollback(db);
@@ -736,7 +693,7 @@ static void payment_page(struct http_req *r, int status, const char *id, const s
     json_t *d;
     json_array_foreach(json_object_get(dues, "items"), i, d)
     {
-        if (strcmp(jstr(d, "currency"), jstr(p, "currency")) == 0) {
+        if (strcmp(json_str_or(d, "currency", NULL), json_str_or(p, "currency", NULL)) == 0) {
             json_array_append(open, d);
         }
     }
@@ -748,7 +705,8 @@ static void payment_page(struct http_req *r, int status, const char *id, const s
     json_t *ctx =
         json_pack("{s:o, s:o, s:b, s:b}", "p", p, "open_dues", open, "has_open",
                   json_array_size(open) > 0, "can_write", actor_can(r->actor, PERM_FINANCE_WRITE));
-    json_object_set_new(ctx, "recorded", json_boolean(strcmp(jstr(p, "status"), "recorded") == 0));
+    json_object_set_new(ctx, "recorded",
+                        json_boolean(strcmp(json_str_or(p, "status", NULL), "recorded") == 0));
     json_object_set_new(ctx, "has_allocations",
                         json_boolean(json_array_size(json_object_get(p, "allocations")) > 0));
     if (fail) {
@@ -773,7 +731,7 @@ static void page_payment_allocate(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    struct alloc_req req = {.due_id = form(r, "due_id"), .amount = form(r, "amount")};
+    struct alloc_req req = {.due_id = page_form(r, "due_id"), .amount = page_form(r, "amount")};
     int made = 0;
     if (payment_allocate(db, r->actor, r->params[0], &req, req.due_id ? 1 : 0, &made, &e) < 0) {
         /* The field of a named allocation is the form's. */
@@ -796,7 +754,7 @@ static void page_payment_reverse(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    if (payment_reverse(db, r->actor, r->params[0], form(r, "reason"), &e) < 0) {
+    if (payment_reverse(db, r->actor, r->params[0], page_form(r, "reason"), &e) < 0) {
         payment_page(r, http_status_of(e.kind), r->params[0], &e);
         return;
     }
@@ -817,7 +775,7 @@ static void dues_page(struct http_req *r, int status, const struct err *fail, js
         json_decref(result);
         return;
     }
-    const char *donor_text = q(r, "donor");
+    const char *donor_text = page_query(r, "donor");
     json_t *list = NULL;
     if (dues_filter_from(r, &f, &e) == 0 && db_begin(db, true, &e) == 0) {
         if (donor_text) {
@@ -849,7 +807,7 @@ static void dues_page(struct http_req *r, int status, const struct err *fail, js
         ctx, "filter",
         json_pack("{s:s?, s:s?, s:s?}", "donor", donor_text, "from", f.from, "to", f.to));
     json_object_set_new(ctx, "can_write", json_boolean(actor_can(r->actor, PERM_FINANCE_WRITE)));
-    json_object_set_new(ctx, "through", json_string(today_text(r)));
+    json_object_set_new(ctx, "through", json_string(page_today(r)));
     if (result) {
         json_object_set_new(ctx, "result", result);
     }
@@ -874,9 +832,9 @@ static void page_dues_generate(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    const char *through = form(r, "through");
+    const char *through = page_form(r, "through");
     if (!through) {
-        through = today_text(r);
+        through = page_today(r);
     }
     struct dues_result res;
     if (dues_generate(db, r->actor, through, &res, &e) < 0) {
@@ -898,7 +856,7 @@ static void page_reconciliation(struct http_req *r)
         json_decref(ctx);
         return;
     }
-    const char *donor_text = q(r, "donor");
+    const char *donor_text = page_query(r, "donor");
     json_t *rec = NULL;
     if (recon_filter_from(r, &f, false, &e) == 0 && db_begin(db, true, &e) == 0) {
         if (donor_text) {
@@ -926,11 +884,13 @@ static void page_reconciliation(struct http_req *r)
           filter_base(r, "/sponsorship/reconciliation", keys));
     json_object_set_new(ctx, "csv",
                         json_string(filter_base(r, "/sponsorship/reconciliation.csv", keys)));
-    json_object_set_new(ctx, "filter",
-                        json_pack("{s:s?, s:s?, s:s?, s:s?}", "from",
-                                  jstr(rec, "from") ? jstr(rec, "from") : f.from, "to",
-                                  jstr(rec, "to") ? jstr(rec, "to") : f.to, "donor", donor_text,
-                                  "as_of", jstr(rec, "as_of") ? jstr(rec, "as_of") : f.as_of));
+    json_object_set_new(
+        ctx, "filter",
+        json_pack("{s:s?, s:s?, s:s?, s:s?}", "from",
+                  json_str_or(rec, "from", NULL) ? json_str_or(rec, "from", NULL) : f.from, "to",
+                  json_str_or(rec, "to", NULL) ? json_str_or(rec, "to", NULL) : f.to, "donor",
+                  donor_text, "as_of",
+                  json_str_or(rec, "as_of", NULL) ? json_str_or(rec, "as_of", NULL) : f.as_of));
     json_decref(rec);
     page_reply(r, status, "bl_reconciliation", "bl.reconciliation", ctx);
 }
@@ -946,7 +906,7 @@ static void page_reconciliation_csv(struct http_req *r)
         return;
     }
     recon_filter_from(r, &f, true, &e);
-    const char *donor_text = q(r, "donor");
+    const char *donor_text = page_query(r, "donor");
     struct buf out = BUF_INIT;
     int rc = db_begin(db, true, &e);
     if (rc == 0) {
@@ -962,9 +922,7 @@ static void page_reconciliation_csv(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    http_add_header(r, "Content-Disposition", "attachment; filename=\"reconciliation.csv\"");
-    http_reply(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
-    buf_release(&out);
+    page_reply_csv(r, "reconciliation.csv", &out);
 }
 
 /* GET /sponsorship/arrears?as_of */
@@ -978,7 +936,7 @@ static void page_arrears(struct http_req *r)
         json_decref(ctx);
         return;
     }
-    json_t *ar = billing_arrears_view(db, r->actor, q(r, "as_of"), 500, &e);
+    json_t *ar = billing_arrears_view(db, r->actor, page_query(r, "as_of"), 500, &e);
     if (!ar) {
         page_ctx_error(r, ctx, &e);
         ar = json_pack("{s:[], s:i}", "items", "total", 0);
@@ -987,7 +945,8 @@ static void page_arrears(struct http_req *r)
     json_object_set_new(ctx, "none",
                         json_boolean(json_array_size(json_object_get(ar, "items")) == 0));
     json_object_set_new(ctx, "as_of",
-                        json_string(jstr(ar, "as_of") ? jstr(ar, "as_of") : today_text(r)));
+                        json_string(json_str_or(ar, "as_of", NULL) ? json_str_or(ar, "as_of", NULL)
+                                                                   : page_today(r)));
     json_object_set_new(ctx, "count_text",
                         json_string(i18n_format(&r->arena, r->lang, "bl.count", "n",
                                                 arena_printf(&r->arena, "%lld",

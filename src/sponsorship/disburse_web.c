@@ -25,52 +25,12 @@
 
 /* ---- shared ---- */
 
-/* The string member key of obj, or NULL. */
-static const char *jstr(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-/* A form field, NULL when missing, blank or not UTF-8. */
-static const char *form_text(struct http_req *r, const char *name)
-{
-    const char *v = http_form(r, name);
-    return v && !text_blank(v) && utf8_valid(v, strlen(v)) ? v : NULL;
-}
-
-/* The label of a field: ds.f.<field>, then field.<field>, else the name. */
-static const char *field_label(struct http_req *r, const char *field)
-{
-    const char *key = arena_printf(&r->arena, "ds.f.%s", field);
-    if (i18n_has(key)) {
-        return i18n_get(r->lang, key);
-    }
-    return page_label(r, "field", field);
-}
-
-/* The message of a failure (code, field) in the reader's language: ds.err.<code>,
- * then err.<code>, each with {field}; else fallback. */
-static const char *problem_text(struct http_req *r, const char *code, const char *field,
-                                const char *fallback)
-{
-    const char *label = field && *field ? field_label(r, field) : "";
-    const char *key = arena_printf(&r->arena, "ds.err.%s", code ? code : "");
-    if (code && i18n_has(key)) {
-        return i18n_format(&r->arena, r->lang, key, "field", label, NULL);
-    }
-    key = arena_printf(&r->arena, "err.%s", code ? code : "");
-    if (code && i18n_has(key)) {
-        return i18n_format(&r->arena, r->lang, key, "field", label, NULL);
-    }
-    return fallback ? arena_strdup(&r->arena, fallback) : i18n_get(r->lang, "err.bad_request");
-}
-
 /* Replies to an API failure: a problem+json whose title is in the reader's language. */
 static void api_err(struct http_req *r, const struct err *e)
 {
     if (e->kind == ERR_INVALID || e->kind == ERR_CONFLICT) {
         http_reply_problem(r, http_status_of(e->kind), e->code, e->field[0] ? e->field : NULL,
-                           problem_text(r, e->code, e->field, e->msg), NULL);
+                           page_problem_text(r, "ds", e->code, e->field, e->msg), NULL);
         return;
     }
     http_reply_err(r, e);
@@ -97,29 +57,11 @@ static bool ends_with(const char *s, const char *suffix)
 /* s percent-encoded for a query string, in r's arena ("" for NULL). */
 static const char *pct(struct http_req *r, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     struct buf b = BUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-._~", *p)) {
-            buf_addch(&b, *p);
-        } else {
-            buf_addch(&b, '%');
-            buf_addch(&b, hex[*p >> 4]);
-            buf_addch(&b, hex[*p & 15]);
-        }
-    }
+    page_add_pct(&b, s);
     const char *out = arena_strdup(&r->arena, b.buf);
     buf_release(&b);
     return out;
-}
-
-/* Today as YYYY-MM-DD. */
-static void today_text(struct http_req *r, char out[11])
-{
-    int y, m, d;
-    time_today(&y, &m, &d);
-    snprintf(out, 11, "%.10s", arena_printf(&r->arena, "%04d-%02d-%02d", y, m, d));
 }
 
 /* ---- the API ---- */
@@ -145,32 +87,6 @@ static void api_list(struct http_req *r)
     http_reply_json(r, 200, v);
 }
 
-/* Reads the listed string members of the JSON body (refusing others). The
- * body is returned for the caller to decref; NULL after replying. */
-static json_t *body_fields(struct http_req *r, const char *const *names, const size_t *max,
-                           const bool *required, const char **out)
-{
-    json_t *body = http_json_body_or_reply(r);
-    if (!body) {
-        return NULL;
-    }
-    struct err e;
-    err_clear(&e);
-    if (json_known_members(body, names, &e) < 0) {
-        json_decref(body);
-        api_err(r, &e);
-        return NULL;
-    }
-    for (int i = 0; names[i]; i++) {
-        if (json_str_member(body, names[i], required[i], max[i], &out[i], &e) < 0) {
-            json_decref(body);
-            api_err(r, &e);
-            return NULL;
-        }
-    }
-    return body;
-}
-
 /* POST /api/v1/disbursements: {"period", "currency", "method"} */
 static void api_create(struct http_req *r)
 {
@@ -178,7 +94,7 @@ static void api_create(struct http_req *r)
     static const size_t max[] = {7, 3, 20};
     static const bool req[] = {true, true, false};
     const char *v[3];
-    json_t *body = body_fields(r, names, max, req, v);
+    json_t *body = page_body_fields(r, names, max, req, v, api_err);
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -236,10 +152,7 @@ static void reply_csv(struct http_req *r, const char *id)
         api_err(r, &e);
         return;
     }
-    http_add_header(r, "Content-Disposition",
-                    arena_printf(&r->arena, "attachment; filename=\"payouts-%.36s.csv\"", id));
-    http_reply(r, 200, "text/csv; charset=utf-8", b.buf, b.len);
-    buf_release(&b);
+    page_reply_csv(r, arena_printf(&r->arena, "payouts-%.36s.csv", id), &b);
 }
 
 /* GET /api/v1/disbursements/{id} and /api/v1/disbursements/{id}.csv */
@@ -260,7 +173,7 @@ static void api_confirm(struct http_req *r)
     static const size_t max[] = {10};
     static const bool req[] = {false};
     const char *v[1] = {NULL};
-    json_t *body = r->body_len ? body_fields(r, names, max, req, v) : json_object();
+    json_t *body = r->body_len ? page_body_fields(r, names, max, req, v, api_err) : json_object();
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -331,16 +244,16 @@ static int proof_from_request(struct http_req *r, struct disb_proof *proof, json
             proof->photo = u->data;
             proof->photo_len = u->len;
         }
-        proof->reference = form_text(r, "reference");
-        proof->paid_on = form_text(r, "paid_on");
-        proof->method = form_text(r, "method");
+        proof->reference = page_form(r, "reference");
+        proof->paid_on = page_form(r, "paid_on");
+        proof->method = page_form(r, "method");
         return 0;
     }
     static const char *const names[] = {"reference", "paid_on", "method", NULL};
     static const size_t max[] = {100, 10, 20};
     static const bool req[] = {false, false, false};
     const char *v[3];
-    *body = body_fields(r, names, max, req, v);
+    *body = page_body_fields(r, names, max, req, v, api_err);
     if (!*body) {
         return -1;
     }
@@ -386,7 +299,7 @@ static void api_failed(struct http_req *r)
     static const size_t max[] = {500};
     static const bool req[] = {false};
     const char *v[1] = {NULL};
-    json_t *body = r->body_len ? body_fields(r, names, max, req, v) : json_object();
+    json_t *body = r->body_len ? page_body_fields(r, names, max, req, v, api_err) : json_object();
     struct db *db = body ? db_or_reply(r) : NULL;
     if (!db) {
         json_decref(body);
@@ -445,10 +358,13 @@ static void api_inkind_create(struct http_req *r)
             json_t *p;
             json_array_foreach(errors, i, p)
             {
-                const char *msg =
-                    problem_text(r, jstr(p, "code"), jstr(p, "field"), jstr(p, "message"));
+                const char *msg = page_problem_text(r, "ds", json_str_or(p, "code", NULL),
+                                                    json_str_or(p, "field", NULL),
+                                                    json_str_or(p, "message", NULL));
                 json_object_set_new(p, "message", json_string(msg));
-                json_object_set_new(p, "label", json_string(field_label(r, jstr(p, "field"))));
+                json_object_set_new(
+                    p, "label",
+                    json_string(page_field_label(r, "ds", json_str_or(p, "field", NULL))));
             }
             http_reply_problem(r, 422, "validation_failed", NULL, e.msg,
                                json_pack("{s:o}", "errors", errors));
@@ -497,15 +413,15 @@ static void api_child_inkind(struct http_req *r)
 /* Labels a run for the pages: status, method, period, progress. */
 static void label_run(struct http_req *r, json_t *run)
 {
-    const char *st = jstr(run, "status");
+    const char *st = json_str_or(run, "status", NULL);
     json_object_set_new(run, "status_label", json_string(page_label(r, "ds.status", st)));
     json_object_set_new(run, "status_class",
                         json_string(!strcmp(st, "confirmed")   ? "badge badge-ok"
                                     : !strcmp(st, "cancelled") ? "badge"
                                                                : "badge badge-info"));
     json_object_set_new(run, "method_label",
-                        json_string(page_label(r, "ds.method", jstr(run, "method"))));
-    const char *at = jstr(run, "created_at");
+                        json_string(page_label(r, "ds.method", json_str_or(run, "method", NULL))));
+    const char *at = json_str_or(run, "created_at", NULL);
     if (at && strlen(at) >= 16) {
         /* "2026-11-29T21:12:04.206Z" shown as "2026-11-29 21:12" (UTC). */
         json_object_set_new(run, "created_on",
@@ -601,7 +517,8 @@ static void new_page(struct http_req *r, int status, json_t *form, json_t *error
 {
     json_t *ctx = json_pack(
         "{s:o, s:o, s:o, s:s?}", "form", form, "errors", errors ? errors : json_object(), "methods",
-        page_options(r, "ds.method", PAYOUT_METHODS, jstr(form, "method"), NULL), "error", error);
+        page_options(r, "ds.method", PAYOUT_METHODS, json_str_or(form, "method", NULL), NULL),
+        "error", error);
     page_reply(r, status, "ds_new", "ds.new", ctx);
 }
 
@@ -629,8 +546,8 @@ static void page_create(struct http_req *r)
     if (!db) {
         return;
     }
-    const char *period = form_text(r, "period"), *currency = form_text(r, "currency"),
-               *method = form_text(r, "method");
+    const char *period = page_form(r, "period"), *currency = page_form(r, "currency"),
+               *method = page_form(r, "method");
     char cur[4] = "";
     if (currency && strlen(currency) == 3) {
         for (int i = 0; i < 3; i++) {
@@ -644,7 +561,7 @@ static void page_create(struct http_req *r)
     err_clear(&e);
     char id[40], no[32];
     if (disb_run_create(db, r->actor, period, currency, method, id, no, NULL, NULL, &e) < 0) {
-        const char *msg = problem_text(r, e.code, e.field, e.msg);
+        const char *msg = page_problem_text(r, "ds", e.code, e.field, e.msg);
         json_t *errors = json_object();
         if (e.field[0]) {
             json_object_set_new(errors, e.field, json_string(msg));
@@ -687,12 +604,11 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
     size_t n = (size_t)json_integer_value(json_object_get(run, "n_lines"));
     size_t from = (size_t)(page - 1) * RUN_PAGE_LINES;
     json_t *shown = json_array();
-    char today[11];
-    today_text(r, today);
+    const char *today = page_today(r);
     for (size_t k = 0; k < json_array_size(lines); k++) {
         size_t i = from + k;
         json_t *l = json_array_get(lines, k);
-        const char *st = jstr(l, "status");
+        const char *st = json_str_or(l, "status", NULL);
         json_object_set_new(l, "no", json_integer((json_int_t)i + 1));
         json_object_set_new(l, "status_label", json_string(page_label(r, "ds.lstatus", st)));
         json_object_set_new(l, "status_class",
@@ -700,10 +616,11 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
                                         : !strcmp(st, "failed") ? "badge badge-warn"
                                                                 : "badge"));
         json_object_set_new(l, "fund_label",
-                            json_string(page_label(r, "ds.fund", jstr(l, "fund"))));
-        json_object_set_new(l, "method_label",
-                            json_string(page_label(r, "ds.method", jstr(l, "method"))));
-        const char *cs = jstr(l, "child_status");
+                            json_string(page_label(r, "ds.fund", json_str_or(l, "fund", NULL))));
+        json_object_set_new(
+            l, "method_label",
+            json_string(page_label(r, "ds.method", json_str_or(l, "method", NULL))));
+        const char *cs = json_str_or(l, "child_status", NULL);
         if (cs && strcmp(cs, "active") != 0 && strcmp(cs, "registered") != 0) {
             /* The officer sees that the child left the programme before paying. */
             json_object_set_new(l, "child_status_label",
@@ -715,12 +632,12 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
         if (payable) {
             json_object_set_new(
                 l, "methods",
-                page_options(r, "ds.method", PAYOUT_METHODS, jstr(l, "method"), NULL));
+                page_options(r, "ds.method", PAYOUT_METHODS, json_str_or(l, "method", NULL), NULL));
         }
-        if (failed && line_id && !strcmp(line_id, jstr(l, "id"))) {
+        if (failed && line_id && !strcmp(line_id, json_str_or(l, "id", NULL))) {
             json_object_set_new(
                 l, "line_error",
-                json_string(problem_text(r, failed->code, failed->field, failed->msg)));
+                json_string(page_problem_text(r, "ds", failed->code, failed->field, failed->msg)));
             json_object_set_new(l, "line_open", json_true());
         }
         json_array_append(shown, l);
@@ -748,8 +665,9 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
         }
     }
     if (failed) {
-        json_object_set_new(ctx, "error",
-                            json_string(problem_text(r, failed->code, failed->field, failed->msg)));
+        json_object_set_new(
+            ctx, "error",
+            json_string(page_problem_text(r, "ds", failed->code, failed->field, failed->msg)));
     }
     page_reply(r, status, "ds_run", "ds.run", ctx);
 }
@@ -769,7 +687,7 @@ static void page_run_step(struct http_req *r, bool confirm)
     }
     struct err e;
     err_clear(&e);
-    int rc = confirm ? disb_run_confirm(db, r->actor, r->params[0], form_text(r, "date"), &e)
+    int rc = confirm ? disb_run_confirm(db, r->actor, r->params[0], page_form(r, "date"), &e)
                      : disb_run_cancel(db, r->actor, r->params[0], &e);
     if (rc < 0) {
         if (e.kind == ERR_INVALID || e.kind == ERR_CONFLICT) {
@@ -829,7 +747,7 @@ static void page_line_step(struct http_req *r, bool paid)
         rc = disb_line_paid(db, r->actor, r->params[0], &proof, &e);
         json_decref(body);
     } else {
-        rc = disb_line_failed(db, r->actor, r->params[0], form_text(r, "reason"), &e);
+        rc = disb_line_failed(db, r->actor, r->params[0], page_form(r, "reason"), &e);
     }
     if (rc < 0) {
         if (run[0] && (e.kind == ERR_INVALID || e.kind == ERR_CONFLICT || e.kind == ERR_LIMIT)) {
@@ -912,20 +830,21 @@ static void inkind_page(struct http_req *r, int status, json_t *form, json_t *er
     json_array_foreach(items, i, it)
     {
         json_object_set_new(it, "kind_label",
-                            json_string(page_label(r, "ds.kind", jstr(it, "kind"))));
-        if (jstr(it, "fund")) {
-            json_object_set_new(it, "fund_label",
-                                json_string(page_label(r, "ds.fund", jstr(it, "fund"))));
+                            json_string(page_label(r, "ds.kind", json_str_or(it, "kind", NULL))));
+        if (json_str_or(it, "fund", NULL)) {
+            json_object_set_new(
+                it, "fund_label",
+                json_string(page_label(r, "ds.fund", json_str_or(it, "fund", NULL))));
         }
     }
     bool write = actor_can(r->actor, PERM_SPONSOR_WRITE);
-    json_t *ctx =
-        json_pack("{s:O, s:b, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, s:b}", "items", items, "none",
-                  json_array_size(items) == 0, "can_write", write, "form", form, "errors",
-                  errors ? errors : json_object(), "kinds",
-                  page_options(r, "ds.kind", INKIND_KINDS, jstr(form, "kind"), NULL), "funds",
-                  page_options(r, "ds.fund", FUNDS, jstr(form, "fund"), "ds.fund_default"), "error",
-                  error, "file_no", file_no && *file_no ? file_no : NULL, "unknown", unknown);
+    json_t *ctx = json_pack(
+        "{s:O, s:b, s:b, s:o, s:o, s:o, s:o, s:s?, s:s?, s:b}", "items", items, "none",
+        json_array_size(items) == 0, "can_write", write, "form", form, "errors",
+        errors ? errors : json_object(), "kinds",
+        page_options(r, "ds.kind", INKIND_KINDS, json_str_or(form, "kind", NULL), NULL), "funds",
+        page_options(r, "ds.fund", FUNDS, json_str_or(form, "fund", NULL), "ds.fund_default"),
+        "error", error, "file_no", file_no && *file_no ? file_no : NULL, "unknown", unknown);
     json_decref(v);
     page_reply(r, status, "ds_inkind", "ds.inkind", ctx);
 }
@@ -933,8 +852,7 @@ static void inkind_page(struct http_req *r, int status, json_t *form, json_t *er
 /* GET /sponsorship/inkind?file_no= */
 static void page_inkind(struct http_req *r)
 {
-    char today[11];
-    today_text(r, today);
+    const char *today = page_today(r);
     const char *file_no = http_query(r, "file_no");
     inkind_page(r, 200,
                 json_pack("{s:s, s:s, s:s, s:s}", "file_no", file_no ? file_no : "", "quantity",
@@ -947,15 +865,15 @@ static void page_inkind(struct http_req *r)
 static int inkind_lookup(struct http_req *r, struct db *db, json_t *input, json_t *errors,
                          struct err *e)
 {
-    const char *file_no = form_text(r, "file_no");
-    const char *donor_no = form_text(r, "donor_no");
+    const char *file_no = page_form(r, "file_no");
+    const char *donor_no = page_form(r, "donor_no");
     if (db_begin(db, true, e) < 0) {
         return -1;
     }
     int found = 0;
     if (!file_no) {
         json_object_set_new(errors, "file_no",
-                            json_string(problem_text(r, "required", "file_no", NULL)));
+                            json_string(page_problem_text(r, "ds", "required", "file_no", NULL)));
     } else {
         struct db_stmt *s =
             db_row(db, e, &found, "SELECT id FROM children WHERE org_id = $1 AND file_no = $2",
@@ -1001,15 +919,15 @@ static void page_inkind_create(struct http_req *r)
     static const char *const pass[] = {"kind",  "description", "quantity", "distributed_on",
                                        "value", "currency",    "fund",     "proof_ref"};
     for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
-        const char *v = form_text(r, pass[i]);
+        const char *v = page_form(r, pass[i]);
         if (v) {
             json_object_set_new(input, pass[i], json_string(v));
         }
     }
-    if (!form_text(r, "distributed_on")) {
+    if (!page_form(r, "distributed_on")) {
         json_object_set_new(input, "distributed_on", json_string(""));
     }
-    if (!form_text(r, "value")) {
+    if (!page_form(r, "value")) {
         /* The form keeps its currency and fund choices; without a value they mean nothing. */
         json_object_del(input, "currency");
         json_object_del(input, "fund");
@@ -1042,14 +960,14 @@ static void page_inkind_create(struct http_req *r)
         json_decref(errors);
         http_redirect(r,
                       arena_printf(&r->arena, "/sponsorship/inkind?file_no=%s&ok=flash.ds_inkind",
-                                   pct(r, form_text(r, "file_no"))));
+                                   pct(r, page_form(r, "file_no"))));
         return;
     }
     size_t i;
     json_t *p;
     json_array_foreach(problems, i, p)
     {
-        const char *field = jstr(p, "field");
+        const char *field = json_str_or(p, "field", NULL);
         if (!strcmp(field, "child_id")) {
             continue; /* shown as the file number's problem */
         }
@@ -1059,7 +977,8 @@ static void page_inkind_create(struct http_req *r)
         if (!json_object_get(errors, field)) {
             json_object_set_new(
                 errors, field,
-                json_string(problem_text(r, jstr(p, "code"), field, jstr(p, "message"))));
+                json_string(page_problem_text(r, "ds", json_str_or(p, "code", NULL), field,
+                                              json_str_or(p, "message", NULL))));
         }
     }
     json_decref(problems);
@@ -1069,7 +988,7 @@ static void page_inkind_create(struct http_req *r)
         http_reply_err(r, &e);
         return;
     }
-    const char *msg = e.kind == ERR_CONFLICT ? problem_text(r, e.code, e.field, e.msg)
+    const char *msg = e.kind == ERR_CONFLICT ? page_problem_text(r, "ds", e.code, e.field, e.msg)
                                              : i18n_get(r->lang, "err.validation_failed");
     if (e.kind == ERR_CONFLICT && e.field[0] && !json_object_get(errors, "distributed_on")) {
         json_object_set_new(errors, "distributed_on", json_string(msg));

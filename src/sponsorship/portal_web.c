@@ -23,29 +23,16 @@
 #include "web/pdf.h"
 #include "core/banned.h"
 
-/* The string member key of obj, or NULL. */
-static const char *jstr(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-/* A form field with surrounding blanks meaning absent: NULL when missing or blank. */
-static const char *form_text(struct http_req *r, const char *name)
-{
-    const char *v = http_form(r, name);
-    return v && !text_blank(v) ? v : NULL;
-}
-
 /* The name to show for a child in r's language: the Latin first name in
  * English when recorded, else the first name. */
 static const char *shown_name(struct http_req *r, json_t *c)
 {
-    const char *latin = jstr(c, "first_name_latin");
+    const char *latin = json_str_or(c, "first_name_latin", NULL);
     if (strcmp(r->lang, "en") == 0 && latin && *latin) {
         return latin;
     }
-    const char *first = jstr(c, "first_name");
-    return first ? first : jstr(c, "child_first_name");
+    const char *first = json_str_or(c, "first_name", NULL);
+    return first ? first : json_str_or(c, "child_first_name", NULL);
 }
 
 /* Adds the display members of a donor-facing child c: name, status_label,
@@ -55,8 +42,8 @@ static void label_child(struct http_req *r, json_t *c)
 {
     json_object_set_new(c, "name", json_string(shown_name(r, c)));
     json_object_set_new(c, "status_label",
-                        json_string(page_label(r, "pt.status", jstr(c, "status"))));
-    const char *note = jstr(c, "note"), *note_en = jstr(c, "note_en");
+                        json_string(page_label(r, "pt.status", json_str_or(c, "status", NULL))));
+    const char *note = json_str_or(c, "note", NULL), *note_en = json_str_or(c, "note_en", NULL);
     if (strcmp(r->lang, "en") == 0 && note_en && *note_en) {
         note = note_en;
     }
@@ -98,14 +85,15 @@ static void label_items(struct http_req *r, json_t *items, const char *prefix)
     json_array_foreach(items, i, it)
     {
         json_object_set_new(it, "status_label",
-                            json_string(page_label(r, prefix, jstr(it, "status"))));
-        json_object_set_new(
-            it, "is_pending",
-            json_boolean(jstr(it, "status") && strcmp(jstr(it, "status"), "pending") == 0));
-        json_object_set_new(
-            it, "is_approved",
-            json_boolean(jstr(it, "status") && strcmp(jstr(it, "status"), "approved") == 0));
-        const char *note = jstr(it, "note"), *note_en = jstr(it, "note_en");
+                            json_string(page_label(r, prefix, json_str_or(it, "status", NULL))));
+        json_object_set_new(it, "is_pending",
+                            json_boolean(json_str_or(it, "status", NULL) &&
+                                         strcmp(json_str_or(it, "status", NULL), "pending") == 0));
+        json_object_set_new(it, "is_approved",
+                            json_boolean(json_str_or(it, "status", NULL) &&
+                                         strcmp(json_str_or(it, "status", NULL), "approved") == 0));
+        const char *note = json_str_or(it, "note", NULL),
+                   *note_en = json_str_or(it, "note_en", NULL);
         if (strcmp(r->lang, "en") == 0 && note_en && *note_en) {
             note = note_en;
         }
@@ -198,15 +186,17 @@ static void page_giving(struct http_req *r)
     json_t *it;
     json_array_foreach(json_object_get(g, "agreements"), i, it)
     {
-        json_object_set_new(it, "status_label",
-                            json_string(page_label(r, "pt.status", jstr(it, "status"))));
-        const char *latin = jstr(it, "child_first_name_latin");
+        json_object_set_new(
+            it, "status_label",
+            json_string(page_label(r, "pt.status", json_str_or(it, "status", NULL))));
+        const char *latin = json_str_or(it, "child_first_name_latin", NULL);
         json_object_set_new(it, "child_name",
                             json_string(strcmp(r->lang, "en") == 0 && latin && *latin
                                             ? latin
-                                            : jstr(it, "child_first_name")));
-        json_object_set_new(it, "frequency_label",
-                            json_string(page_label(r, "pt.freq", jstr(it, "frequency"))));
+                                            : json_str_or(it, "child_first_name", NULL)));
+        json_object_set_new(
+            it, "frequency_label",
+            json_string(page_label(r, "pt.freq", json_str_or(it, "frequency", NULL))));
     }
     int y, m, d;
     time_today(&y, &m, &d);
@@ -230,12 +220,13 @@ static void letter_form(struct http_req *r, struct db *db, int status, const cha
     json_t *c;
     json_array_foreach(children, i, c)
     {
-        if (strcmp(jstr(c, "status"), "ended") == 0) {
+        if (strcmp(json_str_or(c, "status", NULL), "ended") == 0) {
             continue;
         }
-        json_array_append_new(options, json_pack("{s:s, s:s, s:b}", "value", jstr(c, "id"), "label",
-                                                 shown_name(r, c), "selected",
-                                                 child && strcmp(child, jstr(c, "id")) == 0));
+        json_array_append_new(options,
+                              json_pack("{s:s, s:s, s:b}", "value", json_str_or(c, "id", NULL),
+                                        "label", shown_name(r, c), "selected",
+                                        child && strcmp(child, json_str_or(c, "id", NULL)) == 0));
     }
     json_decref(children);
     json_t *ctx = json_pack("{s:o, s:s, s:i}", "children", options, "body", body ? body : "", "max",
@@ -322,19 +313,17 @@ static void media_report_drawing(struct http_req *r)
 
 /* ---- The donor's API -------------------------------------------------- */
 
+/* portal_children as a page_read_fn. */
+static json_t *children_call(struct db *db, const struct actor *a, const char *arg, struct err *e)
+{
+    (void)arg;
+    return portal_children(db, a, e);
+}
+
 /* GET /api/v1/portal/children */
 static void api_children(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = portal_children(db, r->actor, &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, children_call, NULL, "items");
 }
 
 /* GET /api/v1/portal/children/{id} */
@@ -356,19 +345,18 @@ static void api_giving(struct http_req *r)
     reply_call(r, giving_call, NULL);
 }
 
+/* letter_list_own as a page_read_fn. */
+static json_t *letters_own_call(struct db *db, const struct actor *a, const char *arg,
+                                struct err *e)
+{
+    (void)arg;
+    return letter_list_own(db, a, e);
+}
+
 /* GET /api/v1/portal/letters */
 static void api_letters_own(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = letter_list_own(db, r->actor, &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, letters_own_call, NULL, "items");
 }
 
 /* POST /api/v1/portal/letters {child_id, body} */
@@ -399,19 +387,16 @@ static void api_letter_create(struct http_req *r)
 
 /* ---- Letters for staff ------------------------------------------------ */
 
+/* letter_list as a page_read_fn (arg: the status). */
+static json_t *letters_call(struct db *db, const struct actor *a, const char *status, struct err *e)
+{
+    return letter_list(db, a, status, e);
+}
+
 /* GET /api/v1/sponsor-letters?status= */
 static void api_letters(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = letter_list(db, r->actor, http_query(r, "status"), &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, letters_call, http_query(r, "status"), "items");
 }
 
 /* POST /api/v1/sponsor-letters/{id}/{action} {note?}: approve, reject, deliver. */
@@ -477,7 +462,7 @@ static void page_letter_review(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    if (letter_review(db, r->actor, r->params[0], http_form(r, "action"), form_text(r, "note"),
+    if (letter_review(db, r->actor, r->params[0], http_form(r, "action"), page_form(r, "note"),
                       &e) < 0) {
         http_reply_err(r, &e);
         return;
@@ -497,9 +482,10 @@ static json_t *both(const char *key)
  * as report_get gives it, with name_en and the labels l.<key>.{ar,en}. */
 static void report_ctx(json_t *rep)
 {
-    const char *latin = jstr(rep, "child_first_name_latin");
-    json_object_set_new(rep, "name_en",
-                        json_string(latin && *latin ? latin : jstr(rep, "child_first_name")));
+    const char *latin = json_str_or(rep, "child_first_name_latin", NULL);
+    json_object_set_new(
+        rep, "name_en",
+        json_string(latin && *latin ? latin : json_str_or(rep, "child_first_name", NULL)));
     static const char *const keys[] = {"pt.report_title", "pt.f.first_name",   "pt.period",
                                        "pt.note",         "pt.school_results", "pt.photo",
                                        "pt.drawing"};
@@ -519,8 +505,9 @@ static int render_pdf(struct db *db, const struct actor *a, const char *id, stru
     if (!rep) {
         return -1;
     }
-    const char *first = jstr(rep, "child_first_name"), *period = jstr(rep, "period");
-    const char *latin = jstr(rep, "child_first_name_latin");
+    const char *first = json_str_or(rep, "child_first_name", NULL),
+               *period = json_str_or(rep, "period", NULL);
+    const char *latin = json_str_or(rep, "child_first_name_latin", NULL);
     char title[256];
     snprintf(title, sizeof(title), "%s · %s", i18n_get("ar", "pt.report_title"),
              i18n_get("en", "pt.report_title"));
@@ -538,28 +525,28 @@ static int render_pdf(struct db *db, const struct actor *a, const char *id, stru
     };
     pdf_kv(d, pairs, 3);
     pdf_heading(d, i18n_get("ar", "pt.note"));
-    pdf_paragraph(d, jstr(rep, "note"));
-    if (jstr(rep, "note_en")) {
+    pdf_paragraph(d, json_str_or(rep, "note", NULL));
+    if (json_str_or(rep, "note_en", NULL)) {
         pdf_heading(d, i18n_get("en", "pt.note"));
-        pdf_paragraph(d, jstr(rep, "note_en"));
+        pdf_paragraph(d, json_str_or(rep, "note_en", NULL));
     }
-    if (jstr(rep, "school_results")) {
+    if (json_str_or(rep, "school_results", NULL)) {
         char h[200];
         snprintf(h, sizeof(h), "%s · %s", i18n_get("ar", "pt.school_results"),
                  i18n_get("en", "pt.school_results"));
         pdf_heading(d, h);
-        pdf_paragraph(d, jstr(rep, "school_results"));
+        pdf_paragraph(d, json_str_or(rep, "school_results", NULL));
     }
     static const char *const docs[] = {"photo_doc", "drawing_doc"};
     for (int i = 0; i < 2; i++) {
-        const char *doc = jstr(rep, docs[i]);
+        const char *doc = json_str_or(rep, docs[i], NULL);
         if (!doc) {
             continue;
         }
         struct doc_file f;
         struct err de;
         err_clear(&de);
-        if (document_open(db, a, jstr(rep, "child_id"), doc, &f, &de) < 0) {
+        if (document_open(db, a, json_str_or(rep, "child_id", NULL), doc, &f, &de) < 0) {
             continue; /* deleted since: the report goes without it */
         }
         if (strncmp(f.content_type, "image/", 6) == 0 && strcmp(f.content_type, "image/webp")) {
@@ -584,34 +571,31 @@ static int render_pdf(struct db *db, const struct actor *a, const char *id, stru
     json_decref(rep);
     return rc;
 }
+
+/* report_list as a page_read_fn (arg: the child). */
+static json_t *reports_call(struct db *db, const struct actor *a, const char *child, struct err *e)
+{
+    return report_list(db, a, child, e);
+}
+
 /* GET /api/v1/progress-reports?child= */
 static void api_reports(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = report_list(db, r->actor, http_query(r, "child"), &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, reports_call, http_query(r, "child"), "items");
+}
+
+/* report_due as a page_read_fn. */
+static json_t *reports_due_call(struct db *db, const struct actor *a, const char *arg,
+                                struct err *e)
+{
+    (void)arg;
+    return report_due(db, a, e);
 }
 
 /* GET /api/v1/progress-reports/due */
 static void api_reports_due(struct http_req *r)
 {
-    struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
-    }
-    struct err e;
-    err_clear(&e);
-    json_t *items = report_due(db, r->actor, &e);
-    if (got(r, items, &e)) {
-        http_reply_json(r, 200, json_pack("{s:o}", "items", items));
-    }
+    reply_call_wrap(r, reports_due_call, NULL, "items");
 }
 
 /* POST /api/v1/progress-reports {child_id, period, note, ...} */
@@ -738,16 +722,17 @@ static json_t *doc_options(struct http_req *r, json_t *docs, bool photos, const 
     json_t *d;
     json_array_foreach(docs, i, d)
     {
-        const char *kind = jstr(d, "kind"), *ctype = jstr(d, "content_type");
+        const char *kind = json_str_or(d, "kind", NULL),
+                   *ctype = json_str_or(d, "content_type", NULL);
         if (!kind || strcmp(kind, "medical") == 0 ||
             (photos && (strcmp(kind, "photo") || strncmp(ctype, "image/", 6)))) {
             continue;
         }
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:b}", "value", jstr(d, "id"), "label",
+            arr, json_pack("{s:s, s:s, s:b}", "value", json_str_or(d, "id", NULL), "label",
                            arena_printf(&r->arena, "%s · %s", page_label(r, "doc.kind", kind),
-                                        jstr(d, "filename")),
-                           "selected", chosen && strcmp(chosen, jstr(d, "id")) == 0));
+                                        json_str_or(d, "filename", NULL)),
+                           "selected", chosen && strcmp(chosen, json_str_or(d, "id", NULL)) == 0));
     }
     return arr;
 }
@@ -768,8 +753,10 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
         db_rollback(db);
     }
     if (docs) {
-        const char *photo = failed ? http_form(r, "photo_doc") : jstr(prefill, "photo_doc");
-        const char *drawing = failed ? http_form(r, "drawing_doc") : jstr(prefill, "drawing_doc");
+        const char *photo =
+            failed ? http_form(r, "photo_doc") : json_str_or(prefill, "photo_doc", NULL);
+        const char *drawing =
+            failed ? http_form(r, "drawing_doc") : json_str_or(prefill, "drawing_doc", NULL);
         json_object_set_new(ctx, "photos", doc_options(r, docs, true, photo));
         json_object_set_new(ctx, "drawings", doc_options(r, docs, false, drawing));
         json_decref(docs);
@@ -778,7 +765,7 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
     static const char *const keep[] = {"period", "note", "note_en", "school_results"};
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
         bool from_form = failed && !(edit_id && strcmp(keep[i], "period") == 0);
-        const char *v = from_form ? http_form(r, keep[i]) : jstr(prefill, keep[i]);
+        const char *v = from_form ? http_form(r, keep[i]) : json_str_or(prefill, keep[i], NULL);
         json_object_set_new(ctx, keep[i], json_string(v ? v : ""));
     }
     json_object_set_new(ctx, "editing", json_boolean(edit_id != NULL));
@@ -789,8 +776,8 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
     if (edit_id) {
         json_object_set_new(ctx, "id", json_string(edit_id));
         json_object_set_new(ctx, "child_first_name",
-                            json_string(jstr(prefill, "child_first_name")
-                                            ? jstr(prefill, "child_first_name")
+                            json_string(json_str_or(prefill, "child_first_name", NULL)
+                                            ? json_str_or(prefill, "child_first_name", NULL)
                                             : ""));
     }
     if (failed) {
@@ -801,9 +788,9 @@ static void report_form(struct http_req *r, struct db *db, int status, const cha
             json_t *p;
             json_array_foreach(page_localize_errors(r, errors), i, p)
             {
-                const char *f = jstr(p, "field");
+                const char *f = json_str_or(p, "field", NULL);
                 if (f && !json_object_get(by, f)) {
-                    json_object_set_new(by, f, json_string(jstr(p, "message")));
+                    json_object_set_new(by, f, json_string(json_str_or(p, "message", NULL)));
                 }
             }
             json_object_set_new(ctx, "errors", by);
@@ -835,7 +822,7 @@ static void page_report_post(struct http_req *r)
                                         "school_results", "photo_doc", "drawing_doc"};
     json_t *in = json_object();
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const char *v = form_text(r, names[i]);
+        const char *v = page_form(r, names[i]);
         if (v) {
             json_object_set_new(in, names[i], json_string(v));
         }
@@ -848,7 +835,7 @@ static void page_report_post(struct http_req *r)
     json_decref(in);
     if (rc < 0) {
         if (e.kind == ERR_INVALID || e.kind == ERR_CONFLICT) {
-            report_form(r, db, e.kind == ERR_CONFLICT ? 409 : 422, form_text(r, "child_id"), NULL,
+            report_form(r, db, e.kind == ERR_CONFLICT ? 409 : 422, page_form(r, "child_id"), NULL,
                         NULL, &e, errors);
         } else {
             json_decref(errors);
@@ -873,7 +860,7 @@ static void page_report_edit(struct http_req *r)
     if (!got(r, rep, &e)) {
         return;
     }
-    report_form(r, db, 200, jstr(rep, "child_id"), rep, r->params[0], NULL, NULL);
+    report_form(r, db, 200, json_str_or(rep, "child_id", NULL), rep, r->params[0], NULL, NULL);
     json_decref(rep);
 }
 
@@ -889,7 +876,7 @@ static void page_report_update(struct http_req *r)
                                         "drawing_doc"};
     json_t *in = json_object();
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const char *v = form_text(r, names[i]);
+        const char *v = page_form(r, names[i]);
         json_object_set_new(in, names[i], v ? json_string(v) : json_null());
     }
     struct err e;
@@ -902,7 +889,8 @@ static void page_report_update(struct http_req *r)
         err_clear(&g);
         json_t *rep = e.kind == ERR_INVALID ? report_get(db, r->actor, r->params[0], &g) : NULL;
         if (rep) {
-            report_form(r, db, 422, jstr(rep, "child_id"), rep, r->params[0], &e, errors);
+            report_form(r, db, 422, json_str_or(rep, "child_id", NULL), rep, r->params[0], &e,
+                        errors);
             json_decref(rep);
         } else {
             json_decref(errors);
@@ -950,7 +938,7 @@ static void page_report(struct http_req *r)
     if (!got(r, rep, &e)) {
         return;
     }
-    const char *status = jstr(rep, "status");
+    const char *status = json_str_or(rep, "status", NULL);
     json_object_set_new(rep, "status_label", json_string(page_label(r, "pt.rstatus", status)));
     json_object_set_new(rep, "is_draft", json_boolean(strcmp(status, "draft") == 0));
     json_object_set_new(rep, "can_write", json_boolean(actor_can(r->actor, PERM_SPONSOR_WRITE)));

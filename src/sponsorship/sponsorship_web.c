@@ -21,12 +21,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* The string member key of obj, or NULL. */
-static const char *jstr(json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* Reads a page number or size from the query: dflt when absent, -1 when bad. */
 static int query_int(struct http_req *r, const char *name, int dflt, int max)
 {
@@ -37,13 +31,6 @@ static int query_int(struct http_req *r, const char *name, int dflt, int max)
     char *end;
     long n = strtol(v, &end, 10);
     return *end || n < 1 || n > max ? -1 : (int)n;
-}
-
-/* A query parameter with blanks meaning absent. */
-static const char *query_text(struct http_req *r, const char *name)
-{
-    const char *v = http_query(r, name);
-    return v && !text_blank(v) && utf8_valid(v, strlen(v)) ? v : NULL;
 }
 
 /* ==== the JSON API ==== */
@@ -69,7 +56,7 @@ static void api_donors(struct http_req *r)
         return;
     }
     json_t *res =
-        donor_list(db, r->actor, query_text(r, "q"), query_text(r, "status"), page, per, &e);
+        donor_list(db, r->actor, page_query(r, "q"), page_query(r, "status"), page, per, &e);
     db_rollback(db);
     if (!res) {
         http_reply_err(r, &e);
@@ -128,32 +115,6 @@ static void api_donor_update(struct http_req *r)
     http_reply(r, 204, NULL, NULL, 0);
 }
 
-/* Reads the listed string members of the JSON body (refusing others). The body is returned
- * for the caller to decref; NULL after replying. */
-static json_t *body_fields(struct http_req *r, const char *const *names, const size_t *max,
-                           const char **out)
-{
-    json_t *body = http_json_body_or_reply(r);
-    if (!body) {
-        return NULL;
-    }
-    struct err e;
-    err_clear(&e);
-    if (json_known_members(body, names, &e) < 0) {
-        json_decref(body);
-        http_reply_err(r, &e);
-        return NULL;
-    }
-    for (int i = 0; names[i]; i++) {
-        if (json_str_member(body, names[i], false, max[i], &out[i], &e) < 0) {
-            json_decref(body);
-            http_reply_err(r, &e);
-            return NULL;
-        }
-    }
-    return body;
-}
-
 /* Runs one service call whose JSON body has the listed text members (v[0], v[1], ...), then
  * answers 204. The lists are parenthesized so that their commas pass through. */
 #define LIST(...)                                                                                  \
@@ -166,7 +127,7 @@ static json_t *body_fields(struct http_req *r, const char *const *names, const s
         static const char *const names[] = LIST fields;                                            \
         static const size_t max[] = LIST maxes;                                                    \
         const char *v[sizeof(max) / sizeof(max[0])];                                               \
-        json_t *body = body_fields(r, names, max, v);                                              \
+        json_t *body = page_body_fields(r, names, max, NULL, v, NULL);                             \
         struct db *db = body ? db_or_reply(r) : NULL;                                              \
         if (!db) {                                                                                 \
             json_decref(body);                                                                     \
@@ -215,10 +176,10 @@ API_STEP(api_sp_end, ("reason", "end_date", "note", NULL), (40, 10, 1000),
 static int filter_from(struct http_req *r, struct sp_filter *f)
 {
     memset(f, 0, sizeof(*f));
-    f->status = query_text(r, "status");
-    f->donor_id = query_text(r, "donor_id");
-    f->child_id = query_text(r, "child_id");
-    f->q = query_text(r, "q");
+    f->status = page_query(r, "status");
+    f->donor_id = page_query(r, "donor_id");
+    f->child_id = page_query(r, "child_id");
+    f->q = page_query(r, "q");
     f->page = query_int(r, "page", 1, 1000000);
     f->per_page = query_int(r, "per_page", 25, 200);
     if (f->page < 0 || f->per_page < 0) {
@@ -276,9 +237,9 @@ static void api_sp_create(struct http_req *r)
         page_reply_problems(r, &e, errors);
         return;
     }
-    http_add_header(
-        r, "Location",
-        arena_printf(&r->arena, "/api/v1/sponsorships/%s", jstr(json_array_get(created, 0), "id")));
+    http_add_header(r, "Location",
+                    arena_printf(&r->arena, "/api/v1/sponsorships/%s",
+                                 json_str_or(json_array_get(created, 0), "id", NULL)));
     http_reply_json(r, 201, json_pack("{s:o}", "items", created));
 }
 
@@ -412,31 +373,6 @@ static void api_settings(struct http_req *r)
 
 /* ==== pages ==== */
 
-/* The label of a field: sp.f.<field> when the catalog has it, else field.<field>. */
-static const char *field_label(struct http_req *r, const char *field)
-{
-    const char *br = strchr(field, '[');
-    const char *name = br ? arena_strndup(&r->arena, field, (size_t)(br - field)) : field;
-    const char *key = arena_printf(&r->arena, "sp.f.%s", name);
-    return i18n_has(key) ? i18n_get(r->lang, key) : page_label(r, "field", name);
-}
-
-/* The message of one failure in the request's language: sp.err.<code>, else err.<code>, with
- * {field} filled; else fallback. */
-static const char *problem_text(struct http_req *r, const char *code, const char *field,
-                                const char *fallback)
-{
-    const char *key = arena_printf(&r->arena, "sp.err.%s", code ? code : "");
-    if (!code || !i18n_has(key)) {
-        key = arena_printf(&r->arena, "err.%s", code ? code : "");
-    }
-    if (!code || !i18n_has(key)) {
-        return fallback ? fallback : i18n_get(r->lang, "err.bad_request");
-    }
-    return i18n_format(&r->arena, r->lang, key, "field",
-                       field && *field ? field_label(r, field) : "", NULL);
-}
-
 /* {field: message} from a failure: the problems list when there is one (taken), else e. The
  * array index of "child_ids[1]" is dropped, so the message shows under the one field. */
 static json_t *errors_of(struct http_req *r, const struct err *e, json_t *problems)
@@ -447,7 +383,7 @@ static json_t *errors_of(struct http_req *r, const struct err *e, json_t *proble
         json_t *p;
         json_array_foreach(problems, i, p)
         {
-            const char *field = jstr(p, "field");
+            const char *field = json_str_or(p, "field", NULL);
             if (!field || !*field) {
                 continue;
             }
@@ -455,12 +391,14 @@ static json_t *errors_of(struct http_req *r, const struct err *e, json_t *proble
             const char *name = br ? arena_strndup(&r->arena, field, (size_t)(br - field)) : field;
             if (!json_object_get(by, name)) {
                 json_object_set_new(by, name,
-                                    json_string(problem_text(r, jstr(p, "code"), field, NULL)));
+                                    json_string(page_problem_text(
+                                        r, "sp", json_str_or(p, "code", NULL), field, NULL)));
             }
         }
         json_decref(problems);
     } else if (e->field[0]) {
-        json_object_set_new(by, e->field, json_string(problem_text(r, e->code, e->field, e->msg)));
+        json_object_set_new(by, e->field,
+                            json_string(page_problem_text(r, "sp", e->code, e->field, e->msg)));
     }
     return by;
 }
@@ -471,7 +409,7 @@ static const char *form_error(struct http_req *r, const struct err *e)
     if (!strcmp(e->code, "validation_failed")) {
         return i18n_get(r->lang, "err.validation_failed");
     }
-    return problem_text(r, e->code, e->field, e->msg);
+    return page_problem_text(r, "sp", e->code, e->field, e->msg);
 }
 
 /* A form field as typed (valid UTF-8, else ""). */
@@ -487,49 +425,14 @@ static void page_fail(struct http_req *r, const struct err *e)
     http_reply_err(r, e);
 }
 
-/* Runs fn in a read-only transaction into *out. Returns 0, or -1 after replying. */
-static int read_or_reply(struct http_req *r, struct db *db, page_read_fn fn, const char *arg,
-                         json_t **out)
-{
-    struct err e;
-    err_clear(&e);
-    *out = NULL;
-    if (db_begin(db, true, &e) < 0) {
-        page_fail(r, &e);
-        return -1;
-    }
-    *out = fn(db, r->actor, arg, &e);
-    db_rollback(db);
-    if (!*out) {
-        page_fail(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 /* A child's short name from the members first_name and family_name of o. */
 static void name_child(struct http_req *r, json_t *o, const char *first, const char *family,
                        const char *out)
 {
-    const char *a = jstr(o, first), *b = jstr(o, family);
+    const char *a = json_str_or(o, first, NULL), *b = json_str_or(o, family, NULL);
     json_object_set_new(o, out,
                         json_string(arena_printf(&r->arena, "%s%s%s", a ? a : "",
                                                  b && *b ? " " : "", b && *b ? b : "")));
-}
-
-/* Adds "<member>_label" from the catalog prefix to every item of arr. */
-static void label_all(struct http_req *r, json_t *arr, const char *member, const char *prefix)
-{
-    size_t i;
-    json_t *it;
-    json_array_foreach(arr, i, it)
-    {
-        const char *v = jstr(it, member);
-        if (v) {
-            json_object_set_new(it, arena_printf(&r->arena, "%s_label", member),
-                                json_string(page_label(r, prefix, v)));
-        }
-    }
 }
 
 /* ---- the officer's home ---- */
@@ -539,7 +442,7 @@ static void page_home(struct http_req *r)
 {
     struct db *db = db_or_reply(r);
     json_t *h = NULL;
-    if (!db || read_or_reply(r, db, home_read, NULL, &h) < 0) {
+    if (!db || !(h = page_read(r, db, home_read, NULL))) {
         return;
     }
     json_t *w = json_object_get(h, "waiting");
@@ -550,10 +453,11 @@ static void page_home(struct http_req *r)
     {
         name_child(r, it, "first_name", "family_name", "child_name");
     }
-    label_all(r, items, "orphan_status", "choice.orphan_status");
+    page_label_all(r, items, "orphan_status", "choice.orphan_status");
     json_array_foreach(json_object_get(h, "endings"), i, it)
     {
-        json_object_set_new(it, "why_label", json_string(page_label(r, "sp.why", jstr(it, "why"))));
+        json_object_set_new(it, "why_label",
+                            json_string(page_label(r, "sp.why", json_str_or(it, "why", NULL))));
     }
     json_array_foreach(json_object_get(h, "reports_due"), i, it)
     {
@@ -579,7 +483,7 @@ static void page_donors(struct http_req *r)
     struct err e;
     err_clear(&e);
     int page = query_int(r, "page", 1, 1000000);
-    const char *q = query_text(r, "q"), *status = query_text(r, "status");
+    const char *q = page_query(r, "q"), *status = page_query(r, "status");
     if (status && !text_word_in(" active inactive ", status)) {
         status = NULL;
     }
@@ -594,7 +498,7 @@ static void page_donors(struct http_req *r)
         return;
     }
     json_t *items = json_object_get(l, "items");
-    label_all(r, items, "kind", "sp.kind");
+    page_label_all(r, items, "kind", "sp.kind");
     json_int_t total = json_integer_value(json_object_get(l, "total"));
     int pg = (int)json_integer_value(json_object_get(l, "page"));
     json_object_set_new(l, "q", json_string(q ? q : ""));
@@ -630,16 +534,18 @@ static void donor_form_page(struct http_req *r, int status, json_t *form, json_t
 {
     json_t *ctx = json_pack("{s:o, s:o, s:s?, s:s?}", "form", form, "errors",
                             errors ? errors : json_object(), "error", error, "id", id);
-    json_object_set_new(ctx, "kinds",
-                        page_options(r, "sp.kind", DONOR_KINDS, jstr(form, "kind"), "sp.choose"));
-    json_object_set_new(ctx, "langs",
-                        page_options(r, "sp.lang", " ar en ", jstr(form, "preferred_lang"), NULL));
     json_object_set_new(
-        ctx, "channels",
-        page_options(r, "sp.channel", DONOR_CHANNELS, jstr(form, "preferred_channel"), NULL));
+        ctx, "kinds",
+        page_options(r, "sp.kind", DONOR_KINDS, json_str_or(form, "kind", NULL), "sp.choose"));
     json_object_set_new(
-        ctx, "statuses",
-        page_options(r, "sp.dstatus", " active inactive ", jstr(form, "status"), NULL));
+        ctx, "langs",
+        page_options(r, "sp.lang", " ar en ", json_str_or(form, "preferred_lang", NULL), NULL));
+    json_object_set_new(ctx, "channels",
+                        page_options(r, "sp.channel", DONOR_CHANNELS,
+                                     json_str_or(form, "preferred_channel", NULL), NULL));
+    json_object_set_new(ctx, "statuses",
+                        page_options(r, "sp.dstatus", " active inactive ",
+                                     json_str_or(form, "status", NULL), NULL));
     json_object_set_new(ctx, "action",
                         json_string(id ? arena_printf(&r->arena, "/sponsorship/donors/%s", id)
                                        : "/sponsorship/donors"));
@@ -729,7 +635,7 @@ static void page_donor_edit(struct http_req *r)
     json_t *form = json_object();
     for (size_t i = 0; i < N_DONOR_FORM; i++) {
         const char *name = donor_form_fields[i];
-        const char *v = jstr(d, !strcmp(name, "payer_id") ? "payer_no" : name);
+        const char *v = json_str_or(d, !strcmp(name, "payer_id") ? "payer_no" : name, NULL);
         json_object_set_new(form, name, json_string(v ? v : ""));
     }
     json_object_set(form, "contact_consent", json_object_get(d, "contact_consent"));
@@ -782,25 +688,29 @@ static void donor_page(struct http_req *r, int status, const char *id, json_t *e
         page_fail(r, &e);
         return;
     }
-    json_object_set_new(d, "kind_label", json_string(page_label(r, "sp.kind", jstr(d, "kind"))));
-    json_object_set_new(d, "lang_label",
-                        json_string(page_label(r, "sp.lang", jstr(d, "preferred_lang"))));
-    json_object_set_new(d, "channel_label",
-                        json_string(page_label(r, "sp.channel", jstr(d, "preferred_channel"))));
+    json_object_set_new(d, "kind_label",
+                        json_string(page_label(r, "sp.kind", json_str_or(d, "kind", NULL))));
+    json_object_set_new(
+        d, "lang_label",
+        json_string(page_label(r, "sp.lang", json_str_or(d, "preferred_lang", NULL))));
+    json_object_set_new(
+        d, "channel_label",
+        json_string(page_label(r, "sp.channel", json_str_or(d, "preferred_channel", NULL))));
     json_object_set_new(d, "status_label",
-                        json_string(page_label(r, "sp.dstatus", jstr(d, "status"))));
+                        json_string(page_label(r, "sp.dstatus", json_str_or(d, "status", NULL))));
     json_t *ags = json_object_get(d, "agreements");
     size_t i;
     json_t *it;
     json_array_foreach(ags, i, it)
     {
         name_child(r, it, "first_name", "family_name", "child_name");
-        json_object_set_new(it, "as_payer", json_boolean(strcmp(jstr(it, "donor_id"), id) != 0));
+        json_object_set_new(it, "as_payer",
+                            json_boolean(strcmp(json_str_or(it, "donor_id", NULL), id) != 0));
     }
-    label_all(r, ags, "status", "sp.status");
-    label_all(r, ags, "frequency", "sp.freq");
-    label_all(r, ags, "purpose", "sp.purpose");
-    label_all(r, json_object_get(d, "payments"), "method", "sp.method");
+    page_label_all(r, ags, "status", "sp.status");
+    page_label_all(r, ags, "frequency", "sp.freq");
+    page_label_all(r, ags, "purpose", "sp.purpose");
+    page_label_all(r, json_object_get(d, "payments"), "method", "sp.method");
     json_object_set_new(d, "no_agreements", json_boolean(json_array_size(ags) == 0));
     json_object_set_new(d, "no_payments",
                         json_boolean(json_array_size(json_object_get(d, "payments")) == 0));
@@ -861,12 +771,12 @@ static void page_agreements(struct http_req *r)
     }
     struct sp_filter f;
     memset(&f, 0, sizeof(f));
-    f.status = query_text(r, "status");
+    f.status = page_query(r, "status");
     if (f.status && !text_word_in(SP_STATUSES, f.status)) {
         f.status = NULL;
     }
-    f.q = query_text(r, "q");
-    f.donor_id = query_text(r, "donor_id");
+    f.q = page_query(r, "q");
+    f.donor_id = page_query(r, "donor_id");
     f.page = query_int(r, "page", 1, 1000000);
     f.page = f.page > 0 ? f.page : 1;
     f.per_page = 25;
@@ -889,9 +799,9 @@ static void page_agreements(struct http_req *r)
     {
         name_child(r, it, "first_name", "family_name", "child_name");
     }
-    label_all(r, items, "status", "sp.status");
-    label_all(r, items, "frequency", "sp.freq");
-    label_all(r, items, "purpose", "sp.purpose");
+    page_label_all(r, items, "status", "sp.status");
+    page_label_all(r, items, "frequency", "sp.freq");
+    page_label_all(r, items, "purpose", "sp.purpose");
     json_int_t total = json_integer_value(json_object_get(l, "total"));
     json_object_set_new(l, "q", json_string(f.q ? f.q : ""));
     json_object_set_new(l, "statuses",
@@ -925,20 +835,22 @@ static void sp_form_page(struct http_req *r, int status, json_t *form, json_t *e
 {
     json_t *ctx = json_pack("{s:o, s:o, s:s?}", "form", form, "errors",
                             errors ? errors : json_object(), "error", error);
-    json_object_set_new(ctx, "frequencies",
-                        page_options(r, "sp.freq", SP_FREQUENCIES, jstr(form, "frequency"), NULL));
-    json_object_set_new(ctx, "purposes",
-                        page_options(r, "sp.purpose", SP_PURPOSES, jstr(form, "purpose"), NULL));
+    json_object_set_new(
+        ctx, "frequencies",
+        page_options(r, "sp.freq", SP_FREQUENCIES, json_str_or(form, "frequency", NULL), NULL));
+    json_object_set_new(
+        ctx, "purposes",
+        page_options(r, "sp.purpose", SP_PURPOSES, json_str_or(form, "purpose", NULL), NULL));
     json_object_set_new(
         ctx, "statuses",
-        page_options(r, "sp.status", " pending active ", jstr(form, "status"), NULL));
+        page_options(r, "sp.status", " pending active ", json_str_or(form, "status", NULL), NULL));
     page_reply(r, status, "sp_agreement_form", "sp.agreement_new", ctx);
 }
 
 /* GET /sponsorship/agreements/new?child_id=&donor_id= */
 static void page_sp_new(struct http_req *r)
 {
-    const char *child = query_text(r, "child_id"), *donor = query_text(r, "donor_id");
+    const char *child = page_query(r, "child_id"), *donor = page_query(r, "donor_id");
     json_t *form = json_object();
     for (size_t i = 0; i < N_SP_FORM; i++) {
         json_object_set_new(form, sp_form_fields[i], json_string(""));
@@ -1008,7 +920,7 @@ static void page_sp_create(struct http_req *r)
         return;
     }
     json_decref(form);
-    const char *id = jstr(json_array_get(created, 0), "id");
+    const char *id = json_str_or(json_array_get(created, 0), "id", NULL);
     const char *loc = arena_printf(&r->arena, "/sponsorship/agreements/%s?ok=flash.sp_created", id);
     json_decref(created);
     http_redirect(r, loc);
@@ -1019,7 +931,7 @@ static void sp_page(struct http_req *r, int status, const char *id, json_t *extr
 {
     struct db *db = db_or_reply(r);
     json_t *s = NULL;
-    if (!db || read_or_reply(r, db, sponsorship_get, id, &s) < 0) {
+    if (!db || !(s = page_read(r, db, sponsorship_get, id))) {
         json_decref(extra);
         return;
     }
@@ -1029,15 +941,15 @@ static void sp_page(struct http_req *r, int status, const char *id, json_t *extr
                                             {"purpose", "sp.purpose"},
                                             {"end_reason", "sp.reason"}};
     for (size_t i = 0; i < 4; i++) {
-        const char *v = jstr(s, labels[i][0]);
+        const char *v = json_str_or(s, labels[i][0], NULL);
         if (v) {
             json_object_set_new(s, arena_printf(&r->arena, "%s_label", labels[i][0]),
                                 json_string(page_label(r, labels[i][1], v)));
         }
     }
-    label_all(r, json_object_get(s, "events"), "kind", "sp.event");
-    label_all(r, json_object_get(s, "group"), "status", "sp.status");
-    const char *st = jstr(s, "status");
+    page_label_all(r, json_object_get(s, "events"), "kind", "sp.event");
+    page_label_all(r, json_object_get(s, "group"), "status", "sp.status");
+    const char *st = json_str_or(s, "status", NULL);
     bool w = actor_can(r->actor, PERM_SPONSOR_WRITE);
     json_t *ctx = json_pack("{s:o, s:b, s:b, s:b, s:b, s:b, s:o, s:n, s:o}", "sp", s,
                             "can_activate", w && !strcmp(st, "pending"), "can_pause",
@@ -1052,7 +964,7 @@ static void sp_page(struct http_req *r, int status, const char *id, json_t *extr
                         page_options(r, "sp.reason", SP_END_REASONS, NULL, "sp.choose"));
     if (extra) {
         json_t *typed = json_object_get(extra, "typed");
-        const char *reason = jstr(typed, "end_reason");
+        const char *reason = json_str_or(typed, "end_reason", NULL);
         if (reason) {
             json_object_set_new(ctx, "reasons",
                                 page_options(r, "sp.reason", SP_END_REASONS, reason, "sp.choose"));
@@ -1210,7 +1122,7 @@ static void page_waiting(struct http_req *r)
 {
     struct db *db = db_or_reply(r);
     json_t *w = NULL;
-    if (!db || read_or_reply(r, db, waiting_read, "200", &w) < 0) {
+    if (!db || !(w = page_read(r, db, waiting_read, "200"))) {
         return;
     }
     json_t *items = json_object_get(w, "items");
@@ -1229,7 +1141,7 @@ static void page_waiting(struct http_req *r)
         }
         json_object_set_new(it, "reason_labels", labels);
     }
-    label_all(r, items, "orphan_status", "choice.orphan_status");
+    page_label_all(r, items, "orphan_status", "choice.orphan_status");
     json_object_set_new(w, "none", json_boolean(json_array_size(items) == 0));
     json_object_set_new(w, "can_write", json_boolean(actor_can(r->actor, PERM_SPONSOR_WRITE)));
     page_reply(r, 200, "sp_waiting", "sp.waiting", w);

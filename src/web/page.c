@@ -5,6 +5,7 @@
 #include "auth/auth.h"
 #include "auth/authz.h"
 #include "core/text.h"
+#include "core/time.h"
 #include "web/i18n.h"
 #include "web/tmpl.h"
 #include "core/banned.h"
@@ -170,21 +171,13 @@ struct db *db_or_reply(struct http_req *r)
 void reply_read(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap)
 {
     struct db *db = db_or_reply(r);
-    if (!db) {
-        return;
+    json_t *v = db ? page_read(r, db, fn, arg) : NULL;
+    if (v) {
+        http_reply_json(r, 200, wrap ? json_pack("{s:o}", wrap, v) : v);
     }
-    struct err e;
-    err_clear(&e);
-    json_t *v = db_begin(db, true, &e) == 0 ? fn(db, r->actor, arg, &e) : NULL;
-    db_rollback(db);
-    if (!v) {
-        http_reply_err(r, &e);
-        return;
-    }
-    http_reply_json(r, 200, wrap ? json_pack("{s:o}", wrap, v) : v);
 }
 
-void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
+void reply_call_wrap(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap)
 {
     struct db *db = db_or_reply(r);
     if (!db) {
@@ -197,7 +190,12 @@ void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
         http_reply_err(r, &e);
         return;
     }
-    http_reply_json(r, 200, v);
+    http_reply_json(r, 200, wrap ? json_pack("{s:o}", wrap, v) : v);
+}
+
+void reply_call(struct http_req *r, page_read_fn fn, const char *arg)
+{
+    reply_call_wrap(r, fn, arg, NULL);
 }
 
 json_t *page_localize_errors(struct http_req *r, json_t *errors)
@@ -312,4 +310,133 @@ int json_known_members(json_t *obj, const char *const *allowed, struct err *e)
         }
     }
     return 0;
+}
+
+const char *json_str_or(json_t *obj, const char *key, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v ? v : dflt;
+}
+
+/* v, or NULL when v is NULL or blank. */
+static const char *nonblank(const char *v)
+{
+    return v && !text_blank(v) ? v : NULL;
+}
+
+const char *page_query(struct http_req *r, const char *name)
+{
+    return nonblank(http_query(r, name));
+}
+
+const char *page_form(struct http_req *r, const char *name)
+{
+    return nonblank(http_form(r, name));
+}
+
+const char *page_today(struct http_req *r)
+{
+    int y, m, d;
+    time_today(&y, &m, &d);
+    return arena_printf(&r->arena, "%04d-%02d-%02d", y, m, d);
+}
+
+json_t *page_body_fields(struct http_req *r, const char *const *names, const size_t *max,
+                         const bool *required, const char **out, page_fail_fn fail)
+{
+    json_t *body = http_json_body_or_reply(r);
+    if (!body) {
+        return NULL;
+    }
+    struct err e;
+    err_clear(&e);
+    int rc = json_known_members(body, names, &e);
+    for (int i = 0; rc == 0 && names[i]; i++) {
+        rc = json_str_member(body, names[i], required && required[i], max[i], &out[i], &e);
+    }
+    if (rc < 0) {
+        json_decref(body);
+        (fail ? fail : http_reply_err)(r, &e);
+        return NULL;
+    }
+    return body;
+}
+
+const char *page_field_label(struct http_req *r, const char *prefix, const char *field)
+{
+    if (!field) {
+        return "";
+    }
+    const char *br = strchr(field, '[');
+    const char *name = br ? arena_strndup(&r->arena, field, (size_t)(br - field)) : field;
+    const char *key = arena_printf(&r->arena, "%s.f.%s", prefix, name);
+    return i18n_has(key) ? i18n_get(r->lang, key) : page_label(r, "field", name);
+}
+
+const char *page_problem_text(struct http_req *r, const char *prefix, const char *code,
+                              const char *field, const char *fallback)
+{
+    if (code) {
+        const char *key = arena_printf(&r->arena, "%s.err.%s", prefix, code);
+        if (!i18n_has(key)) {
+            key = arena_printf(&r->arena, "err.%s", code);
+        }
+        if (i18n_has(key)) {
+            return i18n_format(&r->arena, r->lang, key, "field",
+                               field && *field ? page_field_label(r, prefix, field) : "", NULL);
+        }
+    }
+    return fallback ? arena_strdup(&r->arena, fallback) : i18n_get(r->lang, "err.bad_request");
+}
+
+void page_label_all(struct http_req *r, json_t *arr, const char *member, const char *prefix)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(arr, i, it)
+    {
+        const char *v = json_str_or(it, member, NULL);
+        if (v) {
+            json_object_set_new(it, arena_printf(&r->arena, "%s_label", member),
+                                json_string(page_label(r, prefix, v)));
+        }
+    }
+}
+
+json_t *page_read(struct http_req *r, struct db *db, page_read_fn fn, const char *arg)
+{
+    struct err e;
+    err_clear(&e);
+    json_t *v = NULL;
+    if (db_begin(db, true, &e) == 0) {
+        v = fn(db, r->actor, arg, &e);
+        db_rollback(db);
+    }
+    if (!v) {
+        http_reply_err(r, &e);
+    }
+    return v;
+}
+
+void page_add_pct(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p)) {
+            buf_addch(b, (char)*p);
+        } else {
+            buf_addch(b, '%');
+            buf_addch(b, hex[*p >> 4]);
+            buf_addch(b, hex[*p & 15]);
+        }
+    }
+}
+
+void page_reply_csv(struct http_req *r, const char *filename, struct buf *b)
+{
+    http_add_header(r, "Content-Disposition",
+                    arena_printf(&r->arena, "attachment; filename=\"%s\"", filename));
+    http_reply(r, 200, "text/csv; charset=utf-8", b->buf, b->len);
+    buf_release(b);
 }

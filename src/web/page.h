@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "auth/auth.h"
 #include "db/db.h"
@@ -54,12 +55,63 @@ void page_reply_problems(struct http_req *r, const struct err *e, json_t *errors
 /* Calls fn(db, actor, arg, e) (which opens its own transaction, e.g. to audit
  * a view) and replies 200 with its value, or with the failure. */
 void reply_call(struct http_req *r, page_read_fn fn, const char *arg);
+/* reply_call with the value wrapped as {"<wrap>": value} when wrap is not
+ * NULL. */
+void reply_call_wrap(struct http_req *r, page_read_fn fn, const char *arg, const char *wrap);
 /* Reads a JSON object's string member key. Absent or null gives *out = NULL
  * (an error when required); another type, invalid UTF-8 or more than
  * max_chars characters is an error naming key. Returns 0 or -1. */
-int json_str_member(json_t *obj, const char *key, bool required, size_t max_chars,
-                    const char **out, struct err *e);
+int json_str_member(json_t *obj, const char *key, bool required, size_t max_chars, const char **out,
+                    struct err *e);
 /* Refuses an object holding a member not named in allowed (NULL-terminated). */
 int json_known_members(json_t *obj, const char *const *allowed, struct err *e);
+
+/* ---- small request and JSON helpers shared by the web files ---- */
+
+/* The string member key of obj, or dflt when obj is not an object or the
+ * member is absent or not a string. Borrowed from obj (or dflt). */
+const char *json_str_or(json_t *obj, const char *key, const char *dflt);
+/* Query parameter name, or NULL when absent or blank (values are already
+ * valid UTF-8: the parser refuses others). Lives in r's arena. */
+const char *page_query(struct http_req *r, const char *name);
+/* Form field name, or NULL when absent or blank. Lives in r's arena. */
+const char *page_form(struct http_req *r, const char *name);
+/* Today (the server's calendar day) as YYYY-MM-DD, in r's arena. */
+const char *page_today(struct http_req *r);
+
+/* Replies to a failed request (e.g. http_reply_err). */
+typedef void (*page_fail_fn)(struct http_req *r, const struct err *e);
+/* Reads the JSON body as an object with only the string members names[]
+ * (NULL-terminated): out[i] gets member i (NULL when absent or null), each
+ * at most max[i] characters, required when required[i] (required NULL: none
+ * is). An unknown member, a wrong type or a missing required member is
+ * refused. Returns the body, whose strings out[] borrow, for the caller to
+ * decref; NULL after replying (with fail, or http_reply_err when fail is
+ * NULL; a body that is not JSON is answered by http_json_body_or_reply). */
+json_t *page_body_fields(struct http_req *r, const char *const *names, const size_t *max,
+                         const bool *required, const char **out, page_fail_fn fail);
+
+/* The label of an error's field: a trailing index ("child_ids[1]") is
+ * dropped, then "<prefix>.f.<name>" when the catalog has it, else
+ * page_label("field", name) ("" for NULL). Static or in r's arena. */
+const char *page_field_label(struct http_req *r, const char *prefix, const char *field);
+/* The message of one failure (code, field) in r's language:
+ * "<prefix>.err.<code>", else "err.<code>", with {field} filled by
+ * page_field_label(prefix, field); else fallback (copied), else the text of
+ * err.bad_request. In r's arena. */
+const char *page_problem_text(struct http_req *r, const char *prefix, const char *code,
+                              const char *field, const char *fallback);
+/* Adds "<member>_label" (page_label(prefix, value)) to every object of arr
+ * whose member is a string. */
+void page_label_all(struct http_req *r, json_t *arr, const char *member, const char *prefix);
+/* Runs fn(db, actor, arg) in a read-only transaction. Returns its new value,
+ * or NULL after replying with the failure. */
+json_t *page_read(struct http_req *r, struct db *db, page_read_fn fn, const char *arg);
+/* Appends s percent-encoded (every byte but A-Z a-z 0-9 - . _ ~, RFC 3986)
+ * to b, for a query string or a filename* (RFC 8187); nothing for NULL. */
+void page_add_pct(struct buf *b, const char *s);
+/* Replies 200 with b as a CSV download named filename (attachment), and
+ * releases b. */
+void page_reply_csv(struct http_req *r, const char *filename, struct buf *b);
 
 #endif
