@@ -544,6 +544,23 @@ int sponsorship_pause(struct db *db, const struct actor *a, const char *id, cons
         return err_set(e, ERR_INVALID, "before_start", "from_date",
                        "'from_date' is before the agreement's start");
     }
+    /* Dues generation reads at most SP_MAX_PAUSES pauses of an agreement;
+     * more would be billed silently, so they are refused here. */
+    int found;
+    struct db_stmt *cnt = db_row(db, e, &found,
+                                 "SELECT COUNT(*) FROM sponsorship_pauses WHERE sponsorship_id = $1",
+                                 "t", row.id);
+    if (!cnt) {
+        return sp_fail(db);
+    }
+    int64_t n_pauses = db_col_int64(cnt, 0);
+    db_done(cnt);
+    if (n_pauses >= SP_MAX_PAUSES) {
+        db_rollback(db);
+        return err_set(e, ERR_CONFLICT, "too_many_pauses", "from_date",
+                       "an agreement can be paused at most %d times; end it and make a new one",
+                       SP_MAX_PAUSES);
+    }
     char pid[UUID_STR_LEN], at[32], detail[32];
     uuid_v7(pid);
     time_format_iso(time_now_ms(), at, sizeof(at));

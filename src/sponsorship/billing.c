@@ -1232,8 +1232,8 @@ static int bill_agreement(struct db *db, const struct actor *a, const struct ag_
         return err_set(e, ERR_INVALID, "invalid_choice", "purpose",
                        "agreement %s has an unknown purpose '%s'", ag->agreement_no, ag->purpose);
     }
-    struct sched_pause mine[32];
-    int n_mine = pauses_of(pauses, n_pauses, ag->id, mine, 32);
+    struct sched_pause mine[SP_MAX_PAUSES];
+    int n_mine = pauses_of(pauses, n_pauses, ag->id, mine, SP_MAX_PAUSES);
     char next[11];
     snprintf(next, sizeof(next), "%s", ag->next_due);
     struct sched_period periods[PERIODS_MAX];

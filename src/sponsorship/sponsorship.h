@@ -42,6 +42,9 @@
 #define PAYOUT_METHODS " cash bank mobile_money "
 #define INKIND_KINDS " food_parcel school_kit device clothing hygiene winter_kit other "
 
+/* The most pauses one agreement may have (dues generation reads them all). */
+#define SP_MAX_PAUSES 32
+
 /* The fund a purpose's money belongs to: general → "sponsorship" (the
  * pool), education → "education", medical → "medical"; NULL for an unknown
  * purpose. */
