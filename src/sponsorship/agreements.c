@@ -547,9 +547,9 @@ int sponsorship_pause(struct db *db, const struct actor *a, const char *id, cons
     /* Dues generation reads at most SP_MAX_PAUSES pauses of an agreement;
      * more would be billed silently, so they are refused here. */
     int found;
-    struct db_stmt *cnt = db_row(db, e, &found,
-                                 "SELECT COUNT(*) FROM sponsorship_pauses WHERE sponsorship_id = $1",
-                                 "t", row.id);
+    struct db_stmt *cnt =
+        db_row(db, e, &found, "SELECT COUNT(*) FROM sponsorship_pauses WHERE sponsorship_id = $1",
+               "t", row.id);
     if (!cnt) {
         return sp_fail(db);
     }
