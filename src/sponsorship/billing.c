@@ -1635,7 +1635,7 @@ int arrears_alert_tx(struct db *db, const struct actor *a, const char *as_of, in
     struct late_row *rows = NULL;
     size_t n = 0, cap = 0;
     while ((rc = db_step(s, e)) == 1) {
-        struct open_alert probe;
+        struct open_alert probe = {0};
         snprintf(probe.key, sizeof(probe.key), "%.40s %.3s", db_col_text(s, 0), db_col_text(s, 3));
         struct open_alert *hit =
             n_open ? bsearch(&probe, open, n_open, sizeof(*open), alert_cmp) : NULL;

@@ -811,7 +811,7 @@ int report_create(struct db *db, const struct actor *a, json_t *input, char id_o
                                         "school_results", "photo_doc", "drawing_doc", NULL};
     json_t *errors = json_array();
     report_unknown(input, known, "is not a field", errors);
-    const char *v[7];
+    const char *v[7] = {NULL};
     for (int i = 0; known[i]; i++) {
         bool bad = false;
         v[i] = member(input, known[i], &bad);
