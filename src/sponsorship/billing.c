@@ -330,8 +330,8 @@ static int allocate_auto(struct db *db, const struct actor *a, struct closed_cac
             rc = -1;
             break;
         }
-        int k = 0, st;
-        while (k < ALLOC_CHUNK && (st = db_step(s, e)) == 1) {
+        int k = 0;
+        while (k < ALLOC_CHUNK && db_step(s, e) == 1) {
             due_from(s, &dues[k++]);
         }
         db_done(s);
@@ -823,7 +823,7 @@ int payment_allocate_tx(struct db *db, const struct actor *a, const char *paymen
     if (n < 0 || (n > 0 && !reqs)) {
         return err_set(e, ERR_INVALID, "invalid_field", "allocations", "bad allocation list");
     }
-    struct pay_row p;
+    struct pay_row p = {0};
     int found = load_payment(db, a->org_id, payment_id ? payment_id : "", &p, e);
     if (found <= 0) {
         return found < 0 ? -1 : err_set(e, ERR_NOT_FOUND, "not_found", "id", "no such payment");
@@ -1763,7 +1763,7 @@ static int where_count(struct db *db, const char *from, const struct where *w, i
 
 json_t *dues_list(struct db *db, const struct actor *a, const struct dues_filter *f, struct err *e)
 {
-    int64_t limit, offset;
+    int64_t limit = 0, offset = 0;
     if (need_read(a, e) < 0 || paging(f->page, f->per_page, 500, &limit, &offset, e) < 0) {
         return NULL;
     }
@@ -1943,7 +1943,7 @@ json_t *payment_get(struct db *db, const struct actor *a, const char *id, struct
 json_t *payment_list(struct db *db, const struct actor *a, const struct payment_filter *f,
                      struct err *e)
 {
-    int64_t limit, offset;
+    int64_t limit = 0, offset = 0;
     if (need_read(a, e) < 0 || paging(f->page, f->per_page, 500, &limit, &offset, e) < 0) {
         return NULL;
     }

@@ -221,14 +221,17 @@ static int load_kids(struct demo *d, struct kid *kids, int max)
     if (!s) {
         return -1;
     }
-    int n = 0, rc;
-    while (n < max && (rc = db_step(s, d->e)) == 1) {
+    int n = 0;
+    while (n < max && db_step(s, d->e) == 1) {
         snprintf(kids[n].id, sizeof(kids[n].id), "%s", db_col_text(s, 0));
         const char *h = db_col_text(s, 1);
         snprintf(kids[n].household, sizeof(kids[n].household), "%s", h ? h : "");
         n++;
     }
     db_done(s);
+    if (err_failed(d->e)) {
+        return -1;
+    }
     return n;
 }
 
@@ -336,10 +339,13 @@ static int make_changes(struct demo *d)
     if (!s) {
         return -1;
     }
-    while (n < 3 && (rc = db_step(s, d->e)) == 1) {
+    while (n < 3 && db_step(s, d->e) == 1) {
         snprintf(ids[n++], 40, "%s", db_col_text(s, 0));
     }
     db_done(s);
+    if (err_failed(d->e)) {
+        return -1;
+    }
     if (n < 3) {
         return 0;
     }
@@ -501,11 +507,15 @@ static int make_payouts(struct demo *d)
                 return -1;
             }
             char(*lines)[40] = calloc((size_t)n_lines + 1, 40);
-            int n = 0, rc;
-            while (lines && n < n_lines && (rc = db_step(s, d->e)) == 1) {
+            int n = 0;
+            while (lines && n < n_lines && db_step(s, d->e) == 1) {
                 snprintf(lines[n++], 40, "%s", db_col_text(s, 0));
             }
             db_done(s);
+            if (err_failed(d->e)) {
+                free(lines);
+                return -1;
+            }
             for (int i = 0; lines && i < n; i++) {
                 if (back == 1 && rng_chance(&d->rng, 20)) {
                     continue; /* last month's list is still being paid */
@@ -546,10 +556,13 @@ static int make_inkind(struct demo *d)
     }
     char ids[24][40];
     int n = 0, rc;
-    while (n < 24 && (rc = db_step(s, d->e)) == 1) {
+    while (n < 24 && db_step(s, d->e) == 1) {
         snprintf(ids[n++], 40, "%s", db_col_text(s, 0));
     }
     db_done(s);
+    if (err_failed(d->e)) {
+        return -1;
+    }
     char kits_on[11], food_on[11];
     day_text(month_start(d, 3) + 2, kits_on);
     day_text(month_start(d, 1) + 9, food_on);
@@ -589,10 +602,13 @@ static int make_portal(struct demo *d)
     }
     char kids[6][40];
     int n = 0, rc;
-    while (n < 6 && (rc = db_step(s, d->e)) == 1) {
+    while (n < 6 && db_step(s, d->e) == 1) {
         snprintf(kids[n++], 40, "%s", db_col_text(s, 0));
     }
     db_done(s);
+    if (err_failed(d->e)) {
+        return -1;
+    }
     /* The demo donor's own children first. */
     char own[40] = "";
     s = db_query(d->db, d->e,
@@ -602,10 +618,13 @@ static int make_portal(struct demo *d)
     if (!s) {
         return -1;
     }
-    if ((rc = db_step(s, d->e)) == 1) {
+    if (db_step(s, d->e) == 1) {
         snprintf(own, sizeof(own), "%s", db_col_text(s, 0));
     }
     db_done(s);
+    if (err_failed(d->e)) {
+        return -1;
+    }
     if (own[0]) {
         json_t *consent =
             json_pack("{s:s, s:b, s:b, s:s}", "scope", "sponsor_media", "guardian_consent", 1,

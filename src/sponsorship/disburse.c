@@ -255,6 +255,10 @@ int disb_run_create(struct db *db, const struct actor *a, const char *period, co
         return err_set(e, ERR_CONFLICT, "nothing_to_disburse", "period",
                        "no money waits to be passed on for %s in %s", period, currency);
     }
+    if (!lines) {
+        db_rollback(db);
+        return err_set(e, ERR_INTERNAL, "internal", NULL, "the payout lines were not read");
+    }
     if (n > DISB_MAX_LINES) {
         free(lines);
         db_rollback(db);
@@ -528,7 +532,7 @@ int disb_run_confirm(struct db *db, const struct actor *a, const char *run_id, c
     if (db_begin(db, false, e) < 0) {
         return -1;
     }
-    struct run_row run;
+    struct run_row run = {0};
     if (load_run(db, a, run_id, &run, e) < 0) {
         return sp_fail(db);
     }
@@ -644,7 +648,7 @@ int disb_run_cancel(struct db *db, const struct actor *a, const char *run_id, st
     if (db_begin(db, false, e) < 0) {
         return -1;
     }
-    struct run_row run;
+    struct run_row run = {0};
     if (load_run(db, a, run_id, &run, e) < 0) {
         return sp_fail(db);
     }
@@ -1286,7 +1290,7 @@ json_t *inkind_list(struct db *db, const struct actor *a, const char *child_id, 
         return NULL;
     }
     if (child_id) {
-        int found;
+        int found = 0;
         struct db_stmt *s =
             uuid_valid(child_id)
                 ? db_row(db, e, &found, "SELECT id FROM children WHERE id = $1 AND org_id = $2",
