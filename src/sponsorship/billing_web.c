@@ -524,6 +524,66 @@ static const char *filter_base(struct http_req *r, const char *path, const char 
     return out;
 }
 
+/* Reads one of billing's lists for a filter (payment_list, dues_list). */
+typedef json_t *(*bl_list_fn)(struct db *db, const struct actor *a, const void *f, struct err *e);
+
+/* payment_list as a bl_list_fn. */
+static json_t *list_payments(struct db *db, const struct actor *a, const void *f, struct err *e)
+{
+    return payment_list(db, a, f, e);
+}
+
+/* dues_list as a bl_list_fn. */
+static json_t *list_dues(struct db *db, const struct actor *a, const void *f, struct err *e)
+{
+    return dues_list(db, a, f, e);
+}
+
+/* What list_into needs of a list page; pointers into the page's filter. */
+struct list_page {
+    const void *filter;             /* the parsed filter */
+    const char **donor_slot;        /* the filter's payer or donor id, set from ?donor= */
+    int *page;                      /* the filter's page */
+    int *per_page;                  /* the filter's page size */
+    bl_list_fn list;                /* reads the list */
+    const char *path;               /* the page's path, for the pager's links */
+    const char *const *filter_keys; /* query members the pager's links keep */
+};
+
+/* The shared part of the payments and dues pages: when the filter parsed
+ * (parsed 0; else e says why), resolves ?donor= (a number or a name) into
+ * the filter and reads the list in a read transaction; on any failure shows
+ * the error and an empty list. Sets items (labelled), none and the pager in
+ * ctx. */
+static void list_into(struct http_req *r, json_t *ctx, struct db *db, int parsed, struct err *e,
+                      const struct list_page *lp)
+{
+    const char *donor_text = page_query(r, "donor");
+    json_t *list = NULL;
+    if (parsed == 0 && db_begin(db, true, e) == 0) {
+        if (donor_text) {
+            *lp->donor_slot = donor_lookup(db, r, donor_text, "donor", e);
+        }
+        if (!donor_text || *lp->donor_slot) {
+            list = lp->list(db, r->actor, lp->filter, e);
+        }
+        db_rollback(db);
+    }
+    if (!list) {
+        page_ctx_error(r, ctx, e);
+        list = json_pack("{s:[], s:i}", "items", "total", 0);
+        *lp->page = 1;
+        *lp->per_page = 50;
+    }
+    json_t *items = json_object_get(list, "items");
+    label_rows(r, items);
+    json_object_set(ctx, "items", items);
+    json_object_set_new(ctx, "none", json_boolean(json_array_size(items) == 0));
+    pager(r, ctx, json_integer_value(json_object_get(list, "total")), *lp->page, *lp->per_page,
+          filter_base(r, lp->path, lp->filter_keys));
+    json_decref(list);
+}
+
 /* GET /sponsorship/payments */
 static void page_payments(struct http_req *r)
 {
@@ -537,31 +597,12 @@ static void page_payments(struct http_req *r)
         return;
     }
     const char *donor_text = page_query(r, "donor");
-    json_t *list = NULL;
-    if (payment_filter_from(r, &f, &e) == 0 && db_begin(db, true, &e) == 0) {
-        if (donor_text) {
-            f.donor_id = donor_lookup(db, r, donor_text, "donor", &e);
-        }
-        if (!donor_text || f.donor_id) {
-            list = payment_list(db, r->actor, &f, &e);
-        }
-        db_rollback(db);
-    }
-    if (!list) {
-        page_ctx_error(r, ctx, &e);
-        list = json_pack("{s:[], s:i}", "items", "total", 0);
-        f.page = 1;
-        f.per_page = 50;
-    }
-    json_t *items = json_object_get(list, "items");
-    label_rows(r, items);
-    json_object_set(ctx, "items", items);
-    json_object_set_new(ctx, "none", json_boolean(json_array_size(items) == 0));
     static const char *const keys[] = {"donor", "status", "method",      "from",
                                        "to",    "q",      "unallocated", NULL};
-    pager(r, ctx, json_integer_value(json_object_get(list, "total")), f.page, f.per_page,
-          filter_base(r, "/sponsorship/payments", keys));
-    json_decref(list);
+    int parsed = payment_filter_from(r, &f, &e);
+    struct list_page lp = {
+        &f, &f.donor_id, &f.page, &f.per_page, list_payments, "/sponsorship/payments", keys};
+    list_into(r, ctx, db, parsed, &e, &lp);
     json_object_set_new(ctx, "methods",
                         page_options(r, "bl.method", PAY_METHODS, f.method, "bl.all"));
     json_object_set_new(ctx, "statuses",
@@ -776,30 +817,11 @@ static void dues_page(struct http_req *r, int status, const struct err *fail, js
         return;
     }
     const char *donor_text = page_query(r, "donor");
-    json_t *list = NULL;
-    if (dues_filter_from(r, &f, &e) == 0 && db_begin(db, true, &e) == 0) {
-        if (donor_text) {
-            f.payer_id = donor_lookup(db, r, donor_text, "donor", &e);
-        }
-        if (!donor_text || f.payer_id) {
-            list = dues_list(db, r->actor, &f, &e);
-        }
-        db_rollback(db);
-    }
-    if (!list) {
-        page_ctx_error(r, ctx, &e);
-        list = json_pack("{s:[], s:i}", "items", "total", 0);
-        f.page = 1;
-        f.per_page = 50;
-    }
-    json_t *items = json_object_get(list, "items");
-    label_rows(r, items);
-    json_object_set(ctx, "items", items);
-    json_object_set_new(ctx, "none", json_boolean(json_array_size(items) == 0));
     static const char *const keys[] = {"donor", "status", "from", "to", NULL};
-    pager(r, ctx, json_integer_value(json_object_get(list, "total")), f.page, f.per_page,
-          filter_base(r, "/sponsorship/dues", keys));
-    json_decref(list);
+    int parsed = dues_filter_from(r, &f, &e);
+    struct list_page lp = {&f,        &f.payer_id,         &f.page, &f.per_page,
+                           list_dues, "/sponsorship/dues", keys};
+    list_into(r, ctx, db, parsed, &e, &lp);
     json_object_set_new(
         ctx, "statuses",
         page_options(r, "bl.status", " unpaid open partial paid cancelled ", f.status, "bl.all"));
