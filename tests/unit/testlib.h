@@ -75,8 +75,8 @@ static inline void testenv_org(struct testenv *t, char id[40], char slug[32])
 }
 
 /* Creates a user of role in the organization and fills the actor for them. */
-static inline void testenv_user(struct testenv *t, struct actor *a, const char *role, const char *org_id,
-                         const char *slug)
+static inline void testenv_user(struct testenv *t, struct actor *a, const char *role,
+                                const char *org_id, const char *slug)
 {
     struct actor cli;
     actor_system(&cli, org_id);
@@ -103,12 +103,12 @@ static inline void testenv_user(struct testenv *t, struct actor *a, const char *
 
 /* Registers a child (given first name and birth date) for actor a. */
 static inline void testenv_child(struct testenv *t, const struct actor *a, const char *first,
-                          const char *birth, char id[40])
+                                 const char *birth, char id[40])
 {
-    json_t *in = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "first_name", first,
-                           "father_name", "محمد", "grandfather_name", "علي", "family_name",
-                           "الخطيب", "sex", "F", "birth_date", birth, "orphan_status",
-                           "father_deceased");
+    json_t *in =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "first_name", first, "father_name", "محمد",
+                  "grandfather_name", "علي", "family_name", "الخطيب", "sex", "F", "birth_date",
+                  birth, "orphan_status", "father_deceased");
     struct err e;
     err_clear(&e);
     char file_no[64];
