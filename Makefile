@@ -131,7 +131,7 @@ fmt:
 # uninitialized right after its va_start. xargs exits non-zero (123) when any
 # file fails, so make stops.
 TIDY_SRC := $(filter-out src/match/%,$(LIB_SRC)) src/cli/main.c
-TIDY_JOBS ?= $(shell nproc)
+TIDY_JOBS ?= $(NPROC)
 
 # varFuncNullUB: the NULL ending i18n_format's name/value list is glibc's
 # ((void *)0), a pointer, which is what va_arg reads.
