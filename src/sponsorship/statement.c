@@ -53,84 +53,18 @@ static json_t *child_public(const char *id, const char *first, const char *latin
                      age >= 0 ? json_integer(age) : json_null(), "city", sp_str_or_null(gov));
 }
 
-/* A small string-keyed map (ids to an index), open addressing. */
-struct idmap {
-    char **keys; /* owned copies; NULL for an empty slot */
-    int *vals;   /* the value of each slot */
-    size_t cap;  /* slots (a power of two) */
-    size_t n;    /* keys held */
-};
-
-/* FNV-1a over s. */
-static uint64_t hash_str(const char *s)
+/* The statement's id maps are jansson objects (string-keyed hash tables)
+ * holding integers. Sets key to val in m (a NULL key is ignored). */
+static void id_put(json_t *m, const char *key, int val)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    }
-    return h;
+    json_object_set_new(m, key, json_integer(val));
 }
 
-/* Adds key with val (replacing an old value). */
-static void idmap_put(struct idmap *m, const char *key, int val)
+/* The value of key in m, or -1 when absent. */
+static int id_get(const json_t *m, const char *key)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        struct idmap bigger = {NULL, NULL, m->cap ? m->cap * 2 : 64, 0};
-        bigger.keys = xcalloc(bigger.cap, sizeof(char *));
-        bigger.vals = xcalloc(bigger.cap, sizeof(int));
-        for (size_t i = 0; i < m->cap; i++) {
-            if (m->keys[i]) {
-                size_t j = hash_str(m->keys[i]) & (bigger.cap - 1);
-                while (bigger.keys[j]) {
-                    j = (j + 1) & (bigger.cap - 1);
-                }
-                bigger.keys[j] = m->keys[i];
-                bigger.vals[j] = m->vals[i];
-                bigger.n++;
-            }
-        }
-        free(m->keys);
-        free(m->vals);
-        *m = bigger;
-    }
-    size_t j = hash_str(key) & (m->cap - 1);
-    while (m->keys[j]) {
-        if (strcmp(m->keys[j], key) == 0) {
-            m->vals[j] = val;
-            return;
-        }
-        j = (j + 1) & (m->cap - 1);
-    }
-    m->keys[j] = xstrdup(key);
-    m->vals[j] = val;
-    m->n++;
-}
-
-/* The value of key, or -1 when absent. */
-static int idmap_get(const struct idmap *m, const char *key)
-{
-    if (!m->cap || !key) {
-        return -1;
-    }
-    size_t j = hash_str(key) & (m->cap - 1);
-    while (m->keys[j]) {
-        if (strcmp(m->keys[j], key) == 0) {
-            return m->vals[j];
-        }
-        j = (j + 1) & (m->cap - 1);
-    }
-    return -1;
-}
-
-/* Frees what m holds. */
-static void idmap_release(struct idmap *m)
-{
-    for (size_t i = 0; i < m->cap; i++) {
-        free(m->keys[i]);
-    }
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
+    const json_t *v = key ? json_object_get(m, key) : NULL;
+    return v ? (int)json_integer_value(v) : -1;
 }
 
 /* ---- access ---- */
@@ -490,10 +424,10 @@ static int check_date(const char *v, const char *field, struct err *e)
 /* The statement's columns read from the tables, in the caller's
  * transaction; fills sums and the id maps the ledger check uses. */
 struct where_scope {
-    struct idmap payments;   /* payment id -> index in the payments array */
-    struct idmap pay_allocs; /* allocation id (of those payments) -> 1 */
-    struct idmap dues;       /* due id in the range (not cancelled) -> 1 */
-    struct idmap due_allocs; /* allocation id (to those dues) -> 1 */
+    json_t *payments;   /* payment id -> index in the payments array */
+    json_t *pay_allocs; /* allocation id (of those payments) -> 1 */
+    json_t *dues;       /* due id in the range (not cancelled) -> 1 */
+    json_t *due_allocs; /* allocation id (to those dues) -> 1 */
 };
 
 /* Reads the payments and their allocations into j["payments"]. */
@@ -539,7 +473,7 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
             c->fees += fee;
             c->advance += db_col_int64(s, 9);
         }
-        idmap_put(&sc->payments, db_col_text(s, 0), (int)json_array_size(payments));
+        id_put(sc->payments, db_col_text(s, 0), (int)json_array_size(payments));
         json_array_append_new(payments, p);
     }
     db_done(s);
@@ -568,11 +502,11 @@ static int where_payments(struct db *db, const struct actor *a, const char *dono
         return -1;
     }
     while ((rc = db_step(s, e)) == 1) {
-        int idx = idmap_get(&sc->payments, db_col_text(s, 1));
+        int idx = id_get(sc->payments, db_col_text(s, 1));
         if (idx < 0) {
             continue;
         }
-        idmap_put(&sc->pay_allocs, db_col_text(s, 0), 1);
+        id_put(sc->pay_allocs, db_col_text(s, 0), 1);
         const char *status = db_col_text(s, 3);
         bool reversed = status && strcmp(status, "reversed") == 0;
         const char *cur = db_col_text(s, 4);
@@ -640,7 +574,7 @@ static int where_dues(struct db *db, const struct actor *a, const char *donor, c
     }
     int rc;
     while ((rc = db_step(s, e)) == 1) {
-        idmap_put(&sc->dues, db_col_text(s, 0), 1);
+        id_put(sc->dues, db_col_text(s, 0), 1);
         const char *cur = db_col_text(s, 3);
         int64_t amount = db_col_int64(s, 1);
         int64_t paid = db_col_int64(s, 2);
@@ -674,7 +608,7 @@ static int where_dues(struct db *db, const struct actor *a, const char *donor, c
         return -1;
     }
     while ((rc = db_step(s, e)) == 1) {
-        idmap_put(&sc->due_allocs, db_col_text(s, 0), 1);
+        id_put(sc->due_allocs, db_col_text(s, 0), 1);
     }
     db_done(s);
     return rc < 0 ? -1 : 0;
@@ -708,20 +642,20 @@ static int where_ledger(struct db *db, const struct actor *a, const char *donor,
         if (!kind || !src || !acct) {
             continue;
         }
-        if (strcmp(kind, "payment") == 0 && idmap_get(&sc->payments, src) >= 0) {
+        if (strcmp(kind, "payment") == 0 && id_get(sc->payments, src) >= 0) {
             if (strcmp(acct, "2100") == 0) {
                 sums_of(t, cur)->l_given -= sum; /* a credit */
             } else if (strcmp(acct, "5100") == 0) {
                 sums_of(t, cur)->l_fees += sum;
             }
         } else if (strcmp(kind, "allocation") == 0) {
-            if (strcmp(acct, "2100") == 0 && idmap_get(&sc->pay_allocs, src) >= 0) {
+            if (strcmp(acct, "2100") == 0 && id_get(sc->pay_allocs, src) >= 0) {
                 sums_of(t, cur)->l_allocated += sum;
-            } else if (strcmp(acct, "1100") == 0 && idmap_get(&sc->due_allocs, src) >= 0) {
+            } else if (strcmp(acct, "1100") == 0 && id_get(sc->due_allocs, src) >= 0) {
                 sums_of(t, cur)->l_shortfall += sum; /* a credit: paid off */
             }
         } else if (strcmp(kind, "due") == 0 && strcmp(acct, "1100") == 0 &&
-                   idmap_get(&sc->dues, src) >= 0) {
+                   id_get(sc->dues, src) >= 0) {
             sums_of(t, cur)->l_shortfall += sum;
         }
     }
@@ -781,8 +715,7 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
     json_t *payments = json_array();
     json_t *shortfall = json_array();
     struct sums t = {NULL, 0, 0};
-    struct where_scope sc;
-    memset(&sc, 0, sizeof sc);
+    struct where_scope sc = {json_object(), json_object(), json_object(), json_object()};
     int rc = where_payments(db, a, donor, dfrom, dto, payments, &t, &sc, e);
     if (rc == 0) {
         rc = where_dues(db, a, donor, dfrom, dto, shortfall, &t, &sc, e);
@@ -790,10 +723,10 @@ json_t *statement_where(struct db *db, const struct actor *a, const char *donor_
     if (rc == 0) {
         rc = where_ledger(db, a, donor, &t, &sc, e);
     }
-    idmap_release(&sc.payments);
-    idmap_release(&sc.pay_allocs);
-    idmap_release(&sc.dues);
-    idmap_release(&sc.due_allocs);
+    json_decref(sc.payments);
+    json_decref(sc.pay_allocs);
+    json_decref(sc.dues);
+    json_decref(sc.due_allocs);
     if (rc < 0) {
         free(t.v);
         json_decref(payments);

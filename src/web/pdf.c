@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <utf8proc.h>
 
 #include "core/xalloc.h"
 
@@ -293,35 +294,19 @@ int pdf_page_count(const struct pdf_doc *d)
     return d->n_pages;
 }
 
-/* Decodes the UTF-8 character at s[*i] (advancing *i); invalid bytes give
- * U+FFFD and advance by one. */
+/* Decodes the UTF-8 character at s[*i] (advancing *i) with utf8proc;
+ * invalid bytes give U+FFFD and advance by one. */
 static uint32_t utf8_next(const char *s, size_t len, size_t *i)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    uint32_t c = u[*i];
-    int extra = c < 0x80             ? 0
-                : (c & 0xE0) == 0xC0 ? 1
-                : (c & 0xF0) == 0xE0 ? 2
-                : (c & 0xF8) == 0xF0 ? 3
-                                     : -1;
-    if (extra < 0 || *i + (size_t)extra >= len) {
+    utf8proc_int32_t c;
+    utf8proc_ssize_t k =
+        utf8proc_iterate((const utf8proc_uint8_t *)s + *i, (utf8proc_ssize_t)(len - *i), &c);
+    if (k <= 0) {
         (*i)++;
         return 0xFFFD;
     }
-    if (extra == 0) {
-        (*i)++;
-        return c;
-    }
-    c &= 0x3F >> extra;
-    for (int k = 1; k <= extra; k++) {
-        if ((u[*i + k] & 0xC0) != 0x80) {
-            (*i)++;
-            return 0xFFFD;
-        }
-        c = (c << 6) | (u[*i + k] & 0x3F);
-    }
-    *i += (size_t)extra + 1;
-    return c;
+    *i += (size_t)k;
+    return (uint32_t)c;
 }
 
 /* True for letters of the Arabic script (and its presentation forms). */
