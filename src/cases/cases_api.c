@@ -16,11 +16,11 @@
 int cases_filter_from_request(struct http_req *r, struct case_filter *f, struct err *e)
 {
     memset(f, 0, sizeof(*f));
-    const char *const *names[] = {&f->status, &f->stage, &f->risk, &f->worker_id, &f->child_id};
+    const char **dst_text[] = {&f->status, &f->stage, &f->risk, &f->worker_id, &f->child_id};
     static const char *const keys[] = {"status", "stage", "risk", "worker_id", "child_id"};
-    for (int i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *v = http_query(r, keys[i]);
-        *(const char **)names[i] = v && *v ? v : NULL;
+        *dst_text[i] = v && *v ? v : NULL;
     }
     if (f->worker_id && strcmp(f->worker_id, "me") == 0) {
         f->worker_id = r->actor->user_id;

@@ -808,9 +808,8 @@ static void page_assign(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    const char *sp = http_form(r, "specialist_id");
-    int rc = case_assign(db, r->actor, r->params[0], page_form(r, "worker_id"), sp ? sp : NULL,
-                         page_form(r, "reason"), &e);
+    int rc = case_assign(db, r->actor, r->params[0], page_form(r, "worker_id"),
+                         http_form(r, "specialist_id"), page_form(r, "reason"), &e);
     static const char *const names[] = {"reason"};
     step_after(r, rc, &e, "assign", rc ? typed(r, names, 1) : NULL);
 }

@@ -712,35 +712,19 @@ enum target {
     T_REOPENED      /* closed and reopened */
 };
 
-/* The target of case k. */
+/* The target of case k: the first band whose bound k is below. */
 static enum target target_of(int k)
 {
-    if (k < 1) {
-        return T_NEW;
-    }
-    if (k < 4) {
-        return T_ASSESS_DRAFT;
-    }
-    if (k < 9) {
-        return T_ASSESS_SENT;
-    }
-    if (k < 13) {
-        return T_PLAN;
-    }
-    if (k < 16) {
-        return T_PLAN_SENT;
-    }
-    if (k < 41) {
-        return T_SERVICES;
-    }
-    if (k < 53) {
-        return T_FOLLOW_UP;
-    }
-    if (k < 55) {
-        return T_CLOSURE_SENT;
-    }
-    if (k < 59) {
-        return T_CLOSED;
+    static const struct {
+        int below;
+        enum target t;
+    } bands[] = {{1, T_NEW},        {4, T_ASSESS_DRAFT},  {9, T_ASSESS_SENT},
+                 {13, T_PLAN},      {16, T_PLAN_SENT},    {41, T_SERVICES},
+                 {53, T_FOLLOW_UP}, {55, T_CLOSURE_SENT}, {59, T_CLOSED}};
+    for (size_t i = 0; i < sizeof(bands) / sizeof(bands[0]); i++) {
+        if (k < bands[i].below) {
+            return bands[i].t;
+        }
     }
     return T_REOPENED;
 }

@@ -11,13 +11,11 @@
 
 void ics_format_utc(int64_t ms, char *out, size_t n)
 {
-    int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
-    int64_t rem = s - days * 86400;
-    int y, m, d;
-    time_civil_from_days(days, &y, &m, &d);
-    snprintf(out, n, "%04d%02d%02dT%02d%02d%02dZ", y, m, d, (int)(rem / 3600),
-             (int)(rem / 60 % 60), (int)(rem % 60));
+    /* time_format_iso's "YYYY-MM-DDTHH:MM:SS.mmmZ" without separators and milliseconds */
+    char iso[32];
+    time_format_iso(ms, iso, sizeof(iso));
+    snprintf(out, n, "%.4s%.2s%.2sT%.2s%.2s%.2sZ", iso, iso + 5, iso + 8, iso + 11, iso + 14,
+             iso + 17);
 }
 
 void ics_escape_text(struct buf *out, const char *s)

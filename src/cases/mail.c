@@ -108,20 +108,11 @@ static bool plain_ascii(const char *s)
 
 void mail_format_date(int64_t ms, struct buf *out)
 {
-    static const char *const days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    int64_t day = s >= 0 ? s / 86400 : (s - 86399) / 86400;
-    int64_t sec = s - day * 86400;
-    int y, m, d;
-    time_civil_from_days(day, &y, &m, &d);
-    int64_t wd = day % 7;
-    if (wd < 0) {
-        wd += 7;
-    }
-    buf_addf(out, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[wd], d, months[m - 1], y,
-             (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+    /* The HTTP date with the numeric zone RFC 5322 asks for instead of "GMT". */
+    char http[40];
+    time_format_http(ms >= 0 ? ms / 1000 : (ms - 999) / 1000, http, sizeof(http));
+    buf_add(out, http, strlen(http) - strlen("GMT"));
+    buf_adds(out, "+0000");
 }
 
 /* Checks one text member: valid UTF-8, and for one-line texts no control

@@ -366,7 +366,7 @@ test('stages switched off per organization: a new case starts at the plan', asyn
     assert.equal(r.status, 204, r.text);
 });
 
-// ---- pages (skipped until `sanad serve` registers cases_pages_register) ----
+// ---- pages ----
 
 /** A cookie client logged in through the login page. */
 async function pageClient(user) {
