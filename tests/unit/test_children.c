@@ -46,12 +46,6 @@ static void make_actor(struct actor *a, const char *role, const char *org_id, co
 
 static struct testenv env;
 
-/* Creates an organization with a random slug. */
-static void make_org(char id[40], char slug[32])
-{
-    testenv_org(&env, id, slug);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -60,8 +54,8 @@ static int setup(void **state)
     }
     db = env.db;
     char a[40], b[40], sa[32], sb[32];
-    make_org(a, sa);
-    make_org(b, sb);
+    testenv_org(&env, a, sa);
+    testenv_org(&env, b, sb);
     make_actor(&worker, "case_worker", a, sa);
     make_actor(&officer, "sponsorship_officer", a, sa);
     make_actor(&other, "case_worker", b, sb);
@@ -413,7 +407,7 @@ static void test_settings_and_graduation(void **state)
     struct err e;
     err_clear(&e);
     char org[40], slug[32];
-    make_org(org, slug);
+    testenv_org(&env, org, slug);
     struct actor w, cli;
     make_actor(&w, "case_worker", org, slug);
     actor_system(&cli, org);
