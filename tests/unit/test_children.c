@@ -102,6 +102,28 @@ static char *code_for(const char *field, json_t *value)
     return n ? code : NULL;
 }
 
+/* Ages in whole years: the birthday counts from its day, a future date is 0, no date is -1. */
+static void test_age(void **state)
+{
+    (void)state;
+    int y, m, d;
+    time_today(&y, &m, &d);
+    char date[48];
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", y - 10, m, d);
+    if (m == 2 && d == 29) {
+        snprintf(date, sizeof(date), "%04d-02-28", y - 10); /* no 29th ten years ago */
+    }
+    assert_int_equal(child_age(date), 10);
+    snprintf(date, sizeof(date), "%04d-12-31", y - 10);
+    assert_int_equal(child_age(date), m == 12 && d == 31 ? 10 : 9);
+    snprintf(date, sizeof(date), "%04d-01-01", y + 1);
+    assert_int_equal(child_age(date), 0);
+    assert_int_equal(child_age(NULL), -1);
+    assert_int_equal(child_age(""), -1);
+    assert_int_equal(child_age("2015-02-30"), -1);
+    assert_int_equal(child_age("not a date"), -1);
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -460,6 +482,7 @@ static void test_settings_and_graduation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_age),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_create_read_update),
         cmocka_unit_test(test_status_moves),
