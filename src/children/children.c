@@ -332,15 +332,16 @@ static json_t *load_child(struct db *db, const struct actor *a, const char *id, 
     return j;
 }
 
-/* Age in whole years at today's date of a YYYY-MM-DD birth date, -1 when unknown. */
-static int age_of(const char *birth)
+/* Age of a birth date; see children.h. */
+int child_age(const char *birth)
 {
     int y, m, d, ty, tm, td;
-    if (!birth || time_date_parse(birth, &y, &m, &d) < 0) {
+    if (!birth || time_date_parse(birth, &y, &m, &d) != 0) {
         return -1;
     }
     time_today(&ty, &tm, &td);
-    return ty - y - ((tm < m || (tm == m && td < d)) ? 1 : 0);
+    int age = ty - y - ((tm < m || (tm == m && td < d)) ? 1 : 0);
+    return age < 0 ? 0 : age;
 }
 
 json_t *child_get(struct db *db, const struct actor *a, const char *id, struct err *e)
@@ -359,7 +360,8 @@ json_t *child_get(struct db *db, const struct actor *a, const char *id, struct e
         db_rollback(db);
         return NULL;
     }
-    json_object_set_new(j, "age", json_integer(age_of(json_string_value(json_object_get(j, "birth_date")))));
+    json_object_set_new(
+        j, "age", json_integer(child_age(json_string_value(json_object_get(j, "birth_date")))));
     const char *household = json_string_value(json_object_get(j, "household_id"));
     if (household) {
         int found;

@@ -66,6 +66,10 @@ const struct child_field *children_field(const char *name);
  * problems. Names are normalized to NFC; nothing is truncated. */
 int children_validate(json_t *input, bool creating, int age_limit, json_t *errors);
 
+/* Age in whole years at today's date (UTC) of a YYYY-MM-DD birth date: 0 for a
+ * date not yet reached, -1 when birth is NULL or not a date. */
+int child_age(const char *birth);
+
 /* Creates a child in a's organization from input. On success writes the new
  * id and file number; on invalid input returns -1 with e (ERR_INVALID,
  * "validation_failed") and *errors_out (new reference) listing every problem.

@@ -32,12 +32,6 @@ static const char *const sections[] = {"overview", "family", "education", "healt
 /* The list's sort orders. */
 #define SORTS " name -name file_no -file_no age -age created -created "
 
-/* The catalog text of "<prefix>.<name>" in r's language (static string). */
-static const char *tr2(struct http_req *r, const char *prefix, const char *name)
-{
-    return i18n_get(r->lang, arena_printf(&r->arena, "%s.%s", prefix, name ? name : ""));
-}
-
 /* The label of a choice value of field (choice.<field>.<value>), or the value itself. */
 static const char *choice_label(struct http_req *r, const char *field, const char *value)
 {
@@ -232,14 +226,13 @@ static json_t *form_sections(struct http_req *r, json_t *values, json_t *errors)
             bool ltr = f[i].latin || f[i].type == FIELD_COORD || f[i].type == FIELD_ID ||
                        !strcmp(f[i].name, "id_doc_number");
             json_t *fo = json_pack(
-                "{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:s?, s:s?}",
-                "name", f[i].name, "label", tr2(r, "field", f[i].name), "value", val,
-                "is_text", !strcmp(kind, "text"), "is_date", !strcmp(kind, "date"), "is_note",
+                "{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:s?, s:s?}", "name",
+                f[i].name, "label", page_label(r, "field", f[i].name), "value", val, "is_text",
+                !strcmp(kind, "text"), "is_date", !strcmp(kind, "date"), "is_note",
                 !strcmp(kind, "note"), "is_select", !strcmp(kind, "select"), "is_checks",
                 !strcmp(kind, "checks"), "is_bool", !strcmp(kind, "bool"), "required",
-                f[i].required, "ltr", ltr, "max", (int)f[i].max_chars, "error", error,
-                "hint", f[i].type == FIELD_ID ? i18n_get(r->lang, "children.household_hint")
-                                              : NULL);
+                f[i].required, "ltr", ltr, "max", (int)f[i].max_chars, "error", error, "hint",
+                f[i].type == FIELD_ID ? i18n_get(r->lang, "children.household_hint") : NULL);
             json_object_set_new(fo, "checked", json_boolean(!strcmp(val, "1")));
             if (!error) {
                 json_object_set_new(fo, "error", json_null());
@@ -275,7 +268,7 @@ static json_t *form_sections(struct http_req *r, json_t *values, json_t *errors)
             json_array_append_new(fields, fo);
         }
         json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "id", sections[s], "legend",
-                                             tr2(r, "children.tab", sections[s]), "fields",
+                                             page_label(r, "children.tab", sections[s]), "fields",
                                              fields));
     }
     return out;
@@ -328,9 +321,8 @@ static void form_page(struct http_req *r, int status, const char *id, int64_t ve
             json_t *rs;
             json_array_foreach(reasons, k, rs)
             {
-                const char *code = json_string_value(rs);
-                json_array_append_new(labels, json_string(code ? tr2(r, "children.reason", code)
-                                                               : ""));
+                json_array_append_new(
+                    labels, json_string(page_label(r, "children.reason", json_string_value(rs))));
             }
             json_object_set_new(c, "reason_labels", labels);
         }
@@ -610,8 +602,8 @@ static json_t *facts(struct http_req *r, json_t *j, const char *section)
             bool ltr = f[i].latin || f[i].type == FIELD_DATE || f[i].type == FIELD_COORD ||
                        !strcmp(f[i].name, "id_doc_number");
             json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "label",
-                                                 tr2(r, "field", f[i].name), "value", v, "ltr",
-                                                 ltr));
+                                                 page_label(r, "field", f[i].name), "value", v,
+                                                 "ltr", ltr));
         }
     }
     return arr;
@@ -714,16 +706,15 @@ static void profile_page(struct http_req *r, int status, const char *id, json_t 
         }
         json_array_append_new(tablist,
                               json_pack("{s:s, s:s, s:s, s:b}", "id", tabs[i], "label",
-                                        tr2(r, "children.tab", tabs[i]), "href",
-                                        arena_printf(&r->arena, "/children/%s?tab=%s", id,
-                                                     tabs[i]),
+                                        page_label(r, "children.tab", tabs[i]), "href",
+                                        arena_printf(&r->arena, "/children/%s?tab=%s", id, tabs[i]),
                                         "current", !strcmp(tabs[i], tab)));
     }
     json_object_set_new(ctx, "tabs", tablist);
     if (charts && *charts) {
         json_object_set_new(ctx, "charts", json_string(charts));
     }
-    json_object_set_new(ctx, "tab_label", json_string(tr2(r, "children.tab", tab)));
+    json_object_set_new(ctx, "tab_label", json_string(page_label(r, "children.tab", tab)));
     json_object_set_new(ctx, arena_printf(&r->arena, "tab_%s", tab), json_true());
     if (!strcmp(tab, "overview") || !strcmp(tab, "family") || !strcmp(tab, "education") ||
         !strcmp(tab, "health")) {
@@ -966,8 +957,9 @@ static void page_print(struct http_req *r)
             json_decref(fx);
             continue;
         }
-        json_array_append_new(secs, json_pack("{s:s, s:o}", "legend",
-                                              tr2(r, "children.tab", sections[s]), "facts", fx));
+        json_array_append_new(secs,
+                              json_pack("{s:s, s:o}", "legend",
+                                        page_label(r, "children.tab", sections[s]), "facts", fx));
     }
     label_child(r, j);
     json_t *g = json_object_get(j, "guardian");
@@ -1000,9 +992,9 @@ static void household_form(struct http_req *r, int status, json_t *ctx)
         const char *v = json_string_value(json_object_get(form, hh_fields[i]));
         const char *er = json_string_value(json_object_get(errors, hh_fields[i]));
         json_t *fo = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "name", hh_fields[i], "label",
-                               tr2(r, "household.field", hh_fields[i]), "value", v ? v : "",
-                               "required", i == 0, "is_note", !strcmp(hh_fields[i], "notes"),
-                               "ltr", !strcmp(hh_fields[i], "phone"));
+                               page_label(r, "household.field", hh_fields[i]), "value", v ? v : "",
+                               "required", i == 0, "is_note", !strcmp(hh_fields[i], "notes"), "ltr",
+                               !strcmp(hh_fields[i], "phone"));
         json_object_set_new(fo, "error", er ? json_string(er) : json_null());
         json_array_append_new(fields, fo);
     }
@@ -1081,8 +1073,8 @@ static void household_page(struct http_req *r, int status, json_t *extra)
         if (v && *v) {
             json_array_append_new(facts_arr,
                                   json_pack("{s:s, s:s, s:b}", "label",
-                                            tr2(r, "household.field", hh_fields[k]), "value", v,
-                                            "ltr", !strcmp(hh_fields[k], "phone")));
+                                            page_label(r, "household.field", hh_fields[k]), "value",
+                                            v, "ltr", !strcmp(hh_fields[k], "phone")));
         }
     }
     const char *sel_rel = extra ? json_string_value(json_object_get(extra, "sel_relation")) : NULL;

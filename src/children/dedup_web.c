@@ -218,11 +218,8 @@ static void label_explain(struct http_req *r, json_t *ex)
         const char *level = json_string_value(json_object_get(t, "level"));
         double w = json_real_value(json_object_get(t, "weight"));
         double tf = json_real_value(json_object_get(t, "tf"));
-        json_object_set_new(t, "label", json_string(i18n_get(
-                                            r->lang, arena_printf(&r->arena, "field.%s", field))));
-        json_object_set_new(t, "level_label",
-                            json_string(i18n_get(r->lang, arena_printf(&r->arena,
-                                                                       "dup.level.%s", level))));
+        json_object_set_new(t, "label", json_string(page_label(r, "field", field)));
+        json_object_set_new(t, "level_label", json_string(page_label(r, "dup.level", level)));
         json_object_set_new(t, "shown", json_string(arena_printf(&r->arena, "%+.1f", w)));
         json_object_set_new(t, "plus", json_boolean(w > 0.05));
         json_object_set_new(t, "minus", json_boolean(w < -0.05));
@@ -255,8 +252,7 @@ static void label_child(struct http_req *r, json_t *c)
 {
     const char *sex = json_string_value(json_object_get(c, "sex"));
     if (sex) {
-        json_object_set_new(c, "sex_label",
-                            json_string(i18n_get(r->lang, arena_printf(&r->arena, "choice.sex.%s", sex))));
+        json_object_set_new(c, "sex_label", json_string(page_label(r, "choice.sex", sex)));
     }
 }
 

@@ -226,10 +226,8 @@ static json_t *field_options(struct http_req *r, const char *selected)
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "value", f[i].name, "label",
-                                             i18n_get(r->lang, arena_printf(&r->arena, "field.%s",
-                                                                            f[i].name)),
-                                             "selected", selected && !strcmp(selected,
-                                                                             f[i].name)));
+                                             page_label(r, "field", f[i].name), "selected",
+                                             selected && !strcmp(selected, f[i].name)));
     }
     return arr;
 }

@@ -995,21 +995,6 @@ static void years_ago(int years, char out[40])
     snprintf(out, 40, "%04d-%02d-%02d", y - years, m, d);
 }
 
-/* Whole years from the YYYY-MM-DD date s to today, -1 when s is not a date. */
-static int age_of(const char *s)
-{
-    int y, m, d, ty, tm, td;
-    if (!s || time_date_parse(s, &y, &m, &d) != 0) {
-        return -1;
-    }
-    time_today(&ty, &tm, &td);
-    int age = ty - y;
-    if (tm < m || (tm == m && td < d)) {
-        age--;
-    }
-    return age < 0 ? 0 : age;
-}
-
 /* Checks the query's filters. Returns 0, or -1 with e naming the field. */
 static int check_query(const struct child_query *q, const char **order, struct err *e)
 {
@@ -1071,7 +1056,7 @@ static int check_query(const struct child_query *q, const char **order, struct e
 static json_t *summary_of(struct db_stmt *s)
 {
     const char *bd = db_col_text(s, 7);
-    int age = age_of(bd);
+    int age = child_age(bd);
     json_t *o = json_object();
     static const char *const names[] = {"id", "file_no", "first_name", "father_name",
                                         "grandfather_name", "family_name", "sex", "birth_date",

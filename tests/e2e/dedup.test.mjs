@@ -8,7 +8,7 @@
 // not register the routes yet.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiClient, problemShape, startServer } from './lib.mjs';
+import { apiClient, pageLogin, problemShape, startServer } from './lib.mjs';
 
 let srv;
 const S = {};
@@ -151,6 +151,16 @@ test('a merge keeps both records and moves what belongs to the child', async (t)
     assert.equal(pv.status, 200, pv.text);
     const mother = pv.json.fields.find((f) => f.name === 'mother_name');
     assert.ok(mother && mother.take_other, JSON.stringify(pv.json.fields));
+    // the pages show the same explanation (one shared partial): nine terms and the score
+    const web = srv.client();
+    assert.equal((await pageLogin(web, 'main', 'cw', S.cwUser.password)).status, 303);
+    for (const path of [`/children/${S.keep}/merge?other=${S.dup}`, '/children/duplicates?per_page=200']) {
+        const page = await web.get(path);
+        assert.equal(page.status, 200, page.text);
+        const terms = page.text.match(/<table class="dup-terms">[\s\S]*?<\/table>/);
+        assert.ok(terms, `${path}: no explanation table`);
+        assert.equal(terms[0].match(/<tr><td>/g).length, 9, terms[0]);
+    }
     assertProblem(await S.so.post(`/api/v1/children/${S.keep}/merge`, { json: { other_id: S.dup } }), 403);
     assertProblem(await S.cw.post(`/api/v1/children/${S.keep}/merge`, { json: { other_id: S.keep } }), 422, 'same_child');
     assertProblem(await S.cw.post(`/api/v1/children/${S.keep}/merge`, { json: { other_id: S.dup, take: ['nope'] } }), 422);

@@ -46,12 +46,6 @@ static void make_actor(struct actor *a, const char *role, const char *org_id, co
 
 static struct testenv env;
 
-/* Creates an organization with a random slug. */
-static void make_org(char id[40], char slug[32])
-{
-    testenv_org(&env, id, slug);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -60,8 +54,8 @@ static int setup(void **state)
     }
     db = env.db;
     char a[40], b[40], sa[32], sb[32];
-    make_org(a, sa);
-    make_org(b, sb);
+    testenv_org(&env, a, sa);
+    testenv_org(&env, b, sb);
     make_actor(&worker, "case_worker", a, sa);
     make_actor(&officer, "sponsorship_officer", a, sa);
     make_actor(&other, "case_worker", b, sb);
@@ -106,6 +100,28 @@ static char *code_for(const char *field, json_t *value)
     json_decref(errors);
     json_decref(in);
     return n ? code : NULL;
+}
+
+/* Ages in whole years: the birthday counts from its day, a future date is 0, no date is -1. */
+static void test_age(void **state)
+{
+    (void)state;
+    int y, m, d;
+    time_today(&y, &m, &d);
+    char date[48];
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", y - 10, m, d);
+    if (m == 2 && d == 29) {
+        snprintf(date, sizeof(date), "%04d-02-28", y - 10); /* no 29th ten years ago */
+    }
+    assert_int_equal(child_age(date), 10);
+    snprintf(date, sizeof(date), "%04d-12-31", y - 10);
+    assert_int_equal(child_age(date), m == 12 && d == 31 ? 10 : 9);
+    snprintf(date, sizeof(date), "%04d-01-01", y + 1);
+    assert_int_equal(child_age(date), 0);
+    assert_int_equal(child_age(NULL), -1);
+    assert_int_equal(child_age(""), -1);
+    assert_int_equal(child_age("2015-02-30"), -1);
+    assert_int_equal(child_age("not a date"), -1);
 }
 
 static void test_validation(void **state)
@@ -413,7 +429,7 @@ static void test_settings_and_graduation(void **state)
     struct err e;
     err_clear(&e);
     char org[40], slug[32];
-    make_org(org, slug);
+    testenv_org(&env, org, slug);
     struct actor w, cli;
     make_actor(&w, "case_worker", org, slug);
     actor_system(&cli, org);
@@ -466,6 +482,7 @@ static void test_settings_and_graduation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_age),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_create_read_update),
         cmocka_unit_test(test_status_moves),

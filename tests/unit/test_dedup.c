@@ -28,8 +28,9 @@
 #include "core/uuid.h"
 #include "db/db_util.h"
 #include "keys/keys.h"
+#include "testlib.h"
 
-static char dir[64];
+static struct testenv env;
 static struct db *db;
 static struct actor worker;  /* case_worker of org A */
 static struct actor officer; /* sponsorship_officer of org A: reads only */
@@ -49,40 +50,16 @@ static void make_actor(struct actor *a, const char *role, const char *org_id, co
     a->mfa_ok = true;
 }
 
-/* Creates an organization with a random slug. */
-static void make_org(char id[40], char slug[32])
-{
-    struct actor cli;
-    actor_system(&cli, "");
-    unsigned char r[4];
-    randombytes_buf(r, sizeof(r));
-    snprintf(slug, 32, "d%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    struct err e;
-    err_clear(&e);
-    assert_int_equal(org_create(db, &cli, slug, "Dedup test org", id, &e), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    struct err e;
-    err_clear(&e);
-    snprintf(dir, sizeof(dir), "/tmp/sanad-dedup-XXXXXX");
-    if (!mkdtemp(dir)) {
+    if (testenv_open(&env, "dedup") < 0) {
         return -1;
     }
-    char key[128], url[160];
-    snprintf(key, sizeof(key), "%s/sanad.key", dir);
-    snprintf(url, sizeof(url), "sqlite:%s/t.db", dir);
-    const char *env = getenv("SANAD_TEST_DB");
-    if (keys_create_master(key, &e) < 0 || keys_load_master(key, &e) < 0 ||
-        db_open(env && *env ? env : url, &db, &e) < 0 || db_migrate(db, &e) < 0) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
+    db = env.db;
     char a[40], b[40], sa[32], sb[32];
-    make_org(a, sa);
-    make_org(b, sb);
+    testenv_org(&env, a, sa);
+    testenv_org(&env, b, sb);
     make_actor(&worker, "case_worker", a, sa);
     make_actor(&officer, "sponsorship_officer", a, sa);
     make_actor(&other, "case_worker", b, sb);
@@ -92,11 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    keys_shutdown();
-    db_close(db);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testenv_close(&env);
 }
 
 /* Registers a child for actor a; fails the test on error. */
@@ -553,11 +526,6 @@ static void test_merge_health_permission(void **state)
 
 int main(void)
 {
-    if (sodium_init() < 0) {
-        return 1;
-    }
-    config_defaults();
-    config_finish();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_nasty_records),

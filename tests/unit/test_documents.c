@@ -29,6 +29,7 @@
 #include "db/db.h"
 #include "db/db_util.h"
 #include "keys/keys.h"
+#include "testlib.h"
 
 /* ---- helpers ---- */
 
@@ -490,7 +491,7 @@ static void test_display_name(void **state)
 
 /* ---- files ---- */
 
-static char dir[64];
+static struct testenv env;
 
 static void test_files(void **state)
 {
@@ -498,20 +499,20 @@ static void test_files(void **state)
     struct err e;
     err_clear(&e);
     char stored[40], stored2[40];
-    assert_int_equal(doc_write_file(dir, (const unsigned char *)"hello", 5, stored, &e), 0);
-    assert_int_equal(doc_write_file(dir, (const unsigned char *)"hello", 5, stored2, &e), 0);
+    assert_int_equal(doc_write_file(env.dir, (const unsigned char *)"hello", 5, stored, &e), 0);
+    assert_int_equal(doc_write_file(env.dir, (const unsigned char *)"hello", 5, stored2, &e), 0);
     assert_int_equal(strlen(stored), 35);
     assert_int_equal(stored[2], '/');
     assert_memory_equal(stored, stored + 3, 2);
     assert_string_not_equal(stored, stored2);
     char path[256];
-    snprintf(path, sizeof(path), "%s/uploads/%s", dir, stored);
+    snprintf(path, sizeof(path), "%s/uploads/%s", env.dir, stored);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_size, 5);
     /* No temporary file is left behind. */
-    snprintf(path, sizeof(path), "%s/uploads/%.2s", dir, stored);
+    snprintf(path, sizeof(path), "%s/uploads/%.2s", env.dir, stored);
     DIR *d = opendir(path);
     assert_non_null(d);
     struct dirent *de;
@@ -520,7 +521,7 @@ static void test_files(void **state)
     }
     closedir(d);
     struct buf b = BUF_INIT;
-    assert_int_equal(doc_read_file(dir, stored, &b, &e), 0);
+    assert_int_equal(doc_read_file(env.dir, stored, &b, &e), 0);
     assert_int_equal(b.len, 5);
     assert_memory_equal(b.buf, "hello", 5);
     /* Names this module did not make are refused. */
@@ -528,9 +529,9 @@ static void test_files(void **state)
                          "aa/bb0123456789abcdef0123456789abcd"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err_clear(&e);
-        assert_int_equal(doc_read_file(dir, bad[i], &b, &e), -1);
+        assert_int_equal(doc_read_file(env.dir, bad[i], &b, &e), -1);
     }
-    assert_int_equal(doc_read_file(dir, NULL, &b, &e), -1);
+    assert_int_equal(doc_read_file(env.dir, NULL, &b, &e), -1);
     /* An unwritable folder is an error naming the path. */
     err_clear(&e);
     assert_int_equal(doc_write_file("/proc/nonexistent", (const unsigned char *)"x", 1, stored, &e),
@@ -698,7 +699,7 @@ static void test_service(void **state)
     assert_non_null(s);
     assert_false(db_col_null(s, 1));
     char path[256];
-    snprintf(path, sizeof(path), "%s/uploads/%s", dir, db_col_text(s, 0));
+    snprintf(path, sizeof(path), "%s/uploads/%s", env.dir, db_col_text(s, 0));
     db_done(s);
     assert_int_equal(access(path, F_OK), -1);
     buf_release(&png);
@@ -707,50 +708,22 @@ static void test_service(void **state)
 static int setup(void **state)
 {
     (void)state;
-    struct err e;
-    err_clear(&e);
-    snprintf(dir, sizeof(dir), "/tmp/sanad-docs-XXXXXX");
-    if (!mkdtemp(dir)) {
+    if (testenv_open(&env, "docs") < 0) {
         return -1;
     }
-    if (sodium_init() < 0) {
-        return -1;
-    }
-    config_defaults();
+    db = env.db;
     free(g_config.data_dir);
-    g_config.data_dir = strdup(dir);
-    char key_path[128], db_path[160];
-    snprintf(key_path, sizeof(key_path), "%s/sanad.key", dir);
-    snprintf(db_path, sizeof(db_path), "sqlite:%s/t.db", dir);
-    const char *url = getenv("SANAD_TEST_DB");
-    if (keys_create_master(key_path, &e) < 0 || keys_load_master(key_path, &e) < 0 ||
-        db_open(url && *url ? url : db_path, &db, &e) < 0 || db_migrate(db, &e) < 0) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
-    struct actor sys;
-    actor_system(&sys, "");
-    char slug[16];
-    for (int i = 0; i < 2; i++) {
-        char u[40];
-        uuid_v7(u);
-        snprintf(slug, sizeof(slug), "d%.8s", u + 28);
-        if (org_create(db, &sys, slug, "Docs", i ? org2 : org1, &e) < 0) {
-            fprintf(stderr, "org_create: %s\n", e.msg);
-            return -1;
-        }
-    }
+    g_config.data_dir = strdup(env.dir);
+    char slug[32];
+    testenv_org(&env, org1, slug);
+    testenv_org(&env, org2, slug);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    keys_shutdown();
-    db_close(db);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testenv_close(&env);
 }
 
 int main(void)

@@ -26,10 +26,9 @@
 #include "db/db_util.h"
 #include "keys/keys.h"
 #include "web/i18n.h"
+#include "testlib.h"
 
-static char dir[64];
-static char key_path[128];
-static char db_path[160];
+static struct testenv env;
 static struct db *db;
 
 /* A fresh folder with a master key, catalogs and a migrated database. */
@@ -38,19 +37,11 @@ static int setup(void **state)
     (void)state;
     struct err e;
     err_clear(&e);
-    if (sodium_init() < 0) {
+    if (testenv_open(&env, "import") < 0) {
         return -1;
     }
-    snprintf(dir, sizeof(dir), "/tmp/sanad-import-XXXXXX");
-    if (!mkdtemp(dir)) {
-        return -1;
-    }
-    snprintf(key_path, sizeof(key_path), "%s/sanad.key", dir);
-    snprintf(db_path, sizeof(db_path), "sqlite:%s/t.db", dir);
-    const char *url = getenv("SANAD_TEST_DB");
-    if (i18n_init(&e) < 0 || keys_create_master(key_path, &e) < 0 ||
-        keys_load_master(key_path, &e) < 0 || db_open(url && *url ? url : db_path, &db, &e) < 0 ||
-        db_migrate(db, &e) < 0) {
+    db = env.db;
+    if (i18n_init(&e) < 0) {
         fprintf(stderr, "setup: %s\n", e.msg);
         return -1;
     }
@@ -60,24 +51,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    keys_shutdown();
-    db_close(db);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testenv_close(&env);
 }
 
 /* A new organization (unique per run) and the command line acting in it. */
 static void new_org(struct actor *a)
 {
-    struct actor op;
-    actor_system(&op, "");
-    char id[40], slug[40], uuid[40];
-    uuid_v7(uuid);
-    snprintf(slug, sizeof(slug), "imp-%.8s%.4s", uuid + 24, uuid + 9);
-    struct err e;
-    err_clear(&e);
-    assert_int_equal(org_create(db, &op, slug, "جمعية الاختبار", id, &e), 0);
+    char id[40], slug[32];
+    testenv_org(&env, id, slug);
     actor_system(a, id);
     snprintf(a->org_slug, sizeof(a->org_slug), "%s", slug);
 }
@@ -591,7 +572,7 @@ static void test_export_csv(void **state)
     buf_release(&out);
     /* to a file */
     char path[128];
-    snprintf(path, sizeof(path), "%s/out.csv", dir);
+    snprintf(path, sizeof(path), "%s/out.csv", env.dir);
     assert_int_equal(children_export(db, &cw, NULL, EXPORT_CSV, path, NULL, &rows, &e), 0);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
@@ -619,7 +600,7 @@ static void test_export_xlsx(void **state)
     assert_string_equal(audit_detail(a.org_id, "children.export"), "format=xlsx rows=2");
     buf_release(&out);
     char path[128];
-    snprintf(path, sizeof(path), "%s/out.xlsx", dir);
+    snprintf(path, sizeof(path), "%s/out.xlsx", env.dir);
     assert_int_equal(children_export(db, &a, NULL, EXPORT_XLSX, path, NULL, &rows, &e), 0);
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
