@@ -47,25 +47,40 @@ static json_t *read_or_reply(struct http_req *r, fin_reader fn)
     return v;
 }
 
-/* The page number and size from the query (defaults 1 and 50). */
-static void paging(struct http_req *r, int *page, int *per_page)
+/* The page number and size from the query (defaults 1 and 50). Returns 0, or -1 with e
+ * naming the parameter that is not a whole number in its range. */
+static int paging(struct http_req *r, int *page, int *per_page, struct err *e)
 {
-    const char *p = page_query(r, "page"), *pp = page_query(r, "per_page");
-    *page = p ? atoi(p) : 1;
-    *per_page = pp ? atoi(pp) : 50;
-    if (*page < 1 || *page > 1000000) {
-        *page = 1;
+    static const struct {
+        const char *name; /* the query parameter */
+        int dflt;         /* its value when absent */
+        int max;          /* its largest value (the smallest is 1) */
+    } q[] = {{"page", 1, 1000000}, {"per_page", 50, 200}};
+    int *out[] = {page, per_page};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = page_query(r, q[i].name);
+        *out[i] = q[i].dflt;
+        if (!v) {
+            continue;
+        }
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > q[i].max) {
+            return err_set(e, ERR_INVALID, "invalid_parameter", q[i].name, "'%s' is out of range",
+                           q[i].name);
+        }
+        *out[i] = (int)n;
     }
-    if (*per_page < 1 || *per_page > 200) {
-        *per_page = 50;
-    }
+    return 0;
 }
 
 /* Readers: each takes its filters from the query string. */
 static json_t *rd_entries(struct db *db, struct http_req *r, struct err *e)
 {
     int page, per_page;
-    paging(r, &page, &per_page);
+    if (paging(r, &page, &per_page, e) < 0) {
+        return NULL;
+    }
     return ledger_entries(db, r->actor, page_query(r, "account"), page_query(r, "fund"),
                           page_query(r, "from"), page_query(r, "to"), page, per_page, e);
 }

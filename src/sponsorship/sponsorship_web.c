@@ -1131,15 +1131,19 @@ static void page_waiting(struct http_req *r)
     json_array_foreach(items, i, it)
     {
         name_child(r, it, "first_name", "family_name", "child_name");
-        json_t *labels = json_array();
+        struct buf reasons;
+        buf_init(&reasons);
         size_t k;
         json_t *reason;
         json_array_foreach(json_object_get(it, "need_reasons"), k, reason)
         {
-            json_array_append_new(labels,
-                                  json_string(page_label(r, "sp.need", json_string_value(reason))));
+            if (k > 0) {
+                buf_addf(&reasons, "%s ", i18n_get(r->lang, "sp.need_sep"));
+            }
+            buf_adds(&reasons, page_label(r, "sp.need", json_string_value(reason)));
         }
-        json_object_set_new(it, "reason_labels", labels);
+        json_object_set_new(it, "reasons", json_string(reasons.buf));
+        buf_release(&reasons);
     }
     page_label_all(r, items, "orphan_status", "choice.orphan_status");
     json_object_set_new(w, "none", json_boolean(json_array_size(items) == 0));

@@ -188,6 +188,11 @@ test('reports: trial balance zero per currency, balance sheet and income stateme
     assert.equal(r.json.total, 3);
     assert.equal(r.json.items.length, 2);
     assert.ok(r.json.items[0].entry_no > r.json.items[1].entry_no);
+    for (const q of ['per_page=500', 'per_page=2x', 'page=0']) {
+        const bad = await S.fin.get(`/api/v1/finance/entries?${q}`);
+        assertProblem(bad, 422, 'invalid_parameter');
+        assert.equal(bad.json.errors[0].field, q.split('=')[0], q);
+    }
 });
 
 test('periods: closing refuses posting and reversing into the month', async () => {

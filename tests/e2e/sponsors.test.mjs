@@ -123,6 +123,11 @@ test('donors and agreements through the API', async () => {
         assert.equal(r.status, 200);
         assert.deepEqual(r.json.items.map((i) => i.child_id), [k3.id]);
         assert.equal(r.json.items[0].need, 40);
+        const web = new Client(server.url);
+        await pageLogin(web, server.org, off.username, off.password);
+        r = await web.get('/sponsorship/waiting');
+        assert.equal(r.status, 200);
+        assert.match(r.text, /<td>40 \(فقد الوالدين\)<\/td>/, 'the need with its reason');
 
         // The age-limit notice: a child 18 in a month, its sponsor with an address and consent.
         const soon = new Date();

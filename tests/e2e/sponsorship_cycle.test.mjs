@@ -126,7 +126,9 @@ test('six months of sponsorship end with balanced books and statements equal to 
     const wrong = await pay(company.id, '99.00', 'USD', 'bank_transfer', monthDay(1, 9), { allocate: false });
     await ok(fin.post(`/api/v1/payments/${wrong.id}/reverse`, { json: { reason: 'recorded twice' } }));
     const receipt = await ok(fin.get(`/api/v1/receipts/${wrong.receipt.id}`));
-    assert.ok(receipt.voided_at || receipt.voided, 'the reversed payment\'s receipt is voided');
+    assert.equal(receipt.voided, true, 'the reversed payment\'s receipt is voided');
+    assert.match(receipt.voided_at, /^\d{4}-\d{2}-\d{2}/);
+    assert.equal(receipt.void_reason, 'recorded twice');
 
     // Payout lists for each past month, confirmed and paid with a reference.
     for (let back = 6; back >= 1; back--) {
