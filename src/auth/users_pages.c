@@ -100,11 +100,9 @@ static void page_users_post(struct http_req *r)
     char id[40], invite[64];
     json_t *ctx = json_object();
     if (user_create(db, r->actor, NULL, &u, id, invite, &e) == 0) {
-        const char *host = http_header(r, "Host");
-        json_object_set_new(ctx, "invite_url",
-                            json_string(arena_printf(&r->arena, "%s://%s/invite/%s",
-                                                     r->tls ? "https" : "http",
-                                                     host ? host : "localhost", invite)));
+        json_object_set_new(
+            ctx, "invite_url",
+            json_string(http_abs_url(r, arena_printf(&r->arena, "/invite/%s", invite))));
         json_object_set_new(ctx, "invited", json_string(u.username));
         users_page(r, 201, ctx);
         return;
