@@ -22,19 +22,8 @@ void users_pages_register(void);
 
 const char *auth_url_escape(struct http_req *r, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     struct buf b = BUF_INIT;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            strchr("-._~/", c)) {
-            buf_addch(&b, c);
-        } else {
-            buf_addch(&b, '%');
-            buf_addch(&b, hex[c >> 4]);
-            buf_addch(&b, hex[c & 15]);
-        }
-    }
+    page_add_pct(&b, s);
     const char *out = arena_strdup(&r->arena, b.buf);
     buf_release(&b);
     return out;

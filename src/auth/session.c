@@ -408,6 +408,22 @@ int auth_login_mfa(struct db *db, struct actor *a, const char *code, struct err 
     return 0;
 }
 
+/* Records the time of use (sql binds $1 the time in ms and $2 key) when the
+ * last one is more than TOUCH_INTERVAL_MS old, in a transaction of its own.
+ * Best effort: a failure is dropped and e cleared. */
+static void touch(struct db *db, const char *sql, int64_t last, const char *key, struct err *e)
+{
+    int64_t now = time_now_ms();
+    if (now - last <= TOUCH_INTERVAL_MS) {
+        return;
+    }
+    if (db_begin(db, false, e) == 0 &&
+        (db_run(db, e, sql, "it", now, key) < 0 || db_commit(db, e) < 0)) {
+        db_rollback(db);
+    }
+    err_clear(e);
+}
+
 int auth_session_find(struct db *db, const char *token, struct actor *out, struct err *e)
 {
     if (!token || strlen(token) < 20 || strlen(token) > 100) {
@@ -445,14 +461,7 @@ int auth_session_find(struct db *db, const char *token, struct actor *out, struc
         err_clear(e);
         return 0;
     }
-    if (now - last > TOUCH_INTERVAL_MS && db_begin(db, false, e) == 0) {
-        if (db_run(db, e, "UPDATE sessions SET last_seen_ms = $1 WHERE token_hash = $2", "it", now,
-                   h) < 0 ||
-            db_commit(db, e) < 0) {
-            db_rollback(db);
-        }
-        err_clear(e);
-    }
+    touch(db, "UPDATE sessions SET last_seen_ms = $1 WHERE token_hash = $2", last, h, e);
     return 1;
 }
 
@@ -481,15 +490,7 @@ int auth_token_find(struct db *db, const char *token, struct actor *out, struct 
     db_done(s);
     out->mfa_ok = true; /* tokens are issued by an admin who passed the second factor */
     out->via_bearer = true;
-    int64_t now = time_now_ms();
-    if (now - last > TOUCH_INTERVAL_MS && db_begin(db, false, e) == 0) {
-        if (db_run(db, e, "UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2", "it", now, id) <
-                0 ||
-            db_commit(db, e) < 0) {
-            db_rollback(db);
-        }
-        err_clear(e);
-    }
+    touch(db, "UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2", last, id, e);
     return 1;
 }
 

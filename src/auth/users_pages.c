@@ -30,20 +30,6 @@ static json_t *role_options(struct http_req *r, const char *selected)
     return arr;
 }
 
-/* Adds the localized role name to each user object of arr. */
-static void label_roles(struct http_req *r, json_t *arr)
-{
-    size_t i;
-    json_t *u;
-    json_array_foreach(arr, i, u)
-    {
-        const char *role = json_string_value(json_object_get(u, "role"));
-        json_object_set_new(u, "role_label",
-                            json_string(i18n_get(r->lang, arena_printf(&r->arena, "role.%s",
-                                                                       role ? role : ""))));
-    }
-}
-
 /* Renders the users page with ctx (taken). */
 static void users_page(struct http_req *r, int status, json_t *ctx)
 {
@@ -66,7 +52,7 @@ static void users_page(struct http_req *r, int status, json_t *ctx)
         http_reply_err(r, &e);
         return;
     }
-    label_roles(r, users);
+    page_label_all(r, users, "role", "role");
     json_object_set_new(ctx, "users", users);
     const char *sel = json_string_value(json_object_get(ctx, "role"));
     json_object_set_new(ctx, "roles", role_options(r, sel ? sel : "case_worker"));
@@ -100,11 +86,9 @@ static void page_users_post(struct http_req *r)
     char id[40], invite[64];
     json_t *ctx = json_object();
     if (user_create(db, r->actor, NULL, &u, id, invite, &e) == 0) {
-        const char *host = http_header(r, "Host");
-        json_object_set_new(ctx, "invite_url",
-                            json_string(arena_printf(&r->arena, "%s://%s/invite/%s",
-                                                     r->tls ? "https" : "http",
-                                                     host ? host : "localhost", invite)));
+        json_object_set_new(
+            ctx, "invite_url",
+            json_string(http_abs_url(r, arena_printf(&r->arena, "/invite/%s", invite))));
         json_object_set_new(ctx, "invited", json_string(u.username));
         users_page(r, 201, ctx);
         return;
@@ -141,8 +125,7 @@ static void page_user(struct http_req *r)
     json_t *ctx = json_pack("{s:o, s:o, s:b, s:b}", "u", u, "roles", role_options(r, role),
                             "can_manage", actor_can(r->actor, PERM_USERS_MANAGE), "self",
                             strcmp(r->params[0], r->actor->user_id) == 0);
-    json_object_set_new(u, "role_label",
-                        json_string(i18n_get(r->lang, arena_printf(&r->arena, "role.%s", role))));
+    json_object_set_new(u, "role_label", json_string(page_label(r, "role", role)));
     page_reply(r, 200, "user", "users.title", ctx);
 }
 

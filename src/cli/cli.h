@@ -26,6 +26,11 @@ int cli_sponsorship(int argc, char **argv);
 int cli_config(int argc, char **argv);
 /* Starts what every command needs: libsodium, catalogs, templates, database URL. */
 void cli_start(void);
+struct db;
+/* Opens the database and applies migrations, or dies. The caller closes. */
+struct db *cli_open_db(void);
+/* Loads the master key (sealed fields, data keys) or dies with a hint. */
+void cli_load_master_key(void);
 /* The value of option name in argv ("--name VALUE" or "--name=VALUE"), or NULL. */
 const char *cli_opt(int argc, char **argv, const char *name);
 /* True when flag name (e.g. "--dry-run") is in argv. */

@@ -37,21 +37,6 @@
 #include "children/documents.h"
 #include "core/banned.h"
 
-/* Opens the database and applies migrations, or dies. The caller closes. */
-static struct db *open_migrated(void)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db;
-    if (db_open(g_config.db_url, &db, &e) < 0) {
-        die("could not open the database: %s", e.msg);
-    }
-    if (db_migrate(db, &e) < 0) {
-        die("migration failed: %s", e.msg);
-    }
-    return db;
-}
-
 /* Makes the master key file when it does not exist yet. */
 static void ensure_master_key(void)
 {
@@ -59,16 +44,6 @@ static void ensure_master_key(void)
     err_clear(&e);
     if (access(g_config.key_file, F_OK) != 0 && keys_create_master(g_config.key_file, &e) < 0) {
         die("%s", e.msg);
-    }
-}
-
-/* Loads the master key or dies with a hint. */
-static void load_master_key(void)
-{
-    struct err e;
-    err_clear(&e);
-    if (keys_load_master(g_config.key_file, &e) < 0) {
-        die("%s (the master key is made by 'sanad init'; see docs/operations.md)", e.msg);
     }
 }
 
@@ -110,7 +85,7 @@ int cli_init(int argc, char **argv)
         die("could not create '%s': %s", g_config.data_dir, strerror(errno));
     }
     ensure_master_key();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     char org_id[40];
@@ -254,8 +229,8 @@ int cli_serve(int argc, char **argv)
         die("unknown option '%s' for serve", argv[1]);
     }
     cli_start();
-    load_master_key();
-    struct db *db = open_migrated();
+    cli_load_master_key();
+    struct db *db = cli_open_db();
     db_close(db);
     /* The router takes the first matching route in this order: the pages' catch-all
      * /children/{id} comes after the more specific /children/... routes. */
@@ -296,7 +271,7 @@ int cli_migrate(int argc, char **argv)
     argc = cli_config(argc, argv);
     (void)argc;
     cli_start();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     printf("database at schema version %d\n", db_schema_version(db, &e));
@@ -329,7 +304,7 @@ static int org_set(int argc, char **argv)
         age = (int)v;
     }
     cli_start();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     char org_id[40];
@@ -369,7 +344,7 @@ int cli_org(int argc, char **argv)
         return 2;
     }
     cli_start();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct actor cli;
     actor_system(&cli, "");
     struct err e;
@@ -396,7 +371,7 @@ int cli_user(int argc, char **argv)
         return 2;
     }
     cli_start();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     char org_id[40];
@@ -431,7 +406,7 @@ int cli_audit(int argc, char **argv)
         return 2;
     }
     cli_start();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     int rc = audit_verify(db, stdout, &e);
@@ -450,8 +425,8 @@ int cli_key(int argc, char **argv)
         return 2;
     }
     cli_start();
-    load_master_key();
-    struct db *db = open_migrated();
+    cli_load_master_key();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     int n = keys_rotate_master(db, g_config.key_file, &e);
@@ -486,8 +461,8 @@ int cli_sponsorship(int argc, char **argv)
         return 2;
     }
     cli_start();
-    load_master_key();
-    struct db *db = open_migrated();
+    cli_load_master_key();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     char org_id[40] = "";
@@ -526,7 +501,7 @@ int cli_children(int argc, char **argv)
     }
     const char *slug = cli_opt(argc, argv, "--org");
     cli_start();
-    struct db *db = open_migrated();
+    struct db *db = cli_open_db();
     struct err e;
     err_clear(&e);
     char org_id[40] = "";

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "cases/instruments.h"
 #include "db/db.h"
+#include "keys/keys.h"
 #include "web/i18n.h"
 #include "web/tmpl.h"
 #include "core/banned.h"
@@ -153,4 +154,27 @@ void cli_start(void)
         die("%s", e.msg);
     }
     db_set_url(g_config.db_url);
+}
+
+struct db *cli_open_db(void)
+{
+    struct err e;
+    err_clear(&e);
+    struct db *db;
+    if (db_open(g_config.db_url, &db, &e) < 0) {
+        die("could not open the database: %s", e.msg);
+    }
+    if (db_migrate(db, &e) < 0) {
+        die("migration failed: %s", e.msg);
+    }
+    return db;
+}
+
+void cli_load_master_key(void)
+{
+    struct err e;
+    err_clear(&e);
+    if (keys_load_master(g_config.key_file, &e) < 0) {
+        die("%s (the master key is made by 'sanad init'; see docs/operations.md)", e.msg);
+    }
 }

@@ -16,18 +16,6 @@
 #include "keys/keys.h"
 #include "core/banned.h"
 
-/* Opens the database and applies pending migrations; dies on failure. */
-static struct db *open_db(void)
-{
-    struct err e;
-    err_clear(&e);
-    struct db *db;
-    if (db_open(g_config.db_url, &db, &e) < 0 || db_migrate(db, &e) < 0) {
-        die("%s", e.msg);
-    }
-    return db;
-}
-
 /* Fills a as the command line acting in the organization slug; dies when
  * there is none. */
 static void org_actor(struct db *db, const char *slug, struct actor *a)
@@ -41,16 +29,6 @@ static void org_actor(struct db *db, const char *slug, struct actor *a)
     }
     actor_system(a, org_id);
     snprintf(a->org_slug, sizeof(a->org_slug), "%s", slug);
-}
-
-/* Loads the master key (sealed health fields); dies on failure. */
-static void load_key(void)
-{
-    struct err e;
-    err_clear(&e);
-    if (keys_load_master(g_config.key_file, &e) < 0) {
-        die("%s", e.msg);
-    }
 }
 
 /* The first argument after argv[from] that is neither an option nor the
@@ -151,9 +129,9 @@ int cli_import(int argc, char **argv)
     }
     cli_start();
     if (!dry) {
-        load_key();
+        cli_load_master_key();
     }
-    struct db *db = open_db();
+    struct db *db = cli_open_db();
     struct actor a;
     org_actor(db, org, &a);
     size_t n;
@@ -202,8 +180,8 @@ int cli_export(int argc, char **argv)
         die("%s", e.msg);
     }
     cli_start();
-    load_key();
-    struct db *db = open_db();
+    cli_load_master_key();
+    struct db *db = cli_open_db();
     struct actor a;
     org_actor(db, org, &a);
     snprintf(a.lang, sizeof(a.lang), "%s", lang && strcmp(lang, "en") == 0 ? "en" : "ar");

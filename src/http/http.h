@@ -84,6 +84,11 @@ const char *http_query(struct http_req *r, const char *name);
 /* A field of an application/x-www-form-urlencoded or multipart/form-data body. */
 const char *http_form(struct http_req *r, const char *name);
 
+/* The absolute URL of path (which starts with '/') as the client reached us:
+ * https when r->tls, the Host header when it is a plain host name, else
+ * "localhost". Lives in the arena. */
+const char *http_abs_url(struct http_req *r, const char *path);
+
 /* Every value of form field name, in order (a checkbox group repeats its
  * name; http_form gives only the first), decoded, as a new JSON array of
  * strings (empty when the field is absent). */

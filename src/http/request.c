@@ -488,6 +488,15 @@ const char *http_header(struct http_req *r, const char *name)
     return http_kvs_get(&p->headers, name, true);
 }
 
+const char *http_abs_url(struct http_req *r, const char *path)
+{
+    const char *host = http_header(r, "Host");
+    if (!host || !*host || strpbrk(host, "/\\\"<> ")) {
+        host = "localhost";
+    }
+    return arena_printf(&r->arena, "%s://%s%s", r->tls ? "https" : "http", host, path);
+}
+
 const char *http_cookie(struct http_req *r, const char *name)
 {
     struct http_priv *p = r->priv;

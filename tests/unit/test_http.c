@@ -222,6 +222,23 @@ static void test_local_path(void **state)
     http_req_free(r);
 }
 
+static void test_abs_url(void **state)
+{
+    (void)state;
+    struct http_req *r = fake_req(NULL, NULL);
+    assert_string_equal(http_abs_url(r, "/invite/x"), "http://localhost/invite/x");
+    struct http_priv *p = r->priv;
+    http_kvs_add(&r->arena, &p->headers, "Host", "sanad.example:8443");
+    r->tls = true;
+    assert_string_equal(http_abs_url(r, "/invite/x"), "https://sanad.example:8443/invite/x");
+    http_req_free(r);
+    r = fake_req(NULL, NULL);
+    p = r->priv;
+    http_kvs_add(&r->arena, &p->headers, "Host", "evil.example/\"><x");
+    assert_string_equal(http_abs_url(r, "/a"), "http://localhost/a");
+    http_req_free(r);
+}
+
 static const char MP_CT[] = "multipart/form-data; boundary=\"XyZ\"";
 
 /* Parses body with boundary XyZ; returns the parser's result. */
@@ -715,14 +732,14 @@ int main(void)
 {
     config_defaults();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_decode),      cmocka_unit_test(test_urlencoded),
-        cmocka_unit_test(test_cookies),         cmocka_unit_test(test_cookie_build),
-        cmocka_unit_test(test_local_path),      cmocka_unit_test(test_multipart),
-        cmocka_unit_test(test_router),          cmocka_unit_test(test_status_of),
-        cmocka_unit_test(test_problem_shape),   cmocka_unit_test(test_reply_err),
-        cmocka_unit_test(test_json_body),       cmocka_unit_test(test_form_body),
-        cmocka_unit_test(test_security_headers), cmocka_unit_test(test_listen_parse),
-        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_url_decode),   cmocka_unit_test(test_urlencoded),
+        cmocka_unit_test(test_cookies),      cmocka_unit_test(test_cookie_build),
+        cmocka_unit_test(test_local_path),   cmocka_unit_test(test_abs_url),
+        cmocka_unit_test(test_multipart),    cmocka_unit_test(test_router),
+        cmocka_unit_test(test_status_of),    cmocka_unit_test(test_problem_shape),
+        cmocka_unit_test(test_reply_err),    cmocka_unit_test(test_json_body),
+        cmocka_unit_test(test_form_body),    cmocka_unit_test(test_security_headers),
+        cmocka_unit_test(test_listen_parse), cmocka_unit_test(test_metrics_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
