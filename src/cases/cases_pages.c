@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/auth_web.h"
 #include "auth/authz.h"
 #include "cases/cases.h"
 #include "cases/cases_web.h"
@@ -226,7 +225,8 @@ static const char *filter_query(struct http_req *r)
     for (size_t i = 0; i < N_LIST_PARAMS; i++) {
         const char *v = http_query(r, list_params[i]);
         if (v && *v) {
-            buf_addf(&b, "%s%s=%s", b.len ? "&" : "", list_params[i], auth_url_escape(r, v));
+            buf_addf(&b, "%s%s=", b.len ? "&" : "", list_params[i]);
+            page_add_pct(&b, v);
         }
     }
     const char *out = arena_strdup(&r->arena, b.buf);

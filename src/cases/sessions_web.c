@@ -140,9 +140,7 @@ static void api_cancel(struct http_req *r)
 /* The feed URL for token, as the client reached us. */
 static const char *feed_url(struct http_req *r, const char *token)
 {
-    const char *host = http_header(r, "Host");
-    return arena_printf(&r->arena, "%s://%s/calendar/feed/%s.ics", r->tls ? "https" : "http",
-                        host && *host && !strpbrk(host, "/\\\"<> ") ? host : "localhost", token);
+    return http_abs_url(r, arena_printf(&r->arena, "/calendar/feed/%s.ics", token));
 }
 
 /* POST /api/v1/calendar/feed: a new private feed (replacing any old one). */
