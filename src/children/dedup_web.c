@@ -18,26 +18,6 @@
 /* Pairs on one page of /children/duplicates. */
 #define PAGE_PAIRS 20
 
-/* Reads the integer query parameter name (dflt when absent or empty) within
- * lo..hi into *out. Returns 0, or -1 with e naming it. */
-static int query_int(struct http_req *r, const char *name, int lo, int hi, int dflt, int *out,
-                     struct err *e)
-{
-    const char *v = http_query(r, name);
-    *out = dflt;
-    if (!v || !*v) {
-        return 0;
-    }
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < lo || n > hi) {
-        return err_set(e, ERR_INVALID, "invalid_field", name, "'%s' must be a number from %d to %d",
-                       name, lo, hi);
-    }
-    *out = (int)n;
-    return 0;
-}
-
 /* Reads the optional "threshold" query parameter (bits, -50..100) into *out
  * (NAN when absent). Returns 0 or -1 with e. */
 static int query_threshold(struct http_req *r, double *out, struct err *e)
@@ -79,8 +59,8 @@ static void api_pairs(struct http_req *r)
     int page, per_page;
     double threshold;
     struct db *db = NULL;
-    if (query_int(r, "page", 1, 1000000, 1, &page, &e) < 0 ||
-        query_int(r, "per_page", 1, 200, 50, &per_page, &e) < 0 ||
+    if (page_query_int(r, "page", 1, 1, 1000000, &page, &e) < 0 ||
+        page_query_int(r, "per_page", 50, 1, 200, &per_page, &e) < 0 ||
         query_threshold(r, &threshold, &e) < 0) {
         http_reply_err(r, &e);
         return;
@@ -263,7 +243,7 @@ static void page_pairs(struct http_req *r)
     err_clear(&e);
     int page;
     double threshold;
-    if (query_int(r, "page", 1, 1000000, 1, &page, &e) < 0 ||
+    if (page_query_int(r, "page", 1, 1, 1000000, &page, &e) < 0 ||
         query_threshold(r, &threshold, &e) < 0) {
         http_reply_err(r, &e);
         return;

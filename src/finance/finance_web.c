@@ -58,18 +58,9 @@ static int paging(struct http_req *r, int *page, int *per_page, struct err *e)
     } q[] = {{"page", 1, 1000000}, {"per_page", 50, 200}};
     int *out[] = {page, per_page};
     for (size_t i = 0; i < 2; i++) {
-        const char *v = page_query(r, q[i].name);
-        *out[i] = q[i].dflt;
-        if (!v) {
-            continue;
+        if (page_query_int(r, q[i].name, q[i].dflt, 1, q[i].max, out[i], e) < 0) {
+            return -1;
         }
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (*end || n < 1 || n > q[i].max) {
-            return err_set(e, ERR_INVALID, "invalid_parameter", q[i].name, "'%s' is out of range",
-                           q[i].name);
-        }
-        *out[i] = (int)n;
     }
     return 0;
 }

@@ -19,25 +19,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* Reads integer query parameter name into *out (def when absent) within
- * [lo, hi]; fills e otherwise. */
-static int q_int(struct http_req *r, const char *name, int def, int lo, int hi, int *out,
-                 struct err *e)
-{
-    const char *v = page_query(r, name);
-    *out = def;
-    if (!v) {
-        return 0;
-    }
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < lo || n > hi) {
-        return err_set(e, ERR_INVALID, "invalid_parameter", name, "'%s' is out of range", name);
-    }
-    *out = (int)n;
-    return 0;
-}
-
 /* Finds a donor of the actor's organization by number (D-000001) or id.
  * Returns the id in the arena, or NULL (e: not_found on field). */
 static const char *donor_lookup(struct db *db, struct http_req *r, const char *v, const char *field,
@@ -86,8 +67,8 @@ static int dues_filter_from(struct http_req *r, struct dues_filter *f, struct er
     f->status = page_query(r, "status");
     f->from = page_query(r, "from");
     f->to = page_query(r, "to");
-    if (q_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
-        q_int(r, "per_page", 50, 1, 500, &f->per_page, e) < 0) {
+    if (page_query_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
+        page_query_int(r, "per_page", 50, 1, 500, &f->per_page, e) < 0) {
         return -1;
     }
     return 0;
@@ -170,8 +151,8 @@ static int payment_filter_from(struct http_req *r, struct payment_filter *f, str
     if (f->q && utf8_length(f->q, strlen(f->q)) > 100) {
         return err_set(e, ERR_INVALID, "too_long", "q", "'q' is too long");
     }
-    if (q_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
-        q_int(r, "per_page", 50, 1, 500, &f->per_page, e) < 0) {
+    if (page_query_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
+        page_query_int(r, "per_page", 50, 1, 500, &f->per_page, e) < 0) {
         return -1;
     }
     return 0;
@@ -396,8 +377,8 @@ static int recon_filter_from(struct http_req *r, struct recon_filter *f, bool al
         f->page = 1;
         return 0;
     }
-    if (q_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
-        q_int(r, "per_page", 100, 1, 1000, &f->per_page, e) < 0) {
+    if (page_query_int(r, "page", 1, 1, 1000000, &f->page, e) < 0 ||
+        page_query_int(r, "per_page", 100, 1, 1000, &f->per_page, e) < 0) {
         return -1;
     }
     return 0;
@@ -443,7 +424,7 @@ static void api_arrears(struct http_req *r)
     struct err e;
     err_clear(&e);
     int limit;
-    if (q_int(r, "limit", 200, 1, 1000, &limit, &e) < 0) {
+    if (page_query_int(r, "limit", 200, 1, 1000, &limit, &e) < 0) {
         http_reply_err(r, &e);
         return;
     }

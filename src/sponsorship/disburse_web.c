@@ -36,17 +36,6 @@ static void api_err(struct http_req *r, const struct err *e)
     http_reply_err(r, e);
 }
 
-/* A positive page number from the query (1 when absent or wrong). */
-static int query_page(struct http_req *r, const char *name, int dflt, int max)
-{
-    const char *v = http_query(r, name);
-    if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 7) {
-        return dflt;
-    }
-    int n = atoi(v);
-    return n < 1 ? dflt : n > max ? max : n;
-}
-
 /* True when s ends with suffix. */
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -75,10 +64,12 @@ static void api_list(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    json_t *v = db_begin(db, true, &e) == 0 ? disb_run_list(db, r->actor, http_query(r, "status"),
-                                                            query_page(r, "page", 1, 1000000),
-                                                            query_page(r, "per_page", 25, 200), &e)
-                                            : NULL;
+    int page, per_page;
+    json_t *v = page_query_int(r, "page", 1, 1, 1000000, &page, &e) == 0 &&
+                        page_query_int(r, "per_page", 25, 1, 200, &per_page, &e) == 0 &&
+                        db_begin(db, true, &e) == 0
+                    ? disb_run_list(db, r->actor, http_query(r, "status"), page, per_page, &e)
+                    : NULL;
     db_rollback(db);
     if (!v) {
         api_err(r, &e);
@@ -454,9 +445,11 @@ static void page_runs(struct http_req *r)
     if (status && !text_word_in(DISB_RUN_STATUSES, status)) {
         status = NULL;
     }
-    int page = query_page(r, "page", 1, 1000000);
-    json_t *v =
-        db_begin(db, true, &e) == 0 ? disb_run_list(db, r->actor, status, page, 25, &e) : NULL;
+    int page;
+    json_t *v = page_query_int(r, "page", 1, 1, 1000000, &page, &e) == 0 &&
+                        db_begin(db, true, &e) == 0
+                    ? disb_run_list(db, r->actor, status, page, 25, &e)
+                    : NULL;
     db_rollback(db);
     if (!v) {
         http_reply_err(r, &e);
@@ -587,8 +580,9 @@ static void run_page(struct http_req *r, int status, const char *id, const struc
     }
     struct err e;
     err_clear(&e);
-    int page = query_page(r, "page", 1, 100000);
-    json_t *run = db_begin(db, true, &e) == 0
+    int page;
+    json_t *run = page_query_int(r, "page", 1, 1, 100000, &page, &e) == 0 &&
+                          db_begin(db, true, &e) == 0
                       ? disb_run_get_page(db, r->actor, id, (int64_t)(page - 1) * RUN_PAGE_LINES,
                                           RUN_PAGE_LINES, &e)
                       : NULL;

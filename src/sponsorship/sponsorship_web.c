@@ -21,18 +21,6 @@
 #include "web/page.h"
 #include "core/banned.h"
 
-/* Reads a page number or size from the query: dflt when absent, -1 when bad. */
-static int query_int(struct http_req *r, const char *name, int dflt, int max)
-{
-    const char *v = http_query(r, name);
-    if (!v || !*v) {
-        return dflt;
-    }
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *end || n < 1 || n > max ? -1 : (int)n;
-}
-
 /* ==== the JSON API ==== */
 
 /* GET /api/v1/donors?q=&status=&page=&per_page= */
@@ -40,10 +28,9 @@ static void api_donors(struct http_req *r)
 {
     struct err e;
     err_clear(&e);
-    int page = query_int(r, "page", 1, 1000000), per = query_int(r, "per_page", 25, 200);
-    if (page < 0 || per < 0) {
-        err_set(&e, ERR_INVALID, "invalid_parameter", page < 0 ? "page" : "per_page",
-                "out of range");
+    int page, per;
+    if (page_query_int(r, "page", 1, 1, 1000000, &page, &e) < 0 ||
+        page_query_int(r, "per_page", 25, 1, 200, &per, &e) < 0) {
         http_reply_err(r, &e);
         return;
     }
@@ -180,13 +167,10 @@ static int filter_from(struct http_req *r, struct sp_filter *f)
     f->donor_id = page_query(r, "donor_id");
     f->child_id = page_query(r, "child_id");
     f->q = page_query(r, "q");
-    f->page = query_int(r, "page", 1, 1000000);
-    f->per_page = query_int(r, "per_page", 25, 200);
-    if (f->page < 0 || f->per_page < 0) {
-        struct err e;
-        err_clear(&e);
-        err_set(&e, ERR_INVALID, "invalid_parameter", f->page < 0 ? "page" : "per_page",
-                "out of range");
+    struct err e;
+    err_clear(&e);
+    if (page_query_int(r, "page", 1, 1, 1000000, &f->page, &e) < 0 ||
+        page_query_int(r, "per_page", 25, 1, 200, &f->per_page, &e) < 0) {
         http_reply_err(r, &e);
         return -1;
     }
@@ -282,11 +266,10 @@ static json_t *waiting_read(struct db *db, const struct actor *a, const char *ar
 /* GET /api/v1/sponsorship/waiting?limit= */
 static void api_waiting(struct http_req *r)
 {
-    int limit = query_int(r, "limit", 50, 500);
-    if (limit < 0) {
-        struct err e;
-        err_clear(&e);
-        err_set(&e, ERR_INVALID, "invalid_parameter", "limit", "out of range");
+    int limit;
+    struct err e;
+    err_clear(&e);
+    if (page_query_int(r, "limit", 50, 1, 500, &limit, &e) < 0) {
         http_reply_err(r, &e);
         return;
     }
@@ -482,7 +465,11 @@ static void page_donors(struct http_req *r)
     }
     struct err e;
     err_clear(&e);
-    int page = query_int(r, "page", 1, 1000000);
+    int page;
+    if (page_query_int(r, "page", 1, 1, 1000000, &page, &e) < 0) {
+        page_fail(r, &e);
+        return;
+    }
     const char *q = page_query(r, "q"), *status = page_query(r, "status");
     if (status && !text_word_in(" active inactive ", status)) {
         status = NULL;
@@ -491,7 +478,7 @@ static void page_donors(struct http_req *r)
         page_fail(r, &e);
         return;
     }
-    json_t *l = donor_list(db, r->actor, q, status, page > 0 ? page : 1, 25, &e);
+    json_t *l = donor_list(db, r->actor, q, status, page, 25, &e);
     db_rollback(db);
     if (!l) {
         page_fail(r, &e);
@@ -777,11 +764,13 @@ static void page_agreements(struct http_req *r)
     }
     f.q = page_query(r, "q");
     f.donor_id = page_query(r, "donor_id");
-    f.page = query_int(r, "page", 1, 1000000);
-    f.page = f.page > 0 ? f.page : 1;
     f.per_page = 25;
     struct err e;
     err_clear(&e);
+    if (page_query_int(r, "page", 1, 1, 1000000, &f.page, &e) < 0) {
+        page_fail(r, &e);
+        return;
+    }
     if (db_begin(db, true, &e) < 0) {
         page_fail(r, &e);
         return;

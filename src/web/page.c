@@ -329,6 +329,24 @@ const char *page_query(struct http_req *r, const char *name)
     return nonblank(http_query(r, name));
 }
 
+int page_query_int(struct http_req *r, const char *name, int dflt, int lo, int hi, int *out,
+                   struct err *e)
+{
+    const char *v = page_query(r, name);
+    *out = dflt;
+    if (!v) {
+        return 0;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < lo || n > hi) {
+        return err_set(e, ERR_INVALID, "invalid_parameter", name,
+                       "'%s' must be a whole number from %d to %d", name, lo, hi);
+    }
+    *out = (int)n;
+    return 0;
+}
+
 const char *page_form(struct http_req *r, const char *name)
 {
     return nonblank(http_form(r, name));

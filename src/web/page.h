@@ -74,6 +74,12 @@ const char *json_str_or(json_t *obj, const char *key, const char *dflt);
 /* Query parameter name, or NULL when absent or blank (values are already
  * valid UTF-8: the parser refuses others). Lives in r's arena. */
 const char *page_query(struct http_req *r, const char *name);
+/* Whole-number query parameter name into *out: dflt when absent or blank,
+ * else a number from lo to hi. Returns 0, or -1 with e (ERR_INVALID
+ * "invalid_parameter" naming it); *out is dflt then. One rule for every
+ * list's page, page size and limit. */
+int page_query_int(struct http_req *r, const char *name, int dflt, int lo, int hi, int *out,
+                   struct err *e);
 /* Form field name, or NULL when absent or blank. Lives in r's arena. */
 const char *page_form(struct http_req *r, const char *name);
 /* Today (the server's calendar day) as YYYY-MM-DD, in r's arena. */

@@ -110,7 +110,7 @@ test('the organization pairs come with scores and explanations', async (t) => {
     for (let i = 1; i < r.json.pairs.length; i++) {
         assert.ok(r.json.pairs[i - 1].score >= r.json.pairs[i].score);
     }
-    assertProblem(await S.cw.get('/api/v1/children/duplicates?per_page=0'), 422, 'invalid_field');
+    assertProblem(await S.cw.get('/api/v1/children/duplicates?per_page=0'), 422, 'invalid_parameter');
     assertProblem(await S.cw.get('/api/v1/children/duplicates?threshold=abc'), 422, 'invalid_field');
 });
 
