@@ -100,14 +100,6 @@ static bool in_values(const char *values, const char *word, size_t n)
     return false;
 }
 
-/* True for code points of the Arabic script blocks. */
-static bool is_arabic(utf8proc_int32_t c)
-{
-    return (c >= 0x0600 && c <= 0x06ff) || (c >= 0x0750 && c <= 0x077f) ||
-           (c >= 0x08a0 && c <= 0x08ff) || (c >= 0xfb50 && c <= 0xfdff) ||
-           (c >= 0xfe70 && c <= 0xfeff);
-}
-
 /* Checks a name: letters (and their marks), spaces, apostrophe, hyphen, dot;
  * Arabic script only in Arabic fields and Latin only in *_latin fields.
  * Returns NULL when fine, else the problem's code. */
@@ -129,7 +121,7 @@ static const char *check_name(const char *s, bool latin)
         bool mark = cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME;
         if (letter) {
             any_letter = true;
-            bool arabic = is_arabic(c);
+            bool arabic = text_is_arabic((uint32_t)c);
             if (latin ? arabic : !arabic) {
                 return "mixed_scripts";
             }

@@ -131,3 +131,10 @@ bool text_word_in(const char *values, const char *word)
     }
     return false;
 }
+
+bool text_is_arabic(uint32_t c)
+{
+    return (c >= 0x0600 && c <= 0x06ff) || (c >= 0x0750 && c <= 0x077f) ||
+           (c >= 0x08a0 && c <= 0x08ff) || (c >= 0xfb50 && c <= 0xfdff) ||
+           (c >= 0xfe70 && c <= 0xfeff);
+}

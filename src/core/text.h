@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF)
  * and has no NUL or C0 control other than tab, LF and CR. */
@@ -24,5 +25,8 @@ char *text_trim(char *s);
 bool text_word_in(const char *values, const char *word);
 /* True when s is NULL or has only ASCII white space. */
 bool text_blank(const char *s);
+/* True for code points of the Arabic script blocks (Arabic, Arabic
+ * Supplement, Arabic Extended-A, Presentation Forms-A and -B). */
+bool text_is_arabic(uint32_t c);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "core/xalloc.h"
 
+#include "core/text.h"
 #include "core/banned.h"
 
 #define PT_PER_MM (72.0 / 25.4)
@@ -309,14 +310,6 @@ static uint32_t utf8_next(const char *s, size_t len, size_t *i)
     return (uint32_t)c;
 }
 
-/* True for letters of the Arabic script (and its presentation forms). */
-static int is_arabic(uint32_t c)
-{
-    return (c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) ||
-           (c >= 0x08A0 && c <= 0x08FF) || (c >= 0xFB50 && c <= 0xFDFF) ||
-           (c >= 0xFE70 && c <= 0xFEFF);
-}
-
 /* True for characters that join the run around them (spaces, punctuation
  * that Arabic shares), so "محمد علي" stays one run in one font. */
 static int is_joiner(uint32_t c)
@@ -331,7 +324,7 @@ static void add_script_fonts(PangoAttrList *attrs, const char *text, size_t len)
     while (i < len) {
         size_t start = i;
         uint32_t c = utf8_next(text, len, &i);
-        if (!is_arabic(c)) {
+        if (!text_is_arabic(c)) {
             continue;
         }
         size_t end = i;
@@ -339,7 +332,7 @@ static void add_script_fonts(PangoAttrList *attrs, const char *text, size_t len)
         while (j < len) {
             size_t at = j;
             uint32_t n = utf8_next(text, len, &j);
-            if (is_arabic(n)) {
+            if (text_is_arabic(n)) {
                 end = j;
             } else if (!is_joiner(n)) {
                 j = at;

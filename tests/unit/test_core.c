@@ -881,6 +881,25 @@ static void test_utf8_length(void **state)
     assert_int_equal(utf8_length(combining, 3), 2);
 }
 
+/* The Arabic blocks and their edges: letters, presentation forms, and the
+ * Latin, Hebrew and Syriac neighbours that are not Arabic. */
+static void test_text_is_arabic(void **state)
+{
+    (void)state;
+    assert_true(text_is_arabic(0x0627));  /* alef */
+    assert_true(text_is_arabic(0x0600));
+    assert_true(text_is_arabic(0x06ff));
+    assert_true(text_is_arabic(0x0750));
+    assert_true(text_is_arabic(0x08a0));
+    assert_true(text_is_arabic(0xfe8d));  /* alef, isolated form */
+    assert_true(text_is_arabic(0xfdf2));  /* the ligature Allah */
+    assert_false(text_is_arabic('a'));
+    assert_false(text_is_arabic(0x05d0)); /* Hebrew alef */
+    assert_false(text_is_arabic(0x0700)); /* Syriac */
+    assert_false(text_is_arabic(0xff21)); /* fullwidth A */
+    assert_false(text_is_arabic(0xffffffffu));
+}
+
 static void test_text_word_in(void **state)
 {
     (void)state;
@@ -1311,6 +1330,7 @@ int main(void)
         cmocka_unit_test(test_utf8_length),
         cmocka_unit_test(test_text_helpers),
         cmocka_unit_test(test_text_word_in),
+        cmocka_unit_test(test_text_is_arabic),
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_set_values),
         cmocka_unit_test(test_config_refused_lang_not_applied),
